@@ -1,0 +1,162 @@
+"""Starts the three servers as local subprocesses and waits until each is SERVING.
+
+Used by `make demo` (`python -m client_tui demo`) and by the integration tests: one way to run the
+whole system on one machine, the way an operator would.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+MODULES = {
+    "recommender": "recommender_server",
+    "layout": "layout_server",
+    "render": "render_server",
+}
+
+
+class StackError(RuntimeError):
+    """A server did not start or did not become SERVING."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port that was free a moment ago (the OS may hand it out again; good enough locally)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class ServerProcess:
+    """One server subprocess and where it listens."""
+
+    name: str
+    port: int
+    metrics_port: int
+    args: list[str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    host: str = "127.0.0.1"
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+
+@dataclass
+class LocalStack:
+    """The servers named in `servers` (name → extra flags), on loopback."""
+
+    servers: Mapping[str, Sequence[str]]
+    log_dir: Path
+    ports: Mapping[str, tuple[int, int]] | None = None
+    env: Mapping[str, str] | None = None
+    grace_period: float = 5.0
+    host: str = "127.0.0.1"
+    processes: dict[str, ServerProcess] = field(default_factory=dict)
+
+    def start(self, timeout: float = 180.0) -> "LocalStack":
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **(self.env or {}), "PYTHONUNBUFFERED": "1"}
+        for name, extra in self.servers.items():
+            if name in self.processes:
+                continue
+            port, metrics_port = (self.ports or {}).get(name) or (free_port(), free_port())
+            log_path = self.log_dir / f"{name}.log"
+            args = [
+                sys.executable, "-m", MODULES[name],
+                "--host", self.host,
+                "--port", str(port),
+                "--metrics-port", str(metrics_port),
+                "--grace-period", str(self.grace_period),
+                *extra,
+            ]
+            server = ServerProcess(name, port, metrics_port, args, log_path, host=self.host)
+            with log_path.open("wb") as log:
+                server.process = subprocess.Popen(
+                    args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+                )
+            self.processes[name] = server
+        self.wait_serving(timeout)
+        return self
+
+    def wait_serving(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        for server in self.processes.values():
+            self._wait_one(server, deadline)
+
+    def _wait_one(self, server: ServerProcess, deadline: float) -> None:
+        with grpc.insecure_channel(server.address) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            while True:
+                assert server.process is not None
+                if server.process.poll() is not None:
+                    raise StackError(
+                        f"{server.name} server exited with code {server.process.returncode}; "
+                        f"its log ({server.log_path}):\n{server.log_text()[-3000:]}"
+                    )
+                try:
+                    reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1.0)
+                    if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                        return
+                except grpc.RpcError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise StackError(
+                        f"{server.name} server not SERVING on {server.address} in time; "
+                        f"its log ({server.log_path}):\n{server.log_text()[-3000:]}"
+                    )
+                time.sleep(0.1)
+
+    def addresses(self) -> dict[str, str]:
+        return {name: server.address for name, server in self.processes.items()}
+
+    def terminate(self, name: str) -> None:
+        """Sends SIGTERM to one server (it drains and exits)."""
+        process = self.processes[name].process
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+
+    def kill(self, name: str) -> None:
+        """Kills one server at once, as a crash or a lost node would."""
+        process = self.processes[name].process
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+
+    def stop(self) -> dict[str, int | None]:
+        """SIGTERM to every server, then waits for each; returns their exit codes."""
+        for name in self.processes:
+            self.terminate(name)
+        codes: dict[str, int | None] = {}
+        for name, server in self.processes.items():
+            assert server.process is not None
+            try:
+                codes[name] = server.process.wait(timeout=self.grace_period + 10)
+            except subprocess.TimeoutExpired:
+                server.process.kill()
+                codes[name] = server.process.wait()
+        return codes
+
+    def __enter__(self) -> "LocalStack":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,34 @@
+"""The shared server bootstrap: see `marquee.serving.server`."""
+
+from marquee.serving.errors import (
+    Cancelled,
+    DeadlineExceeded,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+    ServiceError,
+    Unavailable,
+)
+from marquee.serving.readiness import Readiness, State
+from marquee.serving.server import ModelService, ServerHandle, run, serve
+from marquee.serving.settings import ServerSettings, parse_settings
+
+__all__ = [
+    "Cancelled",
+    "DeadlineExceeded",
+    "FailedPrecondition",
+    "InvalidArgument",
+    "ModelService",
+    "NotFound",
+    "Readiness",
+    "ResourceExhausted",
+    "ServerHandle",
+    "ServerSettings",
+    "ServiceError",
+    "State",
+    "Unavailable",
+    "parse_settings",
+    "run",
+    "serve",
+]

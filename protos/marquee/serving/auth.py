@@ -1,0 +1,59 @@
+"""Optional bearer-token check on every call.
+
+Health checks stay open: kubelet probes and load balancers carry no token.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Awaitable, Callable
+
+import grpc
+from grpc_health.v1 import health
+
+_OPEN_SERVICES = (f"/{health.SERVICE_NAME}/",)
+
+
+def _rejecting(handler: grpc.RpcMethodHandler | None, message: str) -> grpc.RpcMethodHandler:
+    """A handler of the same shape as `handler` that answers UNAUTHENTICATED."""
+
+    async def deny(_request: object, context: grpc.aio.ServicerContext) -> None:
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
+
+    if handler is not None and handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(deny)
+    if handler is not None and handler.stream_unary:
+        return grpc.stream_unary_rpc_method_handler(deny)
+    if handler is not None and handler.stream_stream:
+        return grpc.stream_stream_rpc_method_handler(deny)
+    return grpc.unary_unary_rpc_method_handler(deny)
+
+
+class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
+    """Accepts a call only with metadata `authorization: Bearer <token>`."""
+
+    def __init__(self, token: str) -> None:
+        if not token:
+            raise ValueError("the bearer token must not be empty")
+        self._expected = f"Bearer {token}".encode()
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        method = handler_call_details.method
+        if method.startswith(_OPEN_SERVICES):
+            return await continuation(handler_call_details)
+        metadata = dict(handler_call_details.invocation_metadata or ())
+        given = metadata.get("authorization", "")
+        if isinstance(given, str):
+            given = given.encode()
+        if given and hmac.compare_digest(given, self._expected):
+            return await continuation(handler_call_details)
+        reason = (
+            "missing 'authorization: Bearer <token>' metadata; this server requires a token"
+            if not given
+            else "the bearer token does not match this server's token"
+        )
+        return _rejecting(await continuation(handler_call_details), reason)
