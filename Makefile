@@ -39,5 +39,12 @@ $(BUF):
 lint: $(BUF)
 	cd protos && ../$(BUF) lint
 
+# SASRec: train (~30 min on 2 cores), export to ONNX into the model repository, evaluate.
+train: install
+	$(PY) -m recommender_server.training
+
+eval: install
+	$(PY) -m recommender_server.evaluation
+
 clean:
 	rm -rf $(VENV) .tools
