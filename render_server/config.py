@@ -1,13 +1,33 @@
-"""Every option of the render server (flags and `MARQUEE_*` environment variables)."""
+"""Every option of the render server (flags and `MARQUEE_*` environment variables).
+
+The Hugging Face token is deliberately not a setting: it is read from `HF_TOKEN` at load time
+and handed to the loader only, so it can never appear in the logged configuration.
+"""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import Field, model_validator
 
 from marquee.serving import ServerSettings
 
 DEFAULT_PORT = 50053
 DEFAULT_METRICS_PORT = 9103
+
+#: What a request gets when it leaves a field unset (the original pipeline's signature).
+DEFAULT_STEPS = 28
+DEFAULT_GUIDANCE = 7.0
+DEFAULT_SIZE = 1024
+DEFAULT_PREVIEW_INTERVAL = 5
+MAX_STEPS = 200
+#: Sizes are multiples of 16: the VAE downsamples by 8 and the transformer patches by 2.
+SIZE_MULTIPLE = 16
+
+#: Shown in `--help`; the loader (`render_server.model_loading`) owns the actual defaults.
+RELEASED_MODEL = "HuiZhang0812/CreatiLayout (subfolder SiamLayout_SD3)"
+RELEASED_BASE = "stabilityai/stable-diffusion-3-medium-diffusers"
 
 
 class RenderSettings(ServerSettings):
@@ -17,3 +37,63 @@ class RenderSettings(ServerSettings):
     metrics_port: int = Field(
         DEFAULT_METRICS_PORT, ge=0, le=65535, description="Prometheus /metrics port; 0 picks a free port."
     )
+    engine: Literal["auto", "creatilayout", "draft"] = Field(
+        "auto",
+        description=(
+            "Which engine renders: 'creatilayout' (the layout-to-image diffusion model), 'draft' "
+            "(a CPU poster mock-up in well under a second), or 'auto': creatilayout when --model is "
+            "given, draft otherwise."
+        ),
+    )
+    model: str | None = Field(
+        None,
+        description=(
+            "CreatiLayout pipeline: a Hugging Face id or a local directory (a full pipeline in "
+            f"diffusers layout, or a layout transformer on --base-model). Default: {RELEASED_MODEL}. "
+            "Gated downloads read the token from HF_TOKEN."
+        ),
+    )
+    base_model: str | None = Field(
+        None,
+        description=f"SD3 base pipeline (VAE, text encoders, scheduler) for --model. Default: {RELEASED_BASE}.",
+    )
+    device: str = Field("auto", description="Torch device: auto (cuda, then mps, then cpu), cpu, cuda, cuda:1, ...")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="Weights dtype: auto = bfloat16 (or float16) on GPU, float32 on CPU."
+    )
+    torch_threads: int = Field(
+        0, ge=0, le=256, description="Torch intra-op threads; 0 keeps torch's default (one per core)."
+    )
+    max_size: int = Field(
+        1536, ge=64, le=4096,
+        description="Largest width or height a request may ask for, in pixels (a multiple of 16).",
+    )
+    queue_depth: int = Field(
+        8, ge=0, le=1000,
+        description="Jobs that may wait behind the running one; more are refused with RESOURCE_EXHAUSTED.",
+    )
+    output_dir: Path = Field(
+        Path("outputs/renders"),
+        description="Where every result is saved (image, layout visualisations, metadata JSON).",
+    )
+    preview_size: int = Field(
+        512, ge=16, le=2048, description="Longest side of a streamed preview JPEG, in pixels."
+    )
+    warm_up: bool = Field(True, description="Render a tiny image after loading, before reporting SERVING.")
+
+    @model_validator(mode="after")
+    def _size_cap_is_a_multiple_of_16(self) -> Self:
+        if self.max_size % SIZE_MULTIPLE:
+            raise ValueError(f"--max-size must be a multiple of {SIZE_MULTIPLE}, got {self.max_size}")
+        return self
+
+    @property
+    def engine_name(self) -> str:
+        """The engine `auto` resolves to."""
+        if self.engine == "auto":
+            return "creatilayout" if self.model else "draft"
+        return self.engine
+
+    @property
+    def default_size(self) -> int:
+        return min(DEFAULT_SIZE, self.max_size)

@@ -1,0 +1,119 @@
+"""The creatilayout engine: the SiamLayout SD3 pipeline behind the `Engine` interface.
+
+torch and diffusers are imported only when this engine loads, so the draft engine starts without
+them. Previews come from the predicted clean latent the pipeline hands to its step callback
+(see `render_server.previews`); cancelling interrupts the pipeline after the current step.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from marquee.serving.structured_logs import get_logger
+from render_server.engines import DECODING, DENOISING, ENCODING, Engine, EngineOutput, JobCancelled, JobControl
+from render_server.previews import rgb_preview, torch_latent_to_rgb
+from render_server.request_validation import LayoutObject, RenderSpec
+
+log = get_logger("render.creatilayout")
+
+WARM_UP_SIZE = 64
+WARM_UP_STEPS = 4  # int(0.3 × 4) = 1, so the layout branch runs too
+
+
+class CreatiLayoutEngine(Engine):
+    name = "creatilayout"
+
+    def __init__(self, model: str | None, base_model: str | None = None, device: str = "auto",
+                 dtype: str = "auto", torch_threads: int = 0, preview_max_side: int = 512) -> None:
+        super().__init__()
+        self.requested_model = model
+        self.base_model = base_model
+        self.requested_device = device
+        self.dtype = dtype
+        self.torch_threads = torch_threads
+        self.preview_max_side = preview_max_side
+        self.pipe: Any = None
+        self._layout_steps_for: Any = None
+        self.model = model or "the released CreatiLayout checkpoint"
+
+    def describe_loading(self) -> str:
+        base = f" on {self.base_model}" if self.base_model else ""
+        return f"loading the creatilayout model {self.model}{base} (device {self.requested_device}, dtype {self.dtype})"
+
+    def load(self) -> None:
+        import torch
+
+        from render_server.creatilayout_pipeline import layout_step_count
+        from render_server.model_loading import DEFAULT_LAYOUT_MODEL, load_pipeline
+
+        if self.torch_threads:
+            torch.set_num_threads(self.torch_threads)
+        self.model = self.requested_model or DEFAULT_LAYOUT_MODEL
+        # The token goes to the loader only; it is never stored on the engine or logged.
+        self.pipe = load_pipeline(
+            self.model,
+            base_model=self.base_model,
+            device=self.requested_device,
+            dtype=self.dtype,
+            hf_token=os.environ.get("HF_TOKEN") or None,
+        )
+        self.device = str(self.pipe.device)
+        self.max_boxes = int(self.pipe.max_boxes_per_image)
+        self._layout_steps_for = layout_step_count
+
+    def warm_up(self, control: JobControl) -> None:
+        spec = RenderSpec(
+            prompt="warm-up", objects=(LayoutObject("box", (0.25, 0.25, 0.75, 0.75)),),
+            steps=WARM_UP_STEPS, guidance=2.0, width=WARM_UP_SIZE, height=WARM_UP_SIZE, seed=0,
+            preview_interval=2,
+        )
+        self.render(spec, control)
+
+    def render(self, spec: RenderSpec, control: JobControl) -> EngineOutput:
+        import torch
+
+        from render_server.creatilayout_pipeline import GenerationInterrupted
+
+        pipe = self.pipe
+        if pipe is None:
+            raise RuntimeError("the creatilayout engine is not loaded")
+        total = spec.steps
+        previews = spec.preview_interval > 0
+
+        def on_step_end(pipeline: Any, index: int, _timestep: Any, tensors: dict) -> dict:
+            step = index + 1
+            control.progress(step, total, DENOISING)
+            if previews and control.wants_preview(step):
+                rgb = torch_latent_to_rgb(tensors["x0_pred"])
+                control.preview(step, *rgb_preview(rgb, spec.width, spec.height, self.preview_max_side))
+            if control.stop_requested:
+                pipeline.interrupt_generation()
+            elif step == total:
+                control.progress(step, total, DECODING)
+            return {}
+
+        control.progress(0, total, ENCODING)
+        if control.stop_requested:
+            raise JobCancelled()
+        try:
+            output = pipe(
+                spec.prompt,
+                layout_phrases=[obj.phrase for obj in spec.objects],
+                layout_boxes=[list(obj.box) for obj in spec.objects],
+                height=spec.height,
+                width=spec.width,
+                num_inference_steps=spec.steps,
+                guidance_scale=spec.guidance,
+                negative_prompt=spec.negative_prompt or None,
+                generator=torch.Generator("cpu").manual_seed(spec.seed),
+                output_type="pil",
+                callback_on_step_end=on_step_end,
+                callback_on_step_end_tensor_inputs=["x0_pred"] if previews else [],
+            )
+        except GenerationInterrupted as exc:
+            raise JobCancelled() from exc
+        return EngineOutput(image=output.images[0], steps=total, layout_steps=self._layout_steps_for(total))
+
+    def close(self) -> None:
+        self.pipe = None

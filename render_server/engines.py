@@ -1,0 +1,86 @@
+"""What a render engine is to the server: it loads, warms up, and renders one `RenderSpec` at a
+time in a worker thread, reporting through a `JobControl` and stopping when asked.
+
+Engines are synchronous (torch code); the job queue runs them off the event loop.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import Protocol
+
+from PIL import Image
+
+from render_server.request_validation import RenderSpec
+
+#: Progress stages (RenderResponse.progress.stage).
+ENCODING = "encoding"
+DENOISING = "denoising"
+DECODING = "decoding"
+COMPOSING = "composing"
+
+
+class JobCancelled(Exception):
+    """The engine stopped early because the job's control asked it to."""
+
+
+class JobControl(Protocol):
+    """An engine's view of its job, safe to use from the worker thread."""
+
+    @property
+    def stop_requested(self) -> bool:
+        """True once the client left, the deadline passed or the server is draining."""
+
+    def progress(self, step: int, total: int, stage: str) -> None:
+        """Reports that `step` of `total` is done (0 before the first)."""
+
+    def wants_preview(self, step: int) -> bool:
+        """Whether a preview is due after `step`; engines skip the work otherwise."""
+
+    def preview(self, step: int, jpeg: bytes, width: int, height: int) -> None:
+        """Publishes a preview (JPEG) of the image after `step`."""
+
+
+@dataclass
+class EngineOutput:
+    image: Image.Image
+    #: Steps (or layers, for the draft engine) that ran.
+    steps: int
+    #: Steps that ran with the layout branch on (0 for the draft engine).
+    layout_steps: int
+
+
+class Engine(abc.ABC):
+    """One way to render a layout."""
+
+    #: "creatilayout" or "draft": every result names it.
+    name: str = ""
+
+    def __init__(self) -> None:
+        #: The model id or path (empty when there is no model).
+        self.model = ""
+        self.device = "cpu"
+        self.max_boxes = 10
+
+    def describe_loading(self) -> str:
+        """What `load` is about to do, for the not-ready reason and the logs."""
+        return f"loading the {self.name} engine"
+
+    @abc.abstractmethod
+    def load(self) -> None:
+        """Loads weights (blocking; called in a worker thread)."""
+
+    def warm_up(self, control: JobControl) -> None:
+        """Renders something tiny so the first real job does not pay one-time costs."""
+
+    @abc.abstractmethod
+    def render(self, spec: RenderSpec, control: JobControl) -> EngineOutput:
+        """Renders `spec`; raises `JobCancelled` when `control.stop_requested` turns true."""
+
+    def steps_for(self, spec: RenderSpec) -> int:
+        """How many progress steps `spec` will report (for time estimates)."""
+        return spec.steps
+
+    def close(self) -> None:
+        """Releases the model."""
