@@ -1,0 +1,194 @@
+"""deploy/docker, checked statically (no container engine here): multi-stage, pinned bases,
+non-root, only the server's own extra, nothing but the code in the build context."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.deploy.manifests import REPO_ROOT, SERVERS
+
+DOCKER = REPO_ROOT / "deploy" / "docker"
+IMAGES = {
+    # image: (package, extras, gRPC port or None)
+    "recommender": ("recommender_server", "recommender", 50051),
+    "layout": ("layout_server", "layout", 50052),
+    "render": ("render_server", "render,gpu", 50053),
+    "client": ("client_tui", "tui", None),
+}
+# A tag pinned to an exact release: a full x.y.z version somewhere in it (3.11.14-slim-bookworm,
+# 12.8.1-cudnn-runtime-ubuntu24.04, 0.9.26), or a digest.
+PINNED_TAG = re.compile(r"^[\w.-]*\d+\.\d+\.\d+[\w.-]*$")
+DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+@dataclass
+class Stage:
+    base: str
+    name: str | None
+    instructions: list[tuple[str, str]] = field(default_factory=list)
+
+
+def parse(path: Path) -> list[Stage]:
+    """Stages of a Dockerfile: continuation lines joined, comments dropped."""
+    logical: list[str] = []
+    pending = ""
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not pending and (not line or line.startswith("#")):
+            continue
+        if line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        logical.append(pending + line)
+        pending = ""
+    assert not pending, f"{path}: dangling line continuation"
+    stages: list[Stage] = []
+    for line in logical:
+        keyword, _, rest = line.partition(" ")
+        keyword = keyword.upper()
+        if keyword == "FROM":
+            words = [w for w in rest.split() if not w.startswith("--platform")]
+            name = words[2] if len(words) == 3 and words[1].upper() == "AS" else None
+            stages.append(Stage(words[0], name))
+        else:
+            assert stages, f"{path}: {keyword} before FROM"
+            stages[-1].instructions.append((keyword, rest.strip()))
+    return stages
+
+
+def dockerignore_excludes(patterns: list[str], path: str) -> bool:
+    """Whether Docker leaves `path` out of the build context (last matching pattern wins; a
+    pattern matching a folder covers everything in it)."""
+    excluded = False
+    parts = path.split("/")
+    candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    for pattern in patterns:
+        negate = pattern.startswith("!")
+        body = pattern[1:] if negate else pattern
+        body = body.strip("/")
+        regex = re.escape(body).replace(r"\*\*", ".*").replace(r"\*", "[^/]*").replace(r"\?", "[^/]")
+        if any(re.fullmatch(regex, candidate) for candidate in candidates):
+            excluded = not negate
+    return excluded
+
+
+def _ignore_patterns(image: str) -> list[str]:
+    path = DOCKER / f"{image}.Dockerfile.dockerignore"
+    return [line.strip() for line in path.read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
+
+
+@pytest.mark.parametrize("image", IMAGES)
+def test_bases_are_pinned_and_build_is_multi_stage(image: str) -> None:
+    stages = parse(DOCKER / f"{image}.Dockerfile")
+    names = {s.name for s in stages if s.name}
+    assert len(stages) >= 2
+    for stage in stages:
+        if stage.base in names:
+            continue
+        assert "$" not in stage.base, f"{stage.base}: a base image from a build argument is not pinned"
+        reference, _, digest = stage.base.partition("@")
+        assert not digest or DIGEST.match(digest), stage.base
+        repository, _, tag = reference.rpartition(":") if ":" in reference.rsplit("/", 1)[-1] else (reference, "", "")
+        assert tag and tag != "latest", f"{stage.base}: no exact tag"
+        assert PINNED_TAG.match(tag) or digest, f"{stage.base}: tag is not an exact version"
+
+
+@pytest.mark.parametrize("image", IMAGES)
+def test_final_stage_runs_as_a_non_root_user(image: str) -> None:
+    final = parse(DOCKER / f"{image}.Dockerfile")[-1]
+    users = [value for keyword, value in final.instructions if keyword == "USER"]
+    assert users, "the final stage sets no USER: it would run as root"
+    user = users[-1].split(":")[0]
+    assert user not in ("root", "0")
+    if user.isdigit():
+        assert int(user) >= 1000
+    # Nothing after USER switches back to root through a RUN that could need it.
+    last_user = max(i for i, (k, _) in enumerate(final.instructions) if k == "USER")
+    assert all(k != "USER" or i == last_user for i, (k, _) in enumerate(final.instructions))
+
+
+@pytest.mark.parametrize("image", IMAGES)
+def test_only_the_servers_code_and_extra_go_in(image: str) -> None:
+    package, extras, port = IMAGES[image]
+    stages = parse(DOCKER / f"{image}.Dockerfile")
+    instructions = [(k, v) for stage in stages for k, v in stage.instructions]
+    assert not any(k == "ADD" for k, _ in instructions), "use COPY (ADD fetches URLs, unpacks archives)"
+    context_sources: set[str] = set()
+    for keyword, value in instructions:
+        if keyword == "COPY" and "--from=" not in value:
+            words = [w for w in shlex.split(value) if not w.startswith("--")]
+            context_sources.update(w.rstrip("/") for w in words[:-1])
+    assert context_sources == {"pyproject.toml", "README.md", "protos", package}
+    installs = [v for k, v in instructions if k == "RUN" and "install" in v and '".[' in v]
+    assert len(installs) == 1
+    [requested] = re.findall(r'"\.\[([a-z,]+)\]"', installs[0])
+    assert requested == extras
+    declared = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert set(requested.split(",")) <= set(declared)
+    assert "-e " not in installs[0] and "--editable" not in installs[0]
+    final = stages[-1]
+    entry = [v for k, v in final.instructions if k == "ENTRYPOINT"]
+    assert entry and f'"-m", "{package}"' in entry[-1]
+    text = (DOCKER / f"{image}.Dockerfile").read_text()
+    for secret in ("OPENAI_API_KEY=", "HF_TOKEN=", "MARQUEE_AUTH_TOKEN="):
+        assert secret not in text
+    if port is not None:
+        env = " ".join(v for k, v in final.instructions if k == "ENV")
+        assert f"MARQUEE_PORT={port}" in env and "MARQUEE_HOST=0.0.0.0" in env
+        assert f"MARQUEE_METRICS_PORT={SERVERS[image]['metrics']}" in env
+        exposed = {int(p) for k, v in final.instructions if k == "EXPOSE" for p in v.split()}
+        assert exposed == {port, SERVERS[image]["metrics"]}
+
+
+def test_render_image_is_on_cuda_with_the_gpu_extra() -> None:
+    stages = parse(DOCKER / "render.Dockerfile")
+    assert stages[-1].base.startswith("nvidia/cuda:") and "cudnn-runtime" in stages[-1].base
+    assert any(v.endswith('".[render,gpu]"') for k, v in stages[-2].instructions if k == "RUN")
+    env = " ".join(v for k, v in stages[-1].instructions if k == "ENV")
+    assert "HF_HOME=/var/cache/huggingface" in env
+
+
+def test_recommender_image_carries_the_model_repository() -> None:
+    stages = parse(DOCKER / "recommender.Dockerfile")
+    build_runs = " ".join(v for k, v in stages[0].instructions if k == "RUN")
+    # The build fails when the model is missing, rather than shipping a server that cannot load.
+    assert "config.pbtxt" in build_runs and "model.onnx" in build_runs
+    copies = [v for k, v in stages[-1].instructions if k == "COPY"]
+    assert any("model_repository /models" in c for c in copies)
+    # The package data that puts the repository into the installed package.
+    data = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["*"]
+    assert "*.onnx" in data and "*.pbtxt" in data and "*.txt" in data
+
+
+@pytest.mark.parametrize("image", IMAGES)
+def test_build_context_never_holds_data(image: str) -> None:
+    package = IMAGES[image][0]
+    patterns = _ignore_patterns(image)
+    for needed in ("pyproject.toml", "README.md", "protos/marquee/serving/server.py",
+                   "protos/marquee/v1/render.proto", f"{package}/__main__.py"):
+        assert not dockerignore_excludes(patterns, needed), needed
+    for never in ("data/ml-1m/ratings.dat", "data/plots/movies_extrainfos.dat", "outputs/renders/a.png",
+                  f"{package}/data/ml-1m/movies.dat", "recommender_server/ml-1m/users.dat",
+                  "runs/sasrec/best.pt", ".env", ".git/config", ".venv/bin/python",
+                  "tests/conftest.py", "docs/deploy.md", "some_new_folder/file.csv",
+                  f"{package}/__pycache__/x.pyc"):
+        assert dockerignore_excludes(patterns, never), never
+    other_servers = {p for p, _, _ in IMAGES.values()} - {package}
+    for other in other_servers:
+        assert dockerignore_excludes(patterns, f"{other}/__main__.py"), other
+
+
+def test_ignore_matcher_follows_last_match_semantics() -> None:
+    assert dockerignore_excludes(["**", "!a/**"], "b/c")
+    assert not dockerignore_excludes(["**", "!a/", "!a/**"], "a/c")
+    assert dockerignore_excludes(["**", "!a/**", "**/*.dat"], "a/x.dat")
+    assert not dockerignore_excludes([], "anything")
