@@ -13,7 +13,7 @@ from tests.conftest import CREATILAYOUT_FIXTURES
 from tests.render_model.golden import TINY
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def _one_thread():
     # One thread is faster for these tiny models and is how the goldens were made.
     previous = torch.get_num_threads()
