@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from marquee.v1 import common_pb2 as marquee_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17marquee/v1/layout.proto\x12\nmarquee.v1\x1a\x17marquee/v1/common.proto\"K\n\x0cLayoutObject\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x66\x65\x61ture\x18\x02 \x01(\t\x12\x1c\n\x03\x62ox\x18\x03 \x01(\x0b\x32\x0f.marquee.v1.Box\"P\n\x06Layout\x12\r\n\x05title\x18\x01 \x01(\t\x12\x0c\n\x04mood\x18\x02 \x01(\t\x12)\n\x07objects\x18\x03 \x03(\x0b\x32\x18.marquee.v1.LayoutObject\"\\\n\x0fPlanningContext\x12\x1a\n\x12watched_top_genres\x18\x01 \x03(\t\x12-\n\x12recommended_movies\x18\x02 \x03(\x0b\x32\x11.marquee.v1.Movie\"\xb1\x01\n\x11PlanLayoutRequest\x12\x10\n\x08scenario\x18\x01 \x01(\t\x12,\n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x1b.marquee.v1.PlanningContext\x12$\n\x07planner\x18\x03 \x01(\x0e\x32\x13.marquee.v1.Planner\x12\x1f\n\x12system_instruction\x18\x04 \x01(\tH\x00\x88\x01\x01\x42\x15\n\x13_system_instruction\"=\n\rLayoutProblem\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\r\n\x05\x66ield\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"2\n\x0cLayoutRepair\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"\x80\x01\n\x0bPlanAttempt\x12$\n\x07planner\x18\x01 \x01(\x0e\x32\x13.marquee.v1.Planner\x12\x0f\n\x07outcome\x18\x02 \x01(\t\x12+\n\x08problems\x18\x03 \x03(\x0b\x32\x19.marquee.v1.LayoutProblem\x12\r\n\x05\x65rror\x18\x04 \x01(\t\"\xe1\x01\n\x12PlanLayoutResponse\x12\"\n\x06layout\x18\x01 \x01(\x0b\x32\x12.marquee.v1.Layout\x12)\n\x0cplanner_used\x18\x02 \x01(\x0e\x32\x13.marquee.v1.Planner\x12)\n\x07repairs\x18\x03 \x03(\x0b\x32\x18.marquee.v1.LayoutRepair\x12\x17\n\x0fraw_model_reply\x18\x04 \x01(\t\x12)\n\x08\x61ttempts\x18\x05 \x03(\x0b\x32\x17.marquee.v1.PlanAttempt\x12\r\n\x05model\x18\x06 \x01(\t\"i\n\x15ValidateLayoutRequest\x12\"\n\x06layout\x18\x01 \x01(\x0b\x32\x12.marquee.v1.Layout\x12,\n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x1b.marquee.v1.PlanningContext\"T\n\x16ValidateLayoutResponse\x12+\n\x08problems\x18\x01 \x03(\x0b\x32\x19.marquee.v1.LayoutProblem\x12\r\n\x05valid\x18\x02 \x01(\x08\"\x18\n\x16\x44\x65scribePlannerRequest\"\x82\x02\n\x17\x44\x65scribePlannerResponse\x12\x16\n\x0ellm_configured\x18\x01 \x01(\x08\x12\x11\n\tllm_model\x18\x02 \x01(\t\x12\"\n\x1a\x64\x65\x66\x61ult_system_instruction\x18\x03 \x01(\t\x12\x1a\n\x12max_scenario_chars\x18\x04 \x01(\x05\x12\x16\n\x0emax_plot_chars\x18\x05 \x01(\x05\x12$\n\x1cmax_system_instruction_chars\x18\x06 \x01(\x05\x12\x13\n\x0bmin_objects\x18\x07 \x01(\x05\x12\x13\n\x0bmax_objects\x18\x08 \x01(\x05\x12\x14\n\x0cmin_box_area\x18\t \x01(\x02*Z\n\x07Planner\x12\x17\n\x13PLANNER_UNSPECIFIED\x10\x00\x12\x10\n\x0cPLANNER_AUTO\x10\x01\x12\x0f\n\x0bPLANNER_LLM\x10\x02\x12\x13\n\x0fPLANNER_OFFLINE\x10\x03\x32\x91\x02\n\rLayoutService\x12K\n\nPlanLayout\x12\x1d.marquee.v1.PlanLayoutRequest\x1a\x1e.marquee.v1.PlanLayoutResponse\x12W\n\x0eValidateLayout\x12!.marquee.v1.ValidateLayoutRequest\x1a\".marquee.v1.ValidateLayoutResponse\x12Z\n\x0f\x44\x65scribePlanner\x12\".marquee.v1.DescribePlannerRequest\x1a#.marquee.v1.DescribePlannerResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17marquee/v1/layout.proto\x12\nmarquee.v1\x1a\x17marquee/v1/common.proto\"K\n\x0cLayoutObject\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x66\x65\x61ture\x18\x02 \x01(\t\x12\x1c\n\x03\x62ox\x18\x03 \x01(\x0b\x32\x0f.marquee.v1.Box\"P\n\x06Layout\x12\r\n\x05title\x18\x01 \x01(\t\x12\x0c\n\x04mood\x18\x02 \x01(\t\x12)\n\x07objects\x18\x03 \x03(\x0b\x32\x18.marquee.v1.LayoutObject\"\\\n\x0fPlanningContext\x12\x1a\n\x12watched_top_genres\x18\x01 \x03(\t\x12-\n\x12recommended_movies\x18\x02 \x03(\x0b\x32\x11.marquee.v1.Movie\"\xb1\x01\n\x11PlanLayoutRequest\x12\x10\n\x08scenario\x18\x01 \x01(\t\x12,\n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x1b.marquee.v1.PlanningContext\x12$\n\x07planner\x18\x03 \x01(\x0e\x32\x13.marquee.v1.Planner\x12\x1f\n\x12system_instruction\x18\x04 \x01(\tH\x00\x88\x01\x01\x42\x15\n\x13_system_instruction\"=\n\rLayoutProblem\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\r\n\x05\x66ield\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"2\n\x0cLayoutRepair\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"\x93\x01\n\x0bPlanAttempt\x12$\n\x07planner\x18\x01 \x01(\x0e\x32\x13.marquee.v1.Planner\x12\x0f\n\x07outcome\x18\x02 \x01(\t\x12+\n\x08problems\x18\x03 \x03(\x0b\x32\x19.marquee.v1.LayoutProblem\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12\x11\n\traw_reply\x18\x05 \x01(\t\"\xe1\x01\n\x12PlanLayoutResponse\x12\"\n\x06layout\x18\x01 \x01(\x0b\x32\x12.marquee.v1.Layout\x12)\n\x0cplanner_used\x18\x02 \x01(\x0e\x32\x13.marquee.v1.Planner\x12)\n\x07repairs\x18\x03 \x03(\x0b\x32\x18.marquee.v1.LayoutRepair\x12\x17\n\x0fraw_model_reply\x18\x04 \x01(\t\x12)\n\x08\x61ttempts\x18\x05 \x03(\x0b\x32\x17.marquee.v1.PlanAttempt\x12\r\n\x05model\x18\x06 \x01(\t\"i\n\x15ValidateLayoutRequest\x12\"\n\x06layout\x18\x01 \x01(\x0b\x32\x12.marquee.v1.Layout\x12,\n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x1b.marquee.v1.PlanningContext\"T\n\x16ValidateLayoutResponse\x12+\n\x08problems\x18\x01 \x03(\x0b\x32\x19.marquee.v1.LayoutProblem\x12\r\n\x05valid\x18\x02 \x01(\x08\"\x18\n\x16\x44\x65scribePlannerRequest\"\x82\x02\n\x17\x44\x65scribePlannerResponse\x12\x16\n\x0ellm_configured\x18\x01 \x01(\x08\x12\x11\n\tllm_model\x18\x02 \x01(\t\x12\"\n\x1a\x64\x65\x66\x61ult_system_instruction\x18\x03 \x01(\t\x12\x1a\n\x12max_scenario_chars\x18\x04 \x01(\x05\x12\x16\n\x0emax_plot_chars\x18\x05 \x01(\x05\x12$\n\x1cmax_system_instruction_chars\x18\x06 \x01(\x05\x12\x13\n\x0bmin_objects\x18\x07 \x01(\x05\x12\x13\n\x0bmax_objects\x18\x08 \x01(\x05\x12\x14\n\x0cmin_box_area\x18\t \x01(\x02*Z\n\x07Planner\x12\x17\n\x13PLANNER_UNSPECIFIED\x10\x00\x12\x10\n\x0cPLANNER_AUTO\x10\x01\x12\x0f\n\x0bPLANNER_LLM\x10\x02\x12\x13\n\x0fPLANNER_OFFLINE\x10\x03\x32\x91\x02\n\rLayoutService\x12K\n\nPlanLayout\x12\x1d.marquee.v1.PlanLayoutRequest\x1a\x1e.marquee.v1.PlanLayoutResponse\x12W\n\x0eValidateLayout\x12!.marquee.v1.ValidateLayoutRequest\x1a\".marquee.v1.ValidateLayoutResponse\x12Z\n\x0f\x44\x65scribePlanner\x12\".marquee.v1.DescribePlannerRequest\x1a#.marquee.v1.DescribePlannerResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'marquee.v1.layout_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PLANNER']._serialized_start=1451
-  _globals['_PLANNER']._serialized_end=1541
+  _globals['_PLANNER']._serialized_start=1470
+  _globals['_PLANNER']._serialized_end=1560
   _globals['_LAYOUTOBJECT']._serialized_start=64
   _globals['_LAYOUTOBJECT']._serialized_end=139
   _globals['_LAYOUT']._serialized_start=141
@@ -47,17 +47,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LAYOUTREPAIR']._serialized_start=560
   _globals['_LAYOUTREPAIR']._serialized_end=610
   _globals['_PLANATTEMPT']._serialized_start=613
-  _globals['_PLANATTEMPT']._serialized_end=741
-  _globals['_PLANLAYOUTRESPONSE']._serialized_start=744
-  _globals['_PLANLAYOUTRESPONSE']._serialized_end=969
-  _globals['_VALIDATELAYOUTREQUEST']._serialized_start=971
-  _globals['_VALIDATELAYOUTREQUEST']._serialized_end=1076
-  _globals['_VALIDATELAYOUTRESPONSE']._serialized_start=1078
-  _globals['_VALIDATELAYOUTRESPONSE']._serialized_end=1162
-  _globals['_DESCRIBEPLANNERREQUEST']._serialized_start=1164
-  _globals['_DESCRIBEPLANNERREQUEST']._serialized_end=1188
-  _globals['_DESCRIBEPLANNERRESPONSE']._serialized_start=1191
-  _globals['_DESCRIBEPLANNERRESPONSE']._serialized_end=1449
-  _globals['_LAYOUTSERVICE']._serialized_start=1544
-  _globals['_LAYOUTSERVICE']._serialized_end=1817
+  _globals['_PLANATTEMPT']._serialized_end=760
+  _globals['_PLANLAYOUTRESPONSE']._serialized_start=763
+  _globals['_PLANLAYOUTRESPONSE']._serialized_end=988
+  _globals['_VALIDATELAYOUTREQUEST']._serialized_start=990
+  _globals['_VALIDATELAYOUTREQUEST']._serialized_end=1095
+  _globals['_VALIDATELAYOUTRESPONSE']._serialized_start=1097
+  _globals['_VALIDATELAYOUTRESPONSE']._serialized_end=1181
+  _globals['_DESCRIBEPLANNERREQUEST']._serialized_start=1183
+  _globals['_DESCRIBEPLANNERREQUEST']._serialized_end=1207
+  _globals['_DESCRIBEPLANNERRESPONSE']._serialized_start=1210
+  _globals['_DESCRIBEPLANNERRESPONSE']._serialized_end=1468
+  _globals['_LAYOUTSERVICE']._serialized_start=1563
+  _globals['_LAYOUTSERVICE']._serialized_end=1836
 # @@protoc_insertion_point(module_scope)

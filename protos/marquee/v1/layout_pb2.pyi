@@ -78,16 +78,18 @@ class LayoutRepair(_message.Message):
     def __init__(self, field: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
 
 class PlanAttempt(_message.Message):
-    __slots__ = ("planner", "outcome", "problems", "error")
+    __slots__ = ("planner", "outcome", "problems", "error", "raw_reply")
     PLANNER_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     PROBLEMS_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    RAW_REPLY_FIELD_NUMBER: _ClassVar[int]
     planner: Planner
     outcome: str
     problems: _containers.RepeatedCompositeFieldContainer[LayoutProblem]
     error: str
-    def __init__(self, planner: _Optional[_Union[Planner, str]] = ..., outcome: _Optional[str] = ..., problems: _Optional[_Iterable[_Union[LayoutProblem, _Mapping]]] = ..., error: _Optional[str] = ...) -> None: ...
+    raw_reply: str
+    def __init__(self, planner: _Optional[_Union[Planner, str]] = ..., outcome: _Optional[str] = ..., problems: _Optional[_Iterable[_Union[LayoutProblem, _Mapping]]] = ..., error: _Optional[str] = ..., raw_reply: _Optional[str] = ...) -> None: ...
 
 class PlanLayoutResponse(_message.Message):
     __slots__ = ("layout", "planner_used", "repairs", "raw_model_reply", "attempts", "model")
