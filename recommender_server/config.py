@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
 from marquee.serving import ServerSettings
 
 DEFAULT_PORT = 50051
 DEFAULT_METRICS_PORT = 9101
+DEFAULT_MODEL_REPOSITORY = Path(__file__).resolve().parent / "model_repository"
 
 
 class RecommenderSettings(ServerSettings):
@@ -16,4 +19,35 @@ class RecommenderSettings(ServerSettings):
     port: int = Field(DEFAULT_PORT, ge=0, le=65535, description="gRPC port; 0 picks a free port.")
     metrics_port: int = Field(
         DEFAULT_METRICS_PORT, ge=0, le=65535, description="Prometheus /metrics port; 0 picks a free port."
+    )
+    model_repository: Path = Field(
+        DEFAULT_MODEL_REPOSITORY,
+        description="Triton-style model repository: <dir>/<model>/config.pbtxt and numbered "
+        "version folders holding model.onnx.",
+    )
+    model_name: str = Field(
+        "sasrec", min_length=1, description="Model of the repository that RecommenderService uses."
+    )
+    dynamic_batching: bool = Field(
+        True, description="Merge concurrent requests into one onnxruntime batch."
+    )
+    batch_window_ms: float | None = Field(
+        None, ge=0, le=1000,
+        description="How long the first request of a batch waits for others, in ms (default: the "
+        "config's dynamic_batching.max_queue_delay_microseconds).",
+    )
+    max_batch_size: int | None = Field(
+        None, ge=1, le=4096, description="Most rows in one onnxruntime run (default: the config's "
+        "max_batch_size).",
+    )
+    intra_op_threads: int = Field(
+        0, ge=0, le=256, description="onnxruntime intra-op threads; 0 means one per CPU core."
+    )
+    ort_spinning: bool = Field(
+        False, description="Let onnxruntime's worker threads busy-wait between runs (faster on an "
+        "idle machine, steals CPU from the gRPC threads on a busy one).",
+    )
+    data_dir: Path | None = Field(
+        None, description="Data directory holding ml-1m/ and plots/ for the catalog (default: "
+        "MARQUEE_DATA_DIR, ./data, ../shared/data, else the official download).",
     )

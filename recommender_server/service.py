@@ -1,12 +1,27 @@
-"""The recommender's `ModelService`: what it registers on the shared bootstrap."""
+"""The recommender's `ModelService`: what it registers on the shared bootstrap and how it loads."""
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
+from pathlib import Path
+
 import grpc
 
+from marquee.data_location import find_data_dir
 from marquee.serving import ModelService
-from marquee.v1 import recommender_pb2, recommender_pb2_grpc
+from marquee.serving.structured_logs import get_logger
+from marquee.v1 import recommender_pb2_grpc
+from recommender_server.catalog import load_catalog
 from recommender_server.config import RecommenderSettings
+from recommender_server.kserve_servicer import KServeServicer, add_to_server
+from recommender_server.model_host import BatchingOptions, ModelHost, load_model, model_names
+from recommender_server.movielens import DataFileError, load_interactions
+from recommender_server.recommender_servicer import SERVICE_NAME, Catalog, RecommenderServicer
+from recommender_server.repository import RepositoryError
+from recommender_server.title_search import TitleIndex
+
+log = get_logger("recommender")
 
 
 class RecommenderService(ModelService):
@@ -15,9 +30,48 @@ class RecommenderService(ModelService):
     def __init__(self, settings: RecommenderSettings) -> None:
         super().__init__()
         self.settings = settings
+        if not settings.model_repository.is_dir():
+            raise ValueError(f"--model-repository {settings.model_repository}: no such directory")
+        self.kserve = KServeServicer(self.readiness)
+        self.domain = RecommenderServicer(self.readiness)
+        self.host: ModelHost | None = None
 
     def register(self, server: grpc.aio.Server) -> list[str]:
-        recommender_pb2_grpc.add_RecommenderServiceServicer_to_server(
-            recommender_pb2_grpc.RecommenderServiceServicer(), server
-        )
-        return [recommender_pb2.DESCRIPTOR.services_by_name["RecommenderService"].full_name]
+        kserve_name = add_to_server(self.kserve, server)
+        recommender_pb2_grpc.add_RecommenderServiceServicer_to_server(self.domain, server)
+        return [SERVICE_NAME, kserve_name]
+
+    def _load_blocking(self) -> tuple[ModelHost, Catalog]:
+        s = self.settings
+        options = BatchingOptions(
+            enabled=s.dynamic_batching,
+            window_s=None if s.batch_window_ms is None else s.batch_window_ms / 1000,
+            max_batch_size=s.max_batch_size, intra_op_threads=s.intra_op_threads,
+            spinning=s.ort_spinning)
+        names = model_names(s.model_repository)
+        if s.model_name not in names:
+            raise RepositoryError(f"model {s.model_name!r} is not in {s.model_repository} (models: {', '.join(names)})")
+        host = ModelHost({name: load_model(s.model_repository, name, options) for name in names})
+        data_root = s.data_dir if s.data_dir is not None else find_data_dir().root
+        movies = load_catalog(Path(data_root) / "ml-1m", Path(data_root) / "plots")
+        try:
+            interactions = load_interactions(Path(data_root) / "ml-1m")
+            popularity = Counter(m for seq in interactions.sequences.values() for m in seq)
+        except DataFileError as exc:
+            log.warning("no interaction data: search ties are not ordered by popularity", reason=str(exc))
+            popularity = Counter()
+        catalog = Catalog.build(movies, TitleIndex(movies.values(), popularity), host.get(s.model_name))
+        log.info("catalog loaded", movies=len(movies), with_plot=sum(1 for m in movies.values() if m.plot),
+                 scored_by_model=len(catalog.label_ids), data_dir=str(data_root))
+        return host, catalog
+
+    async def load(self) -> None:
+        host, catalog = await asyncio.to_thread(self._load_blocking)
+        host.start()
+        self.host = host
+        self.kserve.host = host
+        self.domain.catalog = catalog
+
+    async def close(self) -> None:
+        if self.host is not None:
+            await self.host.close()

@@ -1,0 +1,88 @@
+"""Per model version counters, reported by the KServe v2 `ModelStatistics` RPC the way Triton
+reports them (cumulative counts and nanoseconds)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from tritonclient.grpc import service_pb2 as kserve
+
+
+@dataclass
+class _Duration:
+    count: int = 0
+    ns: int = 0
+
+    def add(self, ns: int, count: int = 1) -> None:
+        self.count += count
+        self.ns += ns
+
+    def proto(self) -> kserve.StatisticDuration:
+        return kserve.StatisticDuration(count=self.count, ns=self.ns)
+
+
+@dataclass
+class ModelStatistics:
+    """Thread-safe: the batcher's worker thread and the event loop both record."""
+
+    name: str
+    version: str
+    inference_count: int = 0
+    execution_count: int = 0
+    last_inference_ms: int = 0
+    success: _Duration = field(default_factory=_Duration)
+    fail: _Duration = field(default_factory=_Duration)
+    queue: _Duration = field(default_factory=_Duration)
+    compute_input: _Duration = field(default_factory=_Duration)
+    compute_infer: _Duration = field(default_factory=_Duration)
+    compute_output: _Duration = field(default_factory=_Duration)
+    batches: dict[int, list[_Duration]] = field(
+        default_factory=lambda: defaultdict(lambda: [_Duration(), _Duration(), _Duration()])
+    )
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record_execution(self, batch_size: int, input_ns: int, infer_ns: int, output_ns: int) -> None:
+        with self._lock:
+            self.execution_count += 1
+            self.inference_count += batch_size
+            self.last_inference_ms = int(time.time() * 1000)
+            for duration, ns in zip(self.batches[batch_size], (input_ns, infer_ns, output_ns)):
+                duration.add(ns)
+
+    def record_request(self, *, ok: bool, total_ns: int, queue_ns: int = 0, input_ns: int = 0,
+                       infer_ns: int = 0, output_ns: int = 0) -> None:
+        with self._lock:
+            if not ok:
+                self.fail.add(total_ns)
+                return
+            self.success.add(total_ns)
+            self.queue.add(queue_ns)
+            self.compute_input.add(input_ns)
+            self.compute_infer.add(infer_ns)
+            self.compute_output.add(output_ns)
+
+    def proto(self) -> kserve.ModelStatistics:
+        with self._lock:
+            return kserve.ModelStatistics(
+                name=self.name,
+                version=self.version,
+                last_inference=self.last_inference_ms,
+                inference_count=self.inference_count,
+                execution_count=self.execution_count,
+                inference_stats=kserve.InferStatistics(
+                    success=self.success.proto(), fail=self.fail.proto(), queue=self.queue.proto(),
+                    compute_input=self.compute_input.proto(),
+                    compute_infer=self.compute_infer.proto(),
+                    compute_output=self.compute_output.proto(),
+                ),
+                batch_stats=[
+                    kserve.InferBatchStatistics(
+                        batch_size=size, compute_input=d[0].proto(), compute_infer=d[1].proto(),
+                        compute_output=d[2].proto(),
+                    )
+                    for size, d in sorted(self.batches.items())
+                ],
+            )

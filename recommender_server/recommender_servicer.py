@@ -1,0 +1,141 @@
+"""Marquee's domain API, `marquee.v1.RecommenderService`: title search, catalog look-ups and
+next-movie recommendations from the served SASRec model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from marquee.serving import InvalidArgument, Readiness
+from marquee.v1 import common_pb2, recommender_pb2, recommender_pb2_grpc
+from recommender_server.catalog import MovieRecord
+from recommender_server.model_host import ServedModel
+from recommender_server.repository import INPUT_NAME, OUTPUT_NAME
+from recommender_server.title_search import TitleIndex
+
+SERVICE_NAME = recommender_pb2.DESCRIPTOR.services_by_name["RecommenderService"].full_name
+MAX_K = 100
+MAX_SEARCH_LIMIT = 100
+DEFAULT_SEARCH_LIMIT = 10
+MAX_LOOKUP = 1000
+MAX_HISTORY = 100_000
+MAX_NAMED = 20
+
+
+def movie_proto(movie: MovieRecord) -> common_pb2.Movie:
+    return common_pb2.Movie(movie_id=movie.movie_id, title=movie.title, year=movie.year,
+                            genres=list(movie.genres), plot=movie.plot,
+                            display_title=movie.display_title)
+
+
+def _name_ids(ids: list[int]) -> str:
+    shown = ", ".join(str(i) for i in ids[:MAX_NAMED])
+    more = f" and {len(ids) - MAX_NAMED} more" if len(ids) > MAX_NAMED else ""
+    return shown + more
+
+
+@dataclass
+class Catalog:
+    """What the domain API serves from: movies, their protos, the title index and the model's
+    vocabulary (its label order)."""
+
+    movies: dict[int, MovieRecord]
+    protos: dict[int, common_pb2.Movie]
+    titles: TitleIndex
+    model: ServedModel
+    label_ids: np.ndarray  # movie id of each score column
+    column_of: dict[int, int]
+    window: int
+
+    @classmethod
+    def build(cls, movies: dict[int, MovieRecord], titles: TitleIndex, model: ServedModel) -> "Catalog":
+        config = model.entry.config
+        inputs = [s for s in config.input if s.name == INPUT_NAME]
+        outputs = [s for s in config.output if s.name == OUTPUT_NAME]
+        if not inputs or not outputs or len(inputs[0].dims) != 1 or len(outputs[0].dims) != 1:
+            raise ValueError(
+                f"model {model.name!r} must take {INPUT_NAME!r} [batch, window] and return "
+                f"{OUTPUT_NAME!r} [batch, movies] to serve recommendations")
+        labels = model.entry.labels.get(OUTPUT_NAME)
+        if labels is None or len(labels) != outputs[0].dims[0]:
+            raise ValueError(f"model {model.name!r}: output {OUTPUT_NAME!r} needs a label file with "
+                             f"{outputs[0].dims[0]} movie ids")
+        label_ids = np.array([int(x) for x in labels], dtype=np.int64)
+        unknown = [int(m) for m in label_ids if int(m) not in movies]
+        if unknown:
+            raise ValueError(f"model {model.name!r} scores movies missing from the catalog: {_name_ids(unknown)}")
+        return cls(movies, {m: movie_proto(r) for m, r in movies.items()}, titles, model, label_ids,
+                   {int(m): i for i, m in enumerate(label_ids)}, int(inputs[0].dims[0]))
+
+
+class RecommenderServicer(recommender_pb2_grpc.RecommenderServiceServicer):
+    def __init__(self, readiness: Readiness) -> None:
+        self.readiness = readiness
+        self.catalog: Catalog | None = None
+
+    def _catalog(self) -> Catalog:
+        self.readiness.require_serving()
+        assert self.catalog is not None
+        return self.catalog
+
+    async def SearchMovies(self, request, context):
+        catalog = self._catalog()
+        if not request.query.strip():
+            raise InvalidArgument("query must not be empty: give part of a movie title")
+        if not 0 <= request.limit <= MAX_SEARCH_LIMIT:
+            raise InvalidArgument(f"limit must be between 1 and {MAX_SEARCH_LIMIT} (0 means "
+                                  f"{DEFAULT_SEARCH_LIMIT}), got {request.limit}")
+        hits = catalog.titles.search(request.query, request.limit or DEFAULT_SEARCH_LIMIT)
+        return recommender_pb2.SearchMoviesResponse(hits=[
+            recommender_pb2.SearchHit(movie=catalog.protos[h.movie_id], match_score=h.score) for h in hits
+        ])
+
+    async def GetMovies(self, request, context):
+        catalog = self._catalog()
+        if len(request.movie_ids) > MAX_LOOKUP:
+            raise InvalidArgument(f"at most {MAX_LOOKUP} movie ids per call, got {len(request.movie_ids)}")
+        unknown = [m for m in request.movie_ids if m not in catalog.protos]
+        if unknown:
+            raise InvalidArgument(f"unknown movie ids: {_name_ids(unknown)} (not in the MovieLens-1M catalog)")
+        return recommender_pb2.GetMoviesResponse(movies=[catalog.protos[m] for m in request.movie_ids])
+
+    async def Recommend(self, request, context):
+        catalog = self._catalog()
+        if not 1 <= request.k <= MAX_K:
+            raise InvalidArgument(f"k must be between 1 and {MAX_K}, got {request.k}")
+        watched = list(request.watched_movie_ids)
+        if not watched:
+            raise InvalidArgument("watched_movie_ids is empty: give at least one watched movie, oldest first")
+        if len(watched) > MAX_HISTORY:
+            raise InvalidArgument(f"at most {MAX_HISTORY} watched movies, got {len(watched)}")
+        unknown = sorted({m for m in watched if m not in catalog.movies})
+        if unknown:
+            raise InvalidArgument(f"unknown movie ids: {_name_ids(unknown)} (not in the MovieLens-1M catalog)")
+        # Catalog movies nobody rated in MovieLens-1M are outside the model's vocabulary: they
+        # carry no signal, so the window holds the most recent movies the model knows.
+        known = [m for m in watched if m in catalog.column_of]
+        if not known:
+            raise InvalidArgument(
+                f"none of the watched movies ({_name_ids(watched)}) was ever rated in MovieLens-1M, "
+                "so the model knows nothing about them; add a movie it knows")
+        recent = known[-catalog.window:]
+        window = np.zeros((1, catalog.window), dtype=np.int64)
+        window[0, catalog.window - len(recent):] = recent
+        served = catalog.model.version("")
+        outputs = await served.batcher.infer({INPUT_NAME: window})
+        scores = outputs[OUTPUT_NAME][0].astype(np.float32, copy=True)
+        if request.exclude_watched if request.HasField("exclude_watched") else True:
+            scores[[catalog.column_of[m] for m in known]] = -np.inf
+        available = int(np.isfinite(scores).sum())
+        k = min(request.k, available)
+        top = np.argpartition(-scores, k - 1)[:k] if k else np.array([], dtype=np.int64)
+        top = top[np.argsort(-scores[top], kind="stable")]
+        response = recommender_pb2.RecommendResponse(
+            model_name=catalog.model.name, model_version=str(served.version),
+            history_length_used=len(recent))
+        for rank, column in enumerate(top, start=1):
+            movie_id = int(catalog.label_ids[column])
+            response.recommendations.add(movie=catalog.protos[movie_id], score=float(scores[column]),
+                                         rank=rank)
+        return response

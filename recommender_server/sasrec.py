@@ -1,0 +1,123 @@
+"""SASRec: causal self-attention over a user's recent movies (Kang & McAuley, 2018).
+
+Items are indexed 1..num_items (0 is padding). Inputs are left-padded windows of `maxlen`
+slots and positions number the slots, so the most recent movie always sits at position
+`maxlen - 1` whatever the history length; the server pads the same way. The output layer is
+the item embedding table itself (tied weights).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass(frozen=True)
+class SASRecConfig:
+    num_items: int
+    maxlen: int = 200
+    hidden: int = 64
+    blocks: int = 2
+    heads: int = 1
+    dropout: float = 0.2
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class _Block(nn.Module):
+    """Pre-norm self-attention and a point-wise feed-forward network, each with a residual."""
+
+    def __init__(self, cfg: SASRecConfig) -> None:
+        super().__init__()
+        self.heads = cfg.heads
+        self.attn_norm = nn.LayerNorm(cfg.hidden, eps=1e-8)
+        self.qkv = nn.Linear(cfg.hidden, 3 * cfg.hidden)
+        self.out = nn.Linear(cfg.hidden, cfg.hidden)
+        self.ffn_norm = nn.LayerNorm(cfg.hidden, eps=1e-8)
+        self.ffn = nn.Sequential(
+            nn.Linear(cfg.hidden, cfg.hidden),
+            nn.ReLU(),
+            nn.Dropout(cfg.dropout),
+            nn.Linear(cfg.hidden, cfg.hidden),
+        )
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.attn_dropout = cfg.dropout
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        b, length, d = x.shape
+        h = self.attn_norm(x)
+        q, k, v = self.qkv(h).view(b, length, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4).unbind(0)
+        attended = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask.to(q.dtype), dropout_p=self.attn_dropout if self.training else 0.0
+        )
+        attended = attended.transpose(1, 2).reshape(b, length, d)
+        x = x + self.dropout(self.out(attended))
+        x = x + self.dropout(self.ffn(self.ffn_norm(x)))
+        return x * keep
+
+
+class SASRec(nn.Module):
+    def __init__(self, cfg: SASRecConfig) -> None:
+        super().__init__()
+        if cfg.hidden % cfg.heads:
+            raise ValueError(f"hidden size {cfg.hidden} is not divisible by {cfg.heads} heads")
+        self.cfg = cfg
+        self.item_emb = nn.Embedding(cfg.num_items + 1, cfg.hidden, padding_idx=0)
+        self.pos_emb = nn.Embedding(cfg.maxlen, cfg.hidden)
+        self.emb_dropout = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList(_Block(cfg) for _ in range(cfg.blocks))
+        self.final_norm = nn.LayerNorm(cfg.hidden, eps=1e-8)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        for name, param in self.named_parameters():
+            if param.dim() > 1:
+                nn.init.xavier_normal_(param)
+            elif name.endswith("bias"):
+                nn.init.zeros_(param)
+        with torch.no_grad():
+            self.item_emb.weight[0].zero_()
+
+    def forward(self, items: torch.Tensor) -> torch.Tensor:
+        """Hidden states [batch, length, hidden] for left-padded item indices [batch, length].
+
+        `length` may be shorter than `maxlen` (training crops all-padding columns); the columns
+        are then the last `length` slots."""
+        _, length = items.shape
+        keep = (items != 0).unsqueeze(-1).to(self.item_emb.weight.dtype)
+        positions = torch.arange(self.cfg.maxlen - length, self.cfg.maxlen, device=items.device)
+        x = self.item_emb(items) * math.sqrt(self.cfg.hidden) + self.pos_emb(positions)
+        x = self.emb_dropout(x) * keep
+        mask = attention_mask(items)
+        for block in self.blocks:
+            x = block(x, mask, keep)
+        return self.final_norm(x)
+
+    def item_weights(self) -> torch.Tensor:
+        """Output embeddings of the real items (row i scores item index i + 1)."""
+        return self.item_emb.weight[1:]
+
+    def last_scores(self, items: torch.Tensor) -> torch.Tensor:
+        """Scores [batch, num_items] for the next movie after each window."""
+        hidden = self.forward(items)[:, -1, :]
+        return hidden @ self.item_weights().T
+
+
+def attention_mask(items: torch.Tensor) -> torch.Tensor:
+    """Additive mask [batch, 1, length, length]: a slot sees earlier real slots and itself.
+
+    Padding keys are hidden; every query keeps at least its own slot, so no row is all -inf."""
+    slots = torch.arange(items.shape[1], device=items.device)
+    # Comparisons of aranges rather than tril/eye on bools: ONNX Runtime has every kernel for these.
+    causal = slots.unsqueeze(0) <= slots.unsqueeze(1)
+    eye = slots.unsqueeze(0) == slots.unsqueeze(1)
+    real = (items != 0).unsqueeze(1)  # [b, 1, L] over keys
+    allowed = (causal & real) | eye
+    zeros = torch.zeros((), dtype=torch.float32, device=items.device)
+    blocked = torch.full((), float("-inf"), dtype=torch.float32, device=items.device)
+    return torch.where(allowed, zeros, blocked).unsqueeze(1)

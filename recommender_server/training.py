@@ -1,0 +1,268 @@
+"""Trains SASRec on MovieLens-1M (`make train`, or `python -m recommender_server.training --help`).
+
+Loss: full softmax cross-entropy over every item at every position of each window (it beats
+the original one-negative BCE by a wide margin, see docs/model_card.md). Seeded; early stopping
+on validation NDCG@10 (full ranking, watched movies excluded); the best weights are saved as a
+checkpoint, the latest state after every epoch so an interrupted run resumes with `--resume`.
+At the end the best checkpoint is evaluated on the test items and exported to the model
+repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from marquee.data_location import find_data_dir
+from recommender_server.movielens import LeaveOneOut, load_interactions, leave_one_out
+from recommender_server.ranking_metrics import evaluate
+from recommender_server.sasrec import SASRec, SASRecConfig
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CHECKPOINT_DIR = REPO_ROOT / "runs" / "sasrec"
+
+
+@dataclass(frozen=True)
+class Window:
+    """One training example: inputs and next-item targets for the slots of a left-padded window."""
+
+    inputs: np.ndarray
+    targets: np.ndarray
+
+
+def training_windows(train: dict[int, np.ndarray], maxlen: int, all_windows: bool) -> list[Window]:
+    """The last `maxlen` steps of each user's training sequence; with `all_windows`, also the
+    earlier stretches of long histories (stride `maxlen`), so no interaction goes unused."""
+    windows = []
+    for seq in train.values():
+        inputs, targets = seq[:-1], seq[1:]
+        end = len(inputs)
+        while end > 0:
+            start = max(0, end - maxlen)
+            windows.append(Window(inputs[start:end], targets[start:end]))
+            if not all_windows:
+                break
+            end -= maxlen
+            if end < 2:
+                break
+    return windows
+
+
+def batches(windows: list[Window], batch_size: int, rng: random.Random) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Windows of similar length batched together (in a random order), each batch only as wide as
+    its longest window: the padding costs nothing."""
+    order = sorted(range(len(windows)), key=lambda i: (len(windows[i].inputs), rng.random()))
+    groups = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    rng.shuffle(groups)
+    out = []
+    for group in groups:
+        width = max(len(windows[i].inputs) for i in group)
+        inputs = np.zeros((len(group), width), dtype=np.int64)
+        targets = np.zeros((len(group), width), dtype=np.int64)
+        for row, i in enumerate(group):
+            n = len(windows[i].inputs)
+            inputs[row, width - n:] = windows[i].inputs
+            targets[row, width - n:] = windows[i].targets
+        out.append((inputs, targets))
+    return out
+
+
+def full_softmax_loss(model: SASRec, inputs: torch.Tensor, targets: torch.Tensor,
+                      label_smoothing: float = 0.0) -> torch.Tensor:
+    hidden = model(inputs)
+    real = targets != 0
+    logits = hidden[real] @ model.item_weights().T
+    return F.cross_entropy(logits.float(), targets[real] - 1, label_smoothing=label_smoothing)
+
+
+def validation_inputs(split: LeaveOneOut) -> tuple[list[np.ndarray], np.ndarray]:
+    users = sorted(split.valid)
+    return [split.train[u] for u in users], np.array([split.valid[u] for u in users])
+
+
+def test_inputs(split: LeaveOneOut) -> tuple[list[np.ndarray], np.ndarray, list[np.ndarray]]:
+    users = sorted(split.test)
+    return ([split.full[u][:-1] for u in users], np.array([split.test[u] for u in users]),
+            [split.full[u] for u in users])
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def lr_at(step: int, total: int, warmup: int, base: float, schedule: str) -> float:
+    if step < warmup:
+        return base * (step + 1) / warmup
+    if schedule == "constant":
+        return base
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return base * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m recommender_server.training", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir", type=Path, help="data directory holding ml-1m/ (default: found "
+                   "via MARQUEE_DATA_DIR, ./data, ../shared/data)")
+    p.add_argument("--checkpoint-dir", type=Path, default=DEFAULT_CHECKPOINT_DIR,
+                   help="where best.pt, last.pt and metrics.json go")
+    p.add_argument("--epochs", type=int, default=60, help="maximum epochs (the lr schedule spans them)")
+    p.add_argument("--patience", type=int, default=8, help="stop after this many epochs without a "
+                   "better validation NDCG@10")
+    p.add_argument("--max-minutes", type=float, default=40.0, help="stop training after this long")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--schedule", choices=["cosine", "constant"], default="cosine")
+    p.add_argument("--warmup-steps", type=int, default=100)
+    p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--maxlen", type=int, default=200)
+    p.add_argument("--hidden", type=int, default=64)
+    p.add_argument("--blocks", type=int, default=2)
+    p.add_argument("--heads", type=int, default=1)
+    p.add_argument("--dropout", type=float, default=0.2)
+    p.add_argument("--all-windows", action="store_true", help="also train on the earlier "
+                   "stretches of histories longer than maxlen")
+    p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True,
+                   help="bfloat16 autocast for training matmuls (evaluation stays float32)")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--limit-users", type=int, default=0, help="train on the first N users only "
+                   "(smoke runs)")
+    p.add_argument("--eval-every", type=int, default=1, help="validate every N epochs")
+    p.add_argument("--test-draws", type=int, default=5, help="negative draws for the final test")
+    p.add_argument("--resume", action="store_true", help="continue from checkpoint-dir/last.pt")
+    p.add_argument("--export", action=argparse.BooleanOptionalAction, default=True,
+                   help="export the best model to the model repository at the end")
+    p.add_argument("--model-repository", type=Path,
+                   default=REPO_ROOT / "recommender_server" / "model_repository")
+    return p.parse_args(argv)
+
+
+def load_split(data_dir: Path | None, limit_users: int = 0):
+    ml1m = (data_dir if data_dir else find_data_dir().root) / "ml-1m"
+    interactions = load_interactions(ml1m)
+    indexed = interactions.indexed_sequences()
+    if limit_users:
+        indexed = {u: indexed[u] for u in sorted(indexed)[:limit_users]}
+    return interactions, leave_one_out(indexed)
+
+
+def train(args: argparse.Namespace) -> dict:
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    seed_everything(args.seed)
+    interactions, split = load_split(args.data_dir, args.limit_users)
+    cfg = SASRecConfig(num_items=interactions.num_items, maxlen=args.maxlen, hidden=args.hidden,
+                       blocks=args.blocks, heads=args.heads, dropout=args.dropout)
+    model = SASRec(cfg)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.98),
+                                  weight_decay=args.weight_decay)
+    windows = training_windows(split.train, cfg.maxlen, args.all_windows)
+    steps_per_epoch = math.ceil(len(windows) / args.batch_size)
+    total_steps = steps_per_epoch * args.epochs
+    val_hist, val_targets = validation_inputs(split)
+    ckpt_dir: Path = args.checkpoint_dir
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(args.seed)
+    history: list[dict] = []
+    best = {"ndcg": -1.0, "epoch": 0}
+    start_epoch, step, elapsed_before = 1, 0, 0.0
+    if args.resume and (ckpt_dir / "last.pt").is_file():
+        state = torch.load(ckpt_dir / "last.pt", weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        rng.setstate(state["rng"])
+        torch.set_rng_state(state["torch_rng"])
+        start_epoch, step = state["epoch"] + 1, state["step"]
+        history, best, elapsed_before = state["history"], state["best"], state["elapsed"]
+    print(f"users {len(split.train)}, items {cfg.num_items}, windows {len(windows)}, "
+          f"steps/epoch {steps_per_epoch}, config {cfg.to_dict()}", flush=True)
+    started = time.monotonic() - elapsed_before
+    stale = 0 if not history else (history[-1]["epoch"] - best["epoch"]) // args.eval_every
+    for epoch in range(start_epoch, args.epochs + 1):
+        model.train()
+        losses = []
+        bar = tqdm(batches(windows, args.batch_size, rng), desc=f"epoch {epoch}/{args.epochs}",
+                   unit="batch", leave=False, mininterval=5)
+        for inputs, targets in bar:
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(step, total_steps, args.warmup_steps, args.lr, args.schedule)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+                loss = full_softmax_loss(model, torch.from_numpy(inputs), torch.from_numpy(targets),
+                                         args.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            losses.append(loss.item())
+            bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
+        record = {"epoch": epoch, "loss": float(np.mean(losses)), "lr": optimizer.param_groups[0]["lr"],
+                  "minutes": (time.monotonic() - started) / 60}
+        if epoch % args.eval_every == 0 or epoch == args.epochs:
+            val = evaluate(model, val_hist, val_targets).summary()
+            record["val_ndcg"], record["val_hr"] = val["full"]["ndcg"], val["full"]["hr"]
+            if record["val_ndcg"] > best["ndcg"]:
+                best = {"ndcg": record["val_ndcg"], "hr": record["val_hr"], "epoch": epoch}
+                torch.save({"config": cfg.to_dict(), "model": model.state_dict(),
+                            "movie_ids": interactions.movie_ids, "epoch": epoch,
+                            "val": val, "args": vars(args) | {"data_dir": str(args.data_dir),
+                                                               "checkpoint_dir": str(ckpt_dir),
+                                                               "model_repository": str(args.model_repository)}},
+                           ckpt_dir / "best.pt")
+                stale = 0
+            else:
+                stale += 1
+        history.append(record)
+        print(json.dumps(record), flush=True)
+        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "rng": rng.getstate(), "torch_rng": torch.get_rng_state(), "epoch": epoch,
+                    "step": step, "history": history, "best": best,
+                    "elapsed": time.monotonic() - started}, ckpt_dir / "last.pt")
+        if stale >= args.patience:
+            print(f"early stop: no better validation NDCG@10 for {stale} evaluations", flush=True)
+            break
+        if (time.monotonic() - started) / 60 >= args.max_minutes:
+            print(f"time budget of {args.max_minutes} min reached", flush=True)
+            break
+    train_minutes = (time.monotonic() - started) / 60
+    best_state = torch.load(ckpt_dir / "best.pt", weights_only=False)
+    model.load_state_dict(best_state["model"])
+    model.eval()
+    test_hist, test_targets, full_seqs = test_inputs(split)
+    draws_rng = np.random.default_rng(args.seed + 1)
+    from recommender_server.ranking_metrics import sample_negatives
+    draws = [sample_negatives(full_seqs, cfg.num_items, draws_rng) for _ in range(args.test_draws)]
+    test = evaluate(model, test_hist, test_targets, draws).summary()
+    result = {"train_minutes": train_minutes, "best": best, "history": history, "test": test,
+              "config": cfg.to_dict(), "threads": torch.get_num_threads(),
+              "source": str(interactions.source)}
+    (ckpt_dir / "metrics.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps({"train_minutes": train_minutes, "best": best, "test": test}, indent=2), flush=True)
+    if args.export:
+        from recommender_server.onnx_export import export_checkpoint
+        path = export_checkpoint(ckpt_dir / "best.pt", args.model_repository)
+        print(f"exported {path}", flush=True)
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    train(parse_args(argv))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
