@@ -169,7 +169,7 @@ def test_pil_output_is_the_rounded_numpy_image(tiny_pipeline) -> None:
     image = tiny_pipeline(PROMPT, PHRASES, BOXES, **kwargs, generator=torch.Generator("cpu").manual_seed(0)).images[0]
     assert image.size == (64, 64) and image.mode == "RGB"
     expected = torch.from_numpy(array * 255).round()
-    assert max_abs_diff(torch.from_numpy(np.asarray(image)).float(), expected) <= 1
+    assert max_abs_diff(torch.from_numpy(np.array(image)).float(), expected) <= 1
 
 
 @pytest.mark.parametrize(

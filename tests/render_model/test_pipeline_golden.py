@@ -23,6 +23,22 @@ class Recording:
     encoder_outputs: dict[str, list[torch.Tensor]] = field(default_factory=dict)
 
 
+def _call_as_recorded(pipe, call: dict, output_type: str, **extra):
+    """The reference's call: the golden's arguments and a fresh CPU generator seeded 0."""
+    return pipe(
+        call["prompt"],
+        call["bbox_phrases"],
+        call["bbox_raw"],
+        height=call["height"],
+        width=call["width"],
+        num_inference_steps=call["num_inference_steps"],
+        guidance_scale=call["guidance_scale"],
+        generator=torch.Generator("cpu").manual_seed(0),
+        output_type=output_type,
+        **extra,
+    )
+
+
 def _record_call(pipe, call: dict, output_type: str) -> tuple[object, Recording]:
     recording = Recording()
     handles = []
@@ -46,18 +62,7 @@ def _record_call(pipe, call: dict, output_type: str) -> tuple[object, Recording]
         return {}
 
     try:
-        result = pipe(
-            call["prompt"],
-            call["bbox_phrases"],
-            call["bbox_raw"],
-            height=call["height"],
-            width=call["width"],
-            num_inference_steps=call["num_inference_steps"],
-            guidance_scale=call["guidance_scale"],
-            generator=torch.Generator("cpu").manual_seed(0),
-            output_type=output_type,
-            callback_on_step_end=on_step,
-        )
+        result = _call_as_recorded(pipe, call, output_type, callback_on_step_end=on_step)
     finally:
         for handle in handles:
             handle.remove()
@@ -140,15 +145,5 @@ def test_token_ids_and_phrase_embeddings_match(case_run) -> None:
 def test_latent_output_matches(tiny_pipeline, pipeline_golden, name) -> None:
     tensors, meta = pipeline_golden
     call = meta["cases"][name]["call"]
-    latents = tiny_pipeline(
-        call["prompt"],
-        call["bbox_phrases"],
-        call["bbox_raw"],
-        height=call["height"],
-        width=call["width"],
-        num_inference_steps=call["num_inference_steps"],
-        guidance_scale=call["guidance_scale"],
-        generator=torch.Generator("cpu").manual_seed(0),
-        output_type="latent",
-    ).images
+    latents = _call_as_recorded(tiny_pipeline, call, "latent").images
     assert_close(latents, tensors[f"{name}.latents_final"])
