@@ -22,8 +22,9 @@ RESULT = "result"
 ERROR = "error"
 TERMINAL = (RESULT, ERROR)
 
-#: How many events of each droppable kind may wait for a slow reader.
-PENDING_LIMITS = {PROGRESS: 8, PREVIEW: 2}
+#: How many events of each droppable kind may wait for a slow reader (a burst from a fast
+#: engine fits; 16 previews of 512² are about 1 MB).
+PENDING_LIMITS = {PROGRESS: 256, PREVIEW: 16}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,89 @@
+"""The real pipeline path: `--engine creatilayout --model <tiny fixture pipeline>` on CPU."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+from pathlib import Path
+
+import grpc
+import numpy as np
+import pytest
+from PIL import Image
+
+from marquee.v1 import render_pb2
+from tests.render_server.conftest import TINY_PIPELINE, collect, kinds, request, running_server
+
+pytest.importorskip("torch")
+TINY = dict(engine="creatilayout", model=str(TINY_PIPELINE))
+
+
+async def test_tiny_pipeline_stream_previews_result_and_cancel(tmp_path: Path) -> None:
+    async with running_server(tmp_path, **TINY) as server:
+        described = await server.stub.DescribeEngine(render_pb2.DescribeEngineRequest())
+        assert (described.engine, described.model, described.device) == ("creatilayout", str(TINY_PIPELINE), "cpu")
+        assert described.max_boxes == 10 and described.not_ready_reason == ""
+
+        responses = await collect(server.stub.Render(request(steps=6, guidance=5.0, seed=0, preview_interval=2)))
+        events = kinds(responses)
+        assert events[0] == "queued" and events[-1] == "result"
+        denoising = [r.progress.step for r in responses if r.HasField("progress") and r.progress.stage == "denoising"]
+        assert denoising == [1, 2, 3, 4, 5, 6]
+        stages = [r.progress.stage for r in responses if r.HasField("progress")]
+        assert stages[0] == "encoding" and stages[-2:] == ["decoding", "composing"]
+        previews = [r.preview for r in responses if r.HasField("preview")]
+        assert [p.step for p in previews] == [2, 4, 6]
+        for preview in previews:
+            image = Image.open(io.BytesIO(preview.image.data))
+            assert image.format == "JPEG" and image.size == (64, 64)
+        # x0 moves towards the final image: the last preview differs from the first.
+        first, last = (np.asarray(Image.open(io.BytesIO(p.image.data)), np.int16) for p in (previews[0], previews[-1]))
+        assert np.abs(first - last).mean() > 1.0
+
+        meta = responses[-1].result.metadata
+        assert (meta.engine, meta.model, meta.seed, meta.steps, meta.layout_steps) == (
+            "creatilayout", str(TINY_PIPELINE), 0, 6, 1,
+        )
+        assert meta.guidance == 5.0 and meta.first_preview_seconds > 0 and meta.seconds_per_step > 0
+        image = Image.open(io.BytesIO(responses[-1].result.image.data))
+        assert image.format == "PNG" and image.size == (64, 64)
+        assert (tmp_path / "renders" / meta.saved_files[0]).read_bytes() == responses[-1].result.image.data
+
+        # Same seed, same image (the pipeline is deterministic on CPU).
+        again = await collect(server.stub.Render(request(steps=6, guidance=5.0, seed=0, preview_interval=0)))
+        assert again[-1].result.image.data == responses[-1].result.image.data
+        assert "preview" not in kinds(again)
+
+        # Cancel: the denoising loop stops within one step of the request and frees the device.
+        call = server.stub.Render(request(steps=200, width=128, height=128, preview_interval=0))
+        async for response in call:
+            if response.HasField("progress") and response.progress.step >= 3:
+                break
+        call.cancel()
+        queue = server.service.queue
+        while not queue.history or queue.history[-1].finished is None or queue.history[-1].spec.steps != 200:
+            await asyncio.sleep(0.01)
+        ticket = queue.history[-1]
+        assert ticket.stop_reason == "cancelled"
+        assert ticket.steps_at_stopped - ticket.steps_at_stop_request <= 1
+        assert ticket.steps_done < 200
+        started = time.monotonic()
+        assert kinds(await collect(server.stub.Render(request(steps=2))))[-1] == "result"
+        assert time.monotonic() - started < 5
+
+
+async def test_a_model_that_cannot_load_keeps_the_server_not_serving_with_the_reason(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-pipeline"
+    async with running_server(tmp_path, wait=False, engine="creatilayout", model=str(missing)) as server:
+        described = await server.stub.DescribeEngine(render_pb2.DescribeEngineRequest())
+        for _ in range(300):
+            if "does not exist" in described.not_ready_reason:
+                break
+            await asyncio.sleep(0.05)
+            described = await server.stub.DescribeEngine(render_pb2.DescribeEngineRequest())
+        assert "ModelLoadError" in described.not_ready_reason and str(missing) in described.not_ready_reason
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await collect(server.stub.Render(request()))
+        assert error.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert "failed to load" in error.value.details()
