@@ -1,0 +1,243 @@
+"""Visual noun phrases from plot and scenario text ("a little boy", "the desert town", "a stolen
+diamond"), without a language model.
+
+Nouns come only from fixed lexicons of things a poster can show (figures, creatures, settings,
+things), so a proper name ("Woody", "Andy") can never become an object; an adjective directly
+before the noun becomes the object's feature. Deterministic and a few milliseconds per request.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal, Sequence
+
+Kind = Literal["figure", "creature", "setting", "thing"]
+
+_FIGURES = """
+man woman boy girl child kid baby teenager teen youth girlfriend boyfriend husband wife mother
+father mom dad son daughter brother sister grandmother grandfather grandpa grandma uncle aunt
+family couple lover bride groom widow widower orphan stranger hero heroine villain cowboy sheriff
+outlaw gunslinger detective cop policeman officer agent spy soldier sergeant captain general
+commander pilot astronaut scientist doctor nurse surgeon lawyer judge teacher student professor
+priest nun monk preacher king queen prince princess knight wizard witch sorcerer warrior
+samurai ninja pirate sailor fisherman farmer rancher hunter thief robber burglar gangster
+mobster assassin killer hitman bodyguard boxer fighter wrestler dancer singer musician
+drummer guitarist actor actress artist painter writer novelist journalist reporter photographer
+businessman executive banker millionaire billionaire tycoon waitress bartender cook chef driver
+trucker cabbie mechanic miner worker janitor maid butler nanny governess servant slave prisoner
+convict inmate guard warden ranger explorer adventurer archaeologist mercenary rebel
+revolutionary president senator politician mayor diplomat ambassador psychiatrist therapist
+inventor hacker student athlete coach quarterback player champion gambler hustler con-man
+drifter hitchhiker runaway refugee immigrant tourist traveler traveller survivor veteran
+marine paratrooper commando sniper gunman vigilante superhero clown magician puppeteer model
+cheerleader surfer skater biker rockstar teenager nerd bully tomboy debutante heiress
+landlord tenant neighbor neighbour housewife salesman shopkeeper fireman firefighter
+lifeguard paramedic coroner mortician gravedigger hermit shepherd blacksmith peasant
+nobleman emperor empress pharaoh tribe chief warlord general dictator crew team gang band
+""".split()
+_CREATURES = """
+dog puppy cat kitten horse pony pig cow bull sheep goat chicken duck goose bird eagle hawk owl
+raven crow parrot penguin fish shark whale dolphin octopus squid snake serpent crocodile
+alligator lizard turtle frog spider scorpion bee ant insect bear wolf fox lion tiger leopard
+panther gorilla ape monkey chimpanzee elephant rhino hippo giraffe zebra deer moose rabbit
+mouse rat bat dinosaur dragon unicorn monster creature beast alien robot android cyborg
+vampire werewolf zombie ghost spirit demon devil angel mummy troll ogre goblin elf
+dwarf fairy mermaid
+""".split()
+_SETTINGS = """
+city town village suburb neighborhood neighbourhood street alley road highway bridge tunnel
+house home mansion castle palace fortress tower cabin cottage farm ranch barn church
+cathedral temple monastery school college university campus hospital asylum prison jail
+courtroom office bank casino hotel motel bar saloon nightclub club restaurant diner cafe
+kitchen bedroom attic basement cellar garage warehouse factory mill mine laboratory lab
+station airport train subway ship boat yacht submarine spaceship spacecraft starship
+airplane plane helicopter island beach ocean sea lake river shore coast harbor harbour port
+desert jungle forest woods swamp marsh mountain mountains valley canyon cave glacier arctic
+tundra prairie plain plains field meadow garden park cemetery graveyard battlefield trench
+frontier wilderness countryside kingdom empire planet moon galaxy space universe underworld
+stage theater theatre studio arena stadium racetrack circus carnival fair zoo museum
+library market bazaar slum ghetto estate plantation colony outpost base bunker embassy
+skyscraper rooftop penthouse apartment dormitory camp village hideout lair dungeon labyrinth
+""".split()
+_THINGS = """
+gun pistol revolver rifle shotgun sword knife dagger axe bow arrow spear shield bomb grenade
+missile rocket car truck van bus taxi motorcycle bicycle tank jeep train wagon carriage
+boat canoe raft balloon kite map letter diary journal book notebook photograph photo camera
+film tape computer phone telephone radio television key lock door window mirror clock watch
+ring necklace crown jewel jewels diamond gem gold treasure money cash coin briefcase suitcase
+bag box chest package envelope bottle glass cup wine whiskey cigarette cigar candle lantern
+lamp torch fire flame flower flowers rose roses tree guitar piano violin trumpet drum microphone
+ball bat trophy medal flag badge uniform mask helmet hat coat dress gown shoes boots glove
+umbrella chair throne bed table desk typewriter painting statue sculpture idol amulet talisman
+crystal orb wand staff potion scroll artifact relic skull bone blood egg cake pie feast
+costume puppet doll toy dice cards chessboard
+""".split()
+_COMPOUNDS = {
+    "space station": "setting", "police officer": "figure", "high school": "setting",
+    "small town": "setting", "new york": "", "fbi agent": "figure", "secret agent": "figure",
+    "police station": "setting", "train station": "setting", "gas station": "setting",
+    "haunted house": "setting", "summer camp": "setting", "war zone": "setting",
+    "time machine": "thing", "board game": "thing", "treasure map": "thing",
+    "race car": "thing", "love letter": "thing", "wedding dress": "thing",
+    "private eye": "figure", "bounty hunter": "figure", "serial killer": "figure",
+    "hit man": "figure", "con man": "figure", "best friend": "figure", "young man": "figure",
+    "young woman": "figure", "old man": "figure", "old woman": "figure", "little boy": "figure",
+    "little girl": "figure", "cowboy doll": "thing", "space ranger": "figure",
+    "action figure": "thing", "birthday party": "setting", "wedding ring": "thing",
+    "police car": "thing", "movie star": "figure", "rock star": "figure",
+}
+_IRREGULAR_PLURALS = {
+    "men": "man", "women": "woman", "children": "child", "wives": "wife", "thieves": "thief",
+    "knives": "knife", "wolves": "wolf", "mice": "mouse", "geese": "goose", "teeth": "tooth",
+    "people": "", "elves": "elf", "dwarves": "dwarf", "lives": "", "yourselves": "",
+}
+_ADJECTIVES = frozenset("""
+young old little small tiny big huge giant enormous tall short fat thin beautiful handsome
+pretty ugly lonely lone mysterious strange eccentric shy bold brave fearless cowardly
+ambitious desperate ruthless cruel kind gentle grumpy cheerful happy sad angry jealous bitter
+wealthy rich poor broke homeless wild dangerous deadly evil wicked sinister dark haunted
+abandoned ancient modern futuristic secret hidden lost stolen forbidden magical magic
+enchanted cursed sacred legendary mythical mechanical alien robotic wooden golden silver
+iron stone glass crystal red blue green black white grey gray crimson scarlet frozen icy
+snowy burning fiery dusty sandy rocky muddy stormy rainy foggy misty sunny remote isolated
+deserted crowded busy sleepy quiet peaceful violent brutal bloody corrupt crooked honest
+loyal faithful devoted retired aging elderly teenage orphaned widowed divorced married
+single pregnant sick dying wounded injured blind deaf crippled disabled famous infamous
+notorious struggling aspiring talented gifted brilliant clever cunning naive innocent
+guilty troubled tormented rebellious reckless restless hapless bumbling clumsy
+hard-boiled hard-nosed tough fierce savage feral exotic tropical arctic rural urban
+suburban small-town big-city southern northern western eastern royal imperial noble
+humble common ordinary mad crazy insane psychotic deranged undercover renegade rogue
+runaway fugitive missing shadowy spooky creepy eerie gothic medieval favorite favourite
+victorian prehistoric giant-sized mutant monstrous heroic villainous spoiled
+""".split())
+_ADJECTIVE_SUFFIXES = ("ful", "ous", "ive", "less", "ish", "ic", "able", "ible")
+# Words with an adjective's ending that are verbs or nouns.
+_NOT_ADJECTIVES = frozenset("""
+give live drive arrive survive strive dive thrive forgive receive archive unless bless wish
+finish publish punish establish vanish cherish demolish accomplish relish banish perish
+flourish diminish nourish abolish astonish dish swish able unable cable bible panic picnic
+traffic topic logic music clinic critic
+""".split())
+_STOP = frozenset("""
+the a an his her their its our your my this that these those of to in on at by for with from
+and or but as is are was were be been being has have had who whom which what when where why
+how not no into onto over under about after before while than then there here he she it they
+we you i me him them us one two three four five some any all each every other another such
+own same so very too just only also even still yet more most much many few less least
+""".split())
+
+_FIGURE_SET = frozenset(_FIGURES)
+_CREATURE_SET = frozenset(_CREATURES)
+_SETTING_SET = frozenset(_SETTINGS)
+_THING_SET = frozenset(_THINGS)
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z'\-]*|[.!?;:]")
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A visual noun phrase: the noun, its kind, an adjective seen with it, how often it came
+    up (scenario mentions count double) and where it first did."""
+
+    noun: str
+    kind: Kind
+    adjective: str
+    weight: float
+    first: int
+
+    @property
+    def text(self) -> str:
+        return f"{self.adjective} {self.noun}" if self.adjective else self.noun
+
+
+def _kind_of(word: str) -> Kind | None:
+    if word in _FIGURE_SET:
+        return "figure"
+    if word in _CREATURE_SET:
+        return "creature"
+    if word in _SETTING_SET:
+        return "setting"
+    if word in _THING_SET:
+        return "thing"
+    return None
+
+
+def _singular(word: str) -> str:
+    if word in _IRREGULAR_PLURALS:
+        return _IRREGULAR_PLURALS[word]
+    if _kind_of(word):
+        return word
+    for suffix, replacement in (("ies", "y"), ("es", ""), ("s", "")):
+        if word.endswith(suffix) and len(word) > len(suffix) + 2:
+            stem = word[: -len(suffix)] + replacement
+            if _kind_of(stem):
+                return stem
+    return word
+
+
+_COLOURS = frozenset("red blue green black white grey gray crimson scarlet golden silver".split())
+_SIZES = frozenset("little small tiny big huge enormous".split())
+_MASS_NOUNS = frozenset("money cash gold blood fire wine whiskey treasure".split())
+
+
+def _fits(adjective: str, noun: str, kind: Kind) -> bool:
+    """Skips pairs that read wrong on a poster: colours of people ("white actor") and sizes of
+    amounts ("little money")."""
+    if kind == "figure" and adjective in _COLOURS:
+        return False
+    return not (noun in _MASS_NOUNS and adjective in _SIZES)
+
+
+def _is_adjective(word: str) -> bool:
+    if word in _STOP or _kind_of(word) or len(word) < 3:
+        return False
+    if word in _NOT_ADJECTIVES:
+        return False
+    return word in _ADJECTIVES or word.endswith(_ADJECTIVE_SUFFIXES)
+
+
+def extract_phrases(texts: Sequence[tuple[str, float]]) -> list[Phrase]:
+    """Phrases from `texts` (each with a weight), strongest first; ties keep text order."""
+    found: dict[tuple[str, Kind], list] = {}
+    position = 0
+    for text, weight in texts:
+        tokens = [m.group(0) for m in _TOKEN.finditer(text)]
+        words = [token.lower() for token in tokens]
+        index = 0
+        while index < len(words):
+            word = words[index]
+            noun, kind, span = "", None, 1
+            if index + 1 < len(words):
+                pair = f"{word} {words[index + 1]}"
+                if pair in _COMPOUNDS:
+                    noun, kind, span = pair, _COMPOUNDS[pair] or None, 2
+            if not noun:
+                noun = _singular(word)
+                kind = _kind_of(noun)
+            # A capitalised word mid-sentence is a name ("Hope", "Rose"), never an object.
+            capitalised_inside = (
+                tokens[index][:1].isupper() and index > 0 and words[index - 1] not in ".!?;:"
+            )
+            if kind is not None and not capitalised_inside:
+                adjective = ""
+                if index > 0 and _is_adjective(words[index - 1]) and tokens[index - 1][:1].islower():
+                    adjective = words[index - 1]
+                if noun.split()[0] == adjective or not _fits(adjective, noun, kind):
+                    adjective = ""
+                key = (noun, kind)
+                entry = found.setdefault(key, [adjective, 0.0, position])
+                entry[1] += weight
+                if adjective and not entry[0]:
+                    entry[0] = adjective
+            index += span
+            position += span
+    phrases = [Phrase(noun, kind, adj, weight, first)
+               for (noun, kind), (adj, weight, first) in found.items()]
+    phrases.sort(key=lambda p: (-p.weight, p.first))
+    return phrases
+
+
+def count_words(text: str, words: frozenset[str]) -> int:
+    """How many of `words` occur in `text` (lower case, whole words)."""
+    return sum(1 for m in _TOKEN.finditer(text) if m.group(0).lower() in words)

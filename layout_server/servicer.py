@@ -1,0 +1,95 @@
+"""The `marquee.v1.LayoutService` servicer: PlanLayout, ValidateLayout, DescribePlanner."""
+
+from __future__ import annotations
+
+import time
+
+import grpc
+from prometheus_client import Counter
+
+from marquee.serving import Readiness
+from marquee.serving.structured_logs import get_logger
+from marquee.v1 import layout_pb2, layout_pb2_grpc
+from layout_server.layout_rules import (
+    MAX_OBJECTS,
+    MIN_BOX_AREA,
+    MIN_OBJECTS,
+    ForbiddenNames,
+    validate_layout,
+)
+from layout_server.planning import LayoutPlanning
+from layout_server.prompting import DEFAULT_SYSTEM_INSTRUCTION
+from layout_server.request_limits import check_validate_request
+
+log = get_logger("layout_server.servicer")
+
+PLANS = Counter(
+    "marquee_layout_plans_total",
+    "Layouts planned, by planner asked for, planner used and how the LLM's layout was taken.",
+    ["requested", "used", "path"],
+)
+
+
+def _path(response: layout_pb2.PlanLayoutResponse) -> str:
+    """"llm", "llm_repaired", "llm_reasked", "offline" or "offline_fallback"."""
+    llm_steps = [a for a in response.attempts if a.planner == layout_pb2.PLANNER_LLM]
+    if response.planner_used == layout_pb2.PLANNER_OFFLINE:
+        return "offline_fallback" if llm_steps else "offline"
+    if len(llm_steps) > 1:
+        return "llm_reasked"
+    return "llm_repaired" if len(response.repairs) else "llm"
+
+
+class LayoutServicer(layout_pb2_grpc.LayoutServiceServicer):
+    def __init__(self, planning: LayoutPlanning, readiness: Readiness, model: str) -> None:
+        self.planning = planning
+        self.readiness = readiness
+        self.model = model
+
+    async def PlanLayout(  # noqa: N802 - gRPC naming
+        self, request: layout_pb2.PlanLayoutRequest, context: grpc.aio.ServicerContext
+    ) -> layout_pb2.PlanLayoutResponse:
+        self.readiness.require_serving()
+        started = time.perf_counter()
+        result = await self.planning.plan(request, context.time_remaining())
+        response = result.response
+        path = _path(response)
+        PLANS.labels(layout_pb2.Planner.Name(request.planner or layout_pb2.PLANNER_AUTO),
+                     layout_pb2.Planner.Name(response.planner_used), path).inc()
+        log.info(
+            "planned layout",
+            requested=layout_pb2.Planner.Name(request.planner),
+            used=layout_pb2.Planner.Name(response.planner_used),
+            path=path,
+            template=result.template or None,
+            attempts=[f"{layout_pb2.Planner.Name(a.planner)}:{a.outcome}" for a in response.attempts],
+            errors=[a.error for a in response.attempts if a.error] or None,
+            repairs=len(response.repairs),
+            objects=len(response.layout.objects),
+            seconds=round(time.perf_counter() - started, 4),
+        )
+        return response
+
+    async def ValidateLayout(  # noqa: N802
+        self, request: layout_pb2.ValidateLayoutRequest, context: grpc.aio.ServicerContext
+    ) -> layout_pb2.ValidateLayoutResponse:
+        self.readiness.require_serving()
+        check_validate_request(request, self.planning.caps)
+        problems = validate_layout(request.layout, ForbiddenNames.from_context(request.context))
+        return layout_pb2.ValidateLayoutResponse(problems=problems, valid=not problems)
+
+    async def DescribePlanner(  # noqa: N802
+        self, request: layout_pb2.DescribePlannerRequest, context: grpc.aio.ServicerContext
+    ) -> layout_pb2.DescribePlannerResponse:
+        caps = self.planning.caps
+        return layout_pb2.DescribePlannerResponse(
+            llm_configured=self.planning.llm_configured,
+            llm_model=self.model if self.planning.llm_configured else "",
+            default_system_instruction=DEFAULT_SYSTEM_INSTRUCTION,
+            max_scenario_chars=caps.max_scenario_chars,
+            max_plot_chars=caps.max_plot_chars,
+            max_system_instruction_chars=caps.max_system_instruction_chars,
+            min_objects=MIN_OBJECTS,
+            max_objects=MAX_OBJECTS,
+            min_box_area=MIN_BOX_AREA,
+        )

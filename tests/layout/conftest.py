@@ -1,0 +1,93 @@
+"""Fixtures of the layout tests: the scripted OpenAI server and an in-process layout server."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import AsyncIterator, Awaitable, Callable
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from layout_server.config import LayoutSettings
+from layout_server.service import LayoutService
+from marquee.serving import ServerHandle, serve
+from marquee.v1 import common_pb2, layout_pb2, layout_pb2_grpc
+from tests.layout.fake_openai import FakeOpenAI
+
+TEST_KEY = "sk-test-0123456789abcdef"
+
+TOY_PLOT = (
+    "A little boy named Andy loves to play with his toys, especially his cowboy doll named "
+    "Woody. When Andy gets a new space ranger toy, the jealous doll plots against him."
+)
+WESTERN_PLOT = (
+    "A weary sheriff must defend a dusty frontier town from a gang of ruthless outlaws led by "
+    "Frank Miller, who arrives on the noon train."
+)
+
+
+def movie(title: str, plot: str, genres: list[str], movie_id: int = 1) -> common_pb2.Movie:
+    return common_pb2.Movie(movie_id=movie_id, title=title, plot=plot, genres=genres)
+
+
+def context() -> layout_pb2.PlanningContext:
+    return layout_pb2.PlanningContext(
+        watched_top_genres=["Western", "Animation", "Comedy"],
+        recommended_movies=[
+            movie("Toy Story", TOY_PLOT, ["Animation", "Children's", "Comedy"], 1),
+            movie("High Noon", WESTERN_PLOT, ["Western"], 2),
+        ],
+    )
+
+
+@pytest.fixture
+def no_llm_env(clean_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No key or endpoint leaks in from the shell, and no ./.env is found by accident."""
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def fake_llm() -> FakeOpenAI:
+    with FakeOpenAI() as fake:
+        yield fake
+
+
+StartServer = Callable[..., Awaitable[layout_pb2_grpc.LayoutServiceStub]]
+
+
+@pytest.fixture
+async def start_server(no_llm_env: None, monkeypatch: pytest.MonkeyPatch
+                       ) -> AsyncIterator[StartServer]:
+    """`await start_server(api_key=..., **settings)` runs a layout server in this event loop
+    and returns a stub once it is SERVING."""
+    running: list[tuple[asyncio.Task[int], ServerHandle, grpc.aio.Channel]] = []
+
+    async def start(api_key: str | None = TEST_KEY, **overrides: object
+                    ) -> layout_pb2_grpc.LayoutServiceStub:
+        if api_key is not None:
+            monkeypatch.setenv("OPENAI_API_KEY", api_key)
+        settings = LayoutSettings(port=0, metrics=False, grace_period=1.0, **overrides)
+        started: asyncio.Future[ServerHandle] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(serve(LayoutService(settings), settings,
+                                         on_started=started.set_result,
+                                         install_signal_handlers=False))
+        handle = await asyncio.wait_for(started, 10)
+        channel = grpc.aio.insecure_channel(f"127.0.0.1:{handle.port}")
+        running.append((task, handle, channel))
+        health = health_pb2_grpc.HealthStub(channel)
+        for _ in range(200):
+            reply = await health.Check(health_pb2.HealthCheckRequest(service=""))
+            if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                break
+            await asyncio.sleep(0.02)
+        return layout_pb2_grpc.LayoutServiceStub(channel)
+
+    yield start
+    for task, handle, channel in running:
+        await channel.close()
+        handle.request_stop()
+        assert await asyncio.wait_for(task, 10) == 0
