@@ -12,7 +12,7 @@ when rank < k, else 0; HR@k = rank < k.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -38,21 +38,24 @@ def ndcg_hr(ranks: np.ndarray, k: int = 10) -> tuple[float, float]:
     return float(ndcg.mean()), float(hit.mean())
 
 
-@torch.no_grad()
-def score_batches(
-    model: SASRec, histories: Sequence[np.ndarray], batch_size: int = 256
-) -> Iterator[tuple[int, torch.Tensor]]:
-    """(offset, scores [b, num_items]) for consecutive batches of histories."""
-    was_training = model.training
-    model.eval()
-    try:
-        maxlen = model.cfg.maxlen
-        for start in range(0, len(histories), batch_size):
-            chunk = histories[start:start + batch_size]
-            windows = torch.from_numpy(np.stack([left_pad(h, maxlen) for h in chunk]))
-            yield start, model.last_scores(windows).float()
-    finally:
-        model.train(was_training)
+Scorer = Callable[[Sequence[np.ndarray]], np.ndarray]
+"""Scores [batch, num_items] (columns = item indices 1..num_items) for a batch of histories."""
+
+
+def torch_scorer(model: SASRec) -> Scorer:
+    """Scores from the PyTorch model, in eval mode, without gradients."""
+
+    @torch.no_grad()
+    def score(histories: Sequence[np.ndarray]) -> np.ndarray:
+        was_training = model.training
+        model.eval()
+        try:
+            windows = torch.from_numpy(np.stack([left_pad(h, model.cfg.maxlen) for h in histories]))
+            return model.last_scores(windows).float().numpy()
+        finally:
+            model.train(was_training)
+
+    return score
 
 
 def sample_negatives(
@@ -96,39 +99,38 @@ class Ranks:
 
 
 def rank_targets(
-    scores: torch.Tensor, histories: Sequence[np.ndarray], targets: np.ndarray,
+    scores: np.ndarray, histories: Sequence[np.ndarray], targets: np.ndarray,
     negatives: Sequence[np.ndarray] = (),
 ) -> tuple[np.ndarray, np.ndarray]:
     """Ranks for one batch: scores [b, num_items] over item indices 1..num_items."""
-    target_cols = torch.from_numpy(np.asarray(targets, dtype=np.int64) - 1)
-    target_scores = scores.gather(1, target_cols.unsqueeze(1))
-    masked = scores.clone()
+    rows = np.arange(scores.shape[0])
+    target_cols = np.asarray(targets, dtype=np.int64) - 1
+    target_scores = scores[rows, target_cols][:, None]
+    masked = scores.copy()
     for row, history in enumerate(histories):
-        seen = torch.from_numpy(np.asarray(history, dtype=np.int64) - 1)
-        masked[row, seen] = float("-inf")
-    masked.scatter_(1, target_cols.unsqueeze(1), target_scores)
-    full = (masked > target_scores).sum(1).numpy()
-    sampled = []
-    for draw in negatives:
-        neg_scores = scores.gather(1, torch.from_numpy(draw - 1))
-        sampled.append((neg_scores > target_scores).sum(1).numpy())
+        masked[row, np.asarray(history, dtype=np.int64) - 1] = -np.inf
+    masked[rows, target_cols] = target_scores[:, 0]
+    full = (masked > target_scores).sum(1)
+    sampled = [(scores[rows[:, None], draw - 1] > target_scores).sum(1) for draw in negatives]
     return full, np.array(sampled, dtype=np.int64).reshape(len(negatives), scores.shape[0])
 
 
 def evaluate(
-    model: SASRec, histories: Sequence[np.ndarray], targets: Sequence[int],
+    scorer: Scorer, histories: Sequence[np.ndarray], targets: Sequence[int],
     negative_draws: Sequence[np.ndarray] = (), batch_size: int = 256,
 ) -> Ranks:
     """Ranks every user's target given their history. `negative_draws`: [users, 100] arrays."""
     targets_arr = np.asarray(targets, dtype=np.int64)
     full_parts, sampled_parts = [], []
-    for start, scores in score_batches(model, histories, batch_size):
-        stop = start + scores.shape[0]
+    for start in range(0, len(histories), batch_size):
+        stop = min(start + batch_size, len(histories))
+        scores = np.asarray(scorer(histories[start:stop]), dtype=np.float32)
         full, sampled = rank_targets(
             scores, histories[start:stop], targets_arr[start:stop],
             [draw[start:stop] for draw in negative_draws],
         )
         full_parts.append(full)
         sampled_parts.append(sampled)
-    sampled_all = np.concatenate(sampled_parts, axis=1) if negative_draws else np.zeros((0, len(targets_arr)))
+    sampled_all = (np.concatenate(sampled_parts, axis=1) if negative_draws
+                   else np.zeros((0, len(targets_arr)), dtype=np.int64))
     return Ranks(full=np.concatenate(full_parts), sampled=sampled_all)

@@ -105,7 +105,9 @@ class SASRec(nn.Module):
     def last_scores(self, items: torch.Tensor) -> torch.Tensor:
         """Scores [batch, num_items] for the next movie after each window."""
         hidden = self.forward(items)[:, -1, :]
-        return hidden @ self.item_weights().T
+        # Score against the whole table and drop the padding column afterwards: slicing the
+        # weights first would make the exported graph carry a second copy of them.
+        return F.linear(hidden, self.item_emb.weight)[:, 1:]
 
 
 def attention_mask(items: torch.Tensor) -> torch.Tensor:

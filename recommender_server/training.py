@@ -24,9 +24,8 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from marquee.data_location import find_data_dir
-from recommender_server.movielens import LeaveOneOut, load_interactions, leave_one_out
-from recommender_server.ranking_metrics import evaluate
+from recommender_server.evaluation import load_split, test_metrics, validation_inputs
+from recommender_server.ranking_metrics import evaluate, torch_scorer
 from recommender_server.sasrec import SASRec, SASRecConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -86,17 +85,6 @@ def full_softmax_loss(model: SASRec, inputs: torch.Tensor, targets: torch.Tensor
     return F.cross_entropy(logits.float(), targets[real] - 1, label_smoothing=label_smoothing)
 
 
-def validation_inputs(split: LeaveOneOut) -> tuple[list[np.ndarray], np.ndarray]:
-    users = sorted(split.valid)
-    return [split.train[u] for u in users], np.array([split.valid[u] for u in users])
-
-
-def test_inputs(split: LeaveOneOut) -> tuple[list[np.ndarray], np.ndarray, list[np.ndarray]]:
-    users = sorted(split.test)
-    return ([split.full[u][:-1] for u in users], np.array([split.test[u] for u in users]),
-            [split.full[u] for u in users])
-
-
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -152,15 +140,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def load_split(data_dir: Path | None, limit_users: int = 0):
-    ml1m = (data_dir if data_dir else find_data_dir().root) / "ml-1m"
-    interactions = load_interactions(ml1m)
-    indexed = interactions.indexed_sequences()
-    if limit_users:
-        indexed = {u: indexed[u] for u in sorted(indexed)[:limit_users]}
-    return interactions, leave_one_out(indexed)
-
-
 def train(args: argparse.Namespace) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -213,7 +192,7 @@ def train(args: argparse.Namespace) -> dict:
         record = {"epoch": epoch, "loss": float(np.mean(losses)), "lr": optimizer.param_groups[0]["lr"],
                   "minutes": (time.monotonic() - started) / 60}
         if epoch % args.eval_every == 0 or epoch == args.epochs:
-            val = evaluate(model, val_hist, val_targets).summary()
+            val = evaluate(torch_scorer(model), val_hist, val_targets).summary()
             record["val_ndcg"], record["val_hr"] = val["full"]["ndcg"], val["full"]["hr"]
             if record["val_ndcg"] > best["ndcg"]:
                 best = {"ndcg": record["val_ndcg"], "hr": record["val_hr"], "epoch": epoch}
@@ -242,11 +221,7 @@ def train(args: argparse.Namespace) -> dict:
     best_state = torch.load(ckpt_dir / "best.pt", weights_only=False)
     model.load_state_dict(best_state["model"])
     model.eval()
-    test_hist, test_targets, full_seqs = test_inputs(split)
-    draws_rng = np.random.default_rng(args.seed + 1)
-    from recommender_server.ranking_metrics import sample_negatives
-    draws = [sample_negatives(full_seqs, cfg.num_items, draws_rng) for _ in range(args.test_draws)]
-    test = evaluate(model, test_hist, test_targets, draws).summary()
+    test = test_metrics(torch_scorer(model), split, cfg.num_items, args.test_draws, args.seed + 1)
     result = {"train_minutes": train_minutes, "best": best, "history": history, "test": test,
               "config": cfg.to_dict(), "threads": torch.get_num_threads(),
               "source": str(interactions.source)}
