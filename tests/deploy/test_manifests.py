@@ -356,3 +356,15 @@ def test_triton_overlay_serves_the_same_model_repository() -> None:
     config = (repository / "config.pbtxt").read_text()
     assert 'platform: "onnxruntime_onnx"' in config and "KIND_CPU" in config
     assert (repository / "1" / "model.onnx").is_file()
+
+
+def test_python_renderer_refuses_what_it_does_not_implement(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A kustomization that outgrows the renderer's subset fails instead of rendering wrongly."""
+    (tmp_path / "kustomization.yaml").write_text(
+        "resources: []\nconfigMapGenerator:\n  - name: x\n    literals: [a=b]\n")
+    with pytest.raises(kustomize_lite.KustomizeError, match="configMapGenerator"):
+        kustomize_lite.render(tmp_path)
+    (tmp_path / "kustomization.yaml").write_text(
+        "resources: []\npatches:\n  - target: {kind: Deployment}\n    patch: '[]'\n")
+    with pytest.raises(kustomize_lite.KustomizeError, match="patches"):
+        kustomize_lite.render(tmp_path)
