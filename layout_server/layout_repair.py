@@ -29,13 +29,16 @@ from layout_server.layout_rules import (
 
 _DECIMALS = 10_000  # boxes are written with 4 decimals
 _MIN_SIDE = 0.01
+# Grown boxes aim a little above the minimum so that they pass without the rounding tolerance
+# (a 0.4 x 0.4 box can compute to 0.15999999999999998 even in float64).
+_GROW_TARGET = MIN_BOX_AREA * 1.001
 
 
 def _clamp(value: float, low: float = 0.0, high: float = 1.0) -> float:
     return min(high, max(low, value))
 
 
-def grown_box(x1: float, y1: float, x2: float, y2: float, min_area: float = MIN_BOX_AREA
+def grown_box(x1: float, y1: float, x2: float, y2: float, min_area: float = _GROW_TARGET
               ) -> tuple[float, float, float, float]:
     """The smallest box of the same centre and shape (as far as the image allows) with at least
     `min_area`, inside the unit square. Expects x1 <= x2 and y1 <= y2 within 0..1."""

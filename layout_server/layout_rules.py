@@ -42,7 +42,8 @@ _LEADING_ARTICLE = re.compile(r"^(the|a|an|les|la|le|il|el|das|der|die)\s+", re.
 _PARENTHESES = re.compile(r"\(([^)]*)\)")
 _YEAR = re.compile(r"^\d{4}$")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
-_SENTENCE_END = re.compile(r"[.!?:;]\s*[\"'”’)]*\s*$")
+_WORD_OR_STOP = re.compile(r"[A-Za-z][A-Za-z'\-]*|[.!?:;]")
+_STOPS = frozenset(".!?:;")
 _HONORIFIC = re.compile(
     r"\b(Mr|Mrs|Ms|Miss|Dr|Sir|Dame|Lord|Lady|Saint|St|Captain|Capt|Agent|Detective|Professor|"
     r"Prof|Sergeant|Sgt|Colonel|General|Uncle|Aunt|King|Queen|Prince|Princess|Count|Countess|"
@@ -100,17 +101,17 @@ def names_in_plot(plot: str) -> set[str]:
     """Capitalised words that are not at the start of a sentence: mostly names of characters
     ("Andy", "Woody"), which a layout must not use."""
     found: set[str] = set()
-    for match in _WORD.finditer(plot):
-        word = match.group(0)
-        if not word[0].isupper() or word.isupper() or len(word) < 3:
+    sentence_start = True
+    for token in _WORD_OR_STOP.findall(plot):
+        if token in _STOPS:
+            sentence_start = True
             continue
-        before = plot[: match.start()]
-        if not before.strip() or _SENTENCE_END.search(before):
+        starts, sentence_start = sentence_start, False
+        if starts or not token[0].isupper() or token.isupper():
             continue
-        base = word.split("'")[0]
-        if base in _NOT_NAMES or len(base) < 3:
-            continue
-        found.add(base)
+        base = token.split("'")[0]
+        if len(base) >= 3 and base not in _NOT_NAMES:
+            found.add(base)
     return found
 
 

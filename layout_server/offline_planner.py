@@ -10,6 +10,7 @@ genres and starts with their style word.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
@@ -24,7 +25,7 @@ from layout_server.genre_vocabulary import (
 )
 from layout_server.layout_repair import repair_layout
 from layout_server.layout_rules import ForbiddenNames, MAX_NAME_CHARS, validate_layout
-from layout_server.plot_phrases import Phrase, count_words, extract_phrases
+from layout_server.plot_phrases import Phrase, extract_phrases, word_counts
 from layout_server.poster_templates import TEMPLATES, TEMPLATES_BY_NAME, PosterTemplate
 
 SCENARIO_WEIGHT = 2.0
@@ -140,15 +141,14 @@ class _Filler:
 class OfflinePlanner:
     """Plans layouts from templates and plot phrases; see the module docstring."""
 
-    def choose_template(self, text: str, looks_weights: Sequence[tuple[str, float]],
+    def choose_template(self, counts: Counter[str], looks_weights: Sequence[tuple[str, float]],
                         figures: int, seed: _Seed) -> PosterTemplate:
         total = sum(weight for _, weight in looks_weights[:3]) or 1.0
-        lowered = text.lower()
 
         def score(template: PosterTemplate) -> float:
             genre_fit = sum(weight / total * template.genres.get(genre, 0.0)
                             for genre, weight in looks_weights[:3])
-            cue_fit = 0.4 * min(3, count_words(lowered, template.cues))
+            cue_fit = 0.4 * min(3, sum(counts[word] for word in template.cues))
             cast_fit = 0.3 if figures >= template.figures_needed else 0.0
             return genre_fit + cue_fit + cast_fit + seed.jitter(template.name, 0.6)
 
@@ -174,9 +174,8 @@ class OfflinePlanner:
 
         phrases = extract_phrases([(scenario, SCENARIO_WEIGHT), *((p, PLOT_WEIGHT) for p in plots)])
         figures = sum(1 for p in phrases if p.kind in ("figure", "creature"))
-        all_text = " ".join([scenario, *plots])
         chosen = (TEMPLATES_BY_NAME[template] if template is not None
-                  else self.choose_template(all_text, ranked, figures, seed))
+                  else self.choose_template(word_counts([scenario, *plots]), ranked, figures, seed))
 
         filler = _Filler(phrases, looks, seed, names)
         layout = layout_pb2.Layout()

@@ -9,8 +9,10 @@ before the noun becomes the object's feature. Deterministic and a few millisecon
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from functools import lru_cache
+from typing import Iterable, Literal, Sequence
 
 Kind = Literal["figure", "creature", "setting", "thing"]
 
@@ -128,6 +130,8 @@ we you i me him them us one two three four five some any all each every other an
 own same so very too just only also even still yet more most much many few less least
 """.split())
 
+_COMPOUND_HEADS = frozenset(pair.split()[0] for pair in _COMPOUNDS)
+_PUNCTUATION = frozenset(".!?;:")
 _FIGURE_SET = frozenset(_FIGURES)
 _CREATURE_SET = frozenset(_CREATURES)
 _SETTING_SET = frozenset(_SETTINGS)
@@ -163,7 +167,7 @@ def _kind_of(word: str) -> Kind | None:
     return None
 
 
-def _singular(word: str) -> str:
+def _singular_uncached(word: str) -> str:
     if word in _IRREGULAR_PLURALS:
         return _IRREGULAR_PLURALS[word]
     if _kind_of(word):
@@ -174,6 +178,14 @@ def _singular(word: str) -> str:
             if _kind_of(stem):
                 return stem
     return word
+
+
+@lru_cache(maxsize=65536)
+def _noun_of(word: str) -> tuple[str, Kind | None]:
+    """The lexicon noun and kind of a lower-case word (plurals folded), cached: plots reuse
+    the same few thousand words."""
+    noun = _singular_uncached(word)
+    return noun, _kind_of(noun)
 
 
 _COLOURS = frozenset("red blue green black white grey gray crimson scarlet golden silver".split())
@@ -189,6 +201,7 @@ def _fits(adjective: str, noun: str, kind: Kind) -> bool:
     return not (noun in _MASS_NOUNS and adjective in _SIZES)
 
 
+@lru_cache(maxsize=65536)
 def _is_adjective(word: str) -> bool:
     if word in _STOP or _kind_of(word) or len(word) < 3:
         return False
@@ -197,47 +210,66 @@ def _is_adjective(word: str) -> bool:
     return word in _ADJECTIVES or word.endswith(_ADJECTIVE_SUFFIXES)
 
 
-def extract_phrases(texts: Sequence[tuple[str, float]]) -> list[Phrase]:
-    """Phrases from `texts` (each with a weight), strongest first; ties keep text order."""
+@lru_cache(maxsize=2048)
+def _phrases_of(text: str) -> tuple[tuple[str, Kind, str, int, int], ...]:
+    """(noun, kind, adjective, count, first token index) per noun of one text. Cached: the same
+    plots come back request after request while an operator edits a scenario."""
+    tokens = _TOKEN.findall(text)
+    words = [token.lower() for token in tokens]
     found: dict[tuple[str, Kind], list] = {}
-    position = 0
-    for text, weight in texts:
-        tokens = [m.group(0) for m in _TOKEN.finditer(text)]
-        words = [token.lower() for token in tokens]
-        index = 0
-        while index < len(words):
-            word = words[index]
-            noun, kind, span = "", None, 1
-            if index + 1 < len(words):
-                pair = f"{word} {words[index + 1]}"
-                if pair in _COMPOUNDS:
-                    noun, kind, span = pair, _COMPOUNDS[pair] or None, 2
-            if not noun:
-                noun = _singular(word)
-                kind = _kind_of(noun)
+    index, end = 0, len(words)
+    while index < end:
+        word = words[index]
+        noun, kind, span = "", None, 1
+        if word in _COMPOUND_HEADS and index + 1 < end:
+            pair = f"{word} {words[index + 1]}"
+            if pair in _COMPOUNDS:
+                noun, kind, span = pair, _COMPOUNDS[pair] or None, 2
+        if not noun:
+            noun, kind = _noun_of(word)
+        if kind is not None and not (
             # A capitalised word mid-sentence is a name ("Hope", "Rose"), never an object.
-            capitalised_inside = (
-                tokens[index][:1].isupper() and index > 0 and words[index - 1] not in ".!?;:"
-            )
-            if kind is not None and not capitalised_inside:
-                adjective = ""
-                if index > 0 and _is_adjective(words[index - 1]) and tokens[index - 1][:1].islower():
-                    adjective = words[index - 1]
+            index > 0 and tokens[index][0].isupper() and words[index - 1] not in _PUNCTUATION
+        ):
+            adjective = ""
+            if index > 0 and tokens[index - 1][0].islower() and _is_adjective(words[index - 1]):
+                adjective = words[index - 1]
                 if noun.split()[0] == adjective or not _fits(adjective, noun, kind):
                     adjective = ""
-                key = (noun, kind)
-                entry = found.setdefault(key, [adjective, 0.0, position])
-                entry[1] += weight
+            entry = found.get((noun, kind))
+            if entry is None:
+                found[(noun, kind)] = [adjective, 1, index]
+            else:
+                entry[1] += 1
                 if adjective and not entry[0]:
                     entry[0] = adjective
-            index += span
-            position += span
+        index += span
+    return tuple((noun, kind, adj, count, first) for (noun, kind), (adj, count, first) in found.items())
+
+
+def extract_phrases(texts: Sequence[tuple[str, float]]) -> list[Phrase]:
+    """Phrases from `texts` (each with a weight), strongest first; ties keep text order."""
+    merged: dict[tuple[str, Kind], list] = {}
+    offset = 0
+    for text, weight in texts:
+        for noun, kind, adjective, count, first in _phrases_of(text):
+            entry = merged.get((noun, kind))
+            if entry is None:
+                merged[(noun, kind)] = [adjective, count * weight, offset + first]
+            else:
+                entry[1] += count * weight
+                if adjective and not entry[0]:
+                    entry[0] = adjective
+        offset += len(text) + 1
     phrases = [Phrase(noun, kind, adj, weight, first)
-               for (noun, kind), (adj, weight, first) in found.items()]
+               for (noun, kind), (adj, weight, first) in merged.items()]
     phrases.sort(key=lambda p: (-p.weight, p.first))
     return phrases
 
 
-def count_words(text: str, words: frozenset[str]) -> int:
-    """How many of `words` occur in `text` (lower case, whole words)."""
-    return sum(1 for m in _TOKEN.finditer(text) if m.group(0).lower() in words)
+def word_counts(texts: Iterable[str]) -> Counter[str]:
+    """Lower-case word frequencies of `texts` (for matching cue words)."""
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(_TOKEN.findall(text.lower()))
+    return counts
