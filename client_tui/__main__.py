@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Sequence
 
-from client_tui.connections import ENV_VARS, SERVERS, AddressError, Endpoints
+from client_tui.connections import AddressError, Endpoints, add_connection_arguments, endpoints_from_args
+from client_tui.exit_codes import ExitCode
+
+IMAGE_MODES = ("auto", "halfcell", "unicode", "sixel", "tgp")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,34 +19,69 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m client_tui",
         description="Marquee operator client: watched -> recommended -> scenario -> layout -> image.",
     )
-    for name in SERVERS:
-        parser.add_argument(
-            f"--{name}",
-            metavar="HOST:PORT[,HOST:PORT...]",
-            help=f"{name} server replicas (default: ${ENV_VARS[name]} or loopback).",
-        )
-    sub = parser.add_subparsers(dest="command")
-    sub.add_parser("demo", help="Start the three servers locally, open the console, stop them after.")
+    add_connection_arguments(parser)
+    _add_console_arguments(parser)
+    sub = parser.add_subparsers(dest="command", metavar="{run,demo}")
+    run = sub.add_parser(
+        "run",
+        help="The whole flow without a screen, writing the summary and session into --out.",
+        description="The whole flow without a screen: watched -> recommended -> layout -> image -> summary.",
+    )
+    from client_tui.headless import add_run_arguments
+
+    add_run_arguments(run)
+    add_connection_arguments(run, in_subcommand=True)
+    demo = sub.add_parser("demo", help="Start the three servers locally, open the console, stop them after.")
+    _add_console_arguments(demo, in_subcommand=True)
     return parser
 
 
-def open_console(endpoints: Endpoints) -> int:
-    print("the console arrives with the client issue (#6)", file=sys.stderr)
-    return 1
+def _add_console_arguments(parser: argparse.ArgumentParser, *, in_subcommand: bool = False) -> None:
+    default = argparse.SUPPRESS if in_subcommand else None
+    group = parser.add_argument_group("console")
+    group.add_argument(
+        "--session", type=Path, metavar="SESSION.json", default=default,
+        help="Open a saved session in the console (to re-render or re-export it).",
+    )
+    group.add_argument(
+        "--image-mode", choices=IMAGE_MODES, default=default,
+        help="How previews are drawn: auto (sixel/kitty when the terminal has them, else half-blocks), "
+        "or one of them.",
+    )
+    group.add_argument(
+        "--out-dir", type=Path, metavar="DIR", default=default,
+        help="Where the console exports (default: outputs/<session id>).",
+    )
+
+
+def open_console(endpoints: Endpoints, args: argparse.Namespace | None = None) -> int:
+    """Runs the console until the operator quits."""
+    from client_tui.console.launch import launch
+
+    return launch(
+        endpoints,
+        session_path=getattr(args, "session", None),
+        image_mode=getattr(args, "image_mode", None) or "auto",
+        out_dir=getattr(args, "out_dir", None),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "run":
+        from client_tui.headless import run
+
+        return int(run(args))
     if args.command == "demo":
         from client_tui.demo import run_demo
 
-        return run_demo(open_console)
+        return run_demo(lambda endpoints: open_console(endpoints, args))
     try:
-        endpoints = Endpoints.from_sources({name: getattr(args, name) for name in SERVERS})
+        endpoints = endpoints_from_args(args)
     except AddressError as exc:
         print(f"python -m client_tui: {exc}", file=sys.stderr)
-        return 2
-    return open_console(endpoints)
+        return int(ExitCode.BAD_INPUT)
+    return open_console(endpoints, args)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ pods are all used; several become one `ipv4:`/`ipv6:` target. Either way the cha
 
 from __future__ import annotations
 
+import argparse
 import ipaddress
 import json
 import os
@@ -27,6 +28,15 @@ DEFAULT_ADDRESSES = {
     "render": "127.0.0.1:50053",
 }
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+#: The client's own TLS settings. Not the servers' `MARQUEE_TLS_*` names: a shell (or `make demo`)
+#: that configures both must not hand a server certificate to the client.
+TLS_ENV_VARS = {
+    "tls_ca_file": "MARQUEE_CLIENT_TLS_CA_FILE",
+    "tls_cert_file": "MARQUEE_CLIENT_TLS_CERT_FILE",
+    "tls_key_file": "MARQUEE_CLIENT_TLS_KEY_FILE",
+    "tls_server_name": "MARQUEE_CLIENT_TLS_SERVER_NAME",
+}
+TOKEN_ENV_VAR = "MARQUEE_AUTH_TOKEN"
 
 
 class AddressError(ValueError):
@@ -98,7 +108,8 @@ class Endpoints:
 
     addresses: Mapping[str, list[str]] = field(default_factory=dict)
     tls: ClientTLS | None = None
-    token: str | None = None
+    #: Never shown: kept out of repr so that no log or error message can carry it.
+    token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_sources(
@@ -156,3 +167,72 @@ class Endpoints:
         if self.token and self.tls is None:
             return (("authorization", f"Bearer {self.token}"),)
         return ()
+
+
+def add_connection_arguments(parser: argparse.ArgumentParser, *, in_subcommand: bool = False) -> None:
+    """The flags that say where the servers are and how to reach them. A subcommand's copy has no
+    defaults, so flags given before the subcommand are not overwritten by it."""
+    default = argparse.SUPPRESS if in_subcommand else None
+    group = parser.add_argument_group("servers and transport")
+    for name in SERVERS:
+        group.add_argument(
+            f"--{name}",
+            metavar="HOST:PORT[,HOST:PORT...]",
+            default=default,
+            help=f"{name} server replicas (default: ${ENV_VARS[name]} or {DEFAULT_ADDRESSES[name]}); "
+            "several are used round-robin.",
+        )
+    group.add_argument(
+        "--tls-ca-file", type=Path, metavar="PEM", default=default,
+        help=f"CA bundle that signed the servers' certificates: talk TLS (${TLS_ENV_VARS['tls_ca_file']}).",
+    )
+    group.add_argument(
+        "--tls-cert-file", type=Path, metavar="PEM", default=default,
+        help=f"Client certificate for mutual TLS (${TLS_ENV_VARS['tls_cert_file']}).",
+    )
+    group.add_argument(
+        "--tls-key-file", type=Path, metavar="PEM", default=default,
+        help=f"Private key of --tls-cert-file (${TLS_ENV_VARS['tls_key_file']}).",
+    )
+    group.add_argument(
+        "--tls-server-name", metavar="NAME", default=default,
+        help="Name to expect in the server certificates instead of the host "
+        f"(${TLS_ENV_VARS['tls_server_name']}).",
+    )
+    group.add_argument(
+        "--auth-token", metavar="TOKEN", default=default,
+        help=f"Bearer token the servers require (${TOKEN_ENV_VAR}; prefer the variable: flags show in ps).",
+    )
+
+
+def endpoints_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Endpoints:
+    """Endpoints from parsed `add_connection_arguments` flags, then the environment."""
+    env = os.environ if env is None else env
+
+    def pick(key: str) -> str | None:
+        value = getattr(args, key, None)
+        if value in (None, ""):
+            value = env.get(TLS_ENV_VARS[key]) or None
+        return None if value is None else str(value)
+
+    ca, cert, key, server_name = (pick(k) for k in TLS_ENV_VARS)
+    if (cert is None) != (key is None):
+        raise AddressError("--tls-cert-file and --tls-key-file must be given together (mutual TLS)")
+    if cert is not None and ca is None:
+        raise AddressError("mutual TLS needs --tls-ca-file too (the CA that signed the servers' certificates)")
+    if server_name is not None and ca is None:
+        raise AddressError("--tls-server-name needs --tls-ca-file (it only matters with TLS)")
+    tls = None
+    if ca is not None:
+        for flag, value in (("--tls-ca-file", ca), ("--tls-cert-file", cert), ("--tls-key-file", key)):
+            if value is not None and not Path(value).is_file():
+                raise AddressError(f"{flag}: no such file: {value}")
+        tls = ClientTLS(
+            Path(ca),
+            Path(cert) if cert else None,
+            Path(key) if key else None,
+            server_name,
+        )
+    token = getattr(args, "auth_token", None) or env.get(TOKEN_ENV_VAR) or None
+    flags = {name: getattr(args, name, None) for name in SERVERS}
+    return Endpoints.from_sources(flags, env, tls=tls, token=token)

@@ -1,0 +1,37 @@
+"""Which textual-image widget draws pictures. "auto" lets textual-image pick what the terminal
+supports (sixel, kitty graphics, else coloured half-blocks — what tmux 3.3 gets); the others
+force one. Import this before the app starts: textual-image asks the terminal at import time."""
+
+from __future__ import annotations
+
+from textual.widget import Widget
+
+MODES = ("auto", "halfcell", "unicode", "sixel", "tgp")
+
+
+def image_widget_class(mode: str) -> type[Widget]:
+    from textual_image import widget as images
+
+    classes: dict[str, type[Widget]] = {
+        "auto": images.Image,
+        "halfcell": images.HalfcellImage,
+        "unicode": images.UnicodeImage,
+        "sixel": images.SixelImage,
+        "tgp": images.TGPImage,
+    }
+    if mode not in classes:
+        raise ValueError(f"image mode must be one of {', '.join(MODES)}, got {mode!r}")
+    return classes[mode]
+
+
+def cell_pixels(widget_class: type[Widget]) -> tuple[int, int]:
+    """Pixels worth decoding per terminal cell for this widget class (half-blocks show 1x2)."""
+    from textual_image.renderable.halfcell import Image as Halfcell
+    from textual_image.renderable.unicode import Image as Unicode
+    from textual_image.widget import get_cell_size
+
+    renderable = getattr(widget_class, "_Renderable", None)
+    if renderable in (Halfcell, Unicode):
+        return 1, 2
+    size = get_cell_size()
+    return size.width, size.height

@@ -1,0 +1,97 @@
+"""A picture panel for streamed previews that never holds up the keyboard: frames are decoded
+and shrunk off the event loop, one at a time, and a frame that arrives while another is being
+decoded replaces the waiting one (dropped frames, never dropped keys)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from PIL import Image
+from textual.app import ComposeResult
+from textual.containers import Container
+from textual.widget import Widget
+from textual.widgets import Label
+
+from client_tui.console.image_modes import cell_pixels
+from client_tui.images import ImageError, decode_bytes, thumbnail
+
+MAX_PIXELS = 768
+
+
+def _decode_fit(data: bytes, width: int, height: int) -> Image.Image:
+    return thumbnail(decode_bytes(data), width, height)
+
+
+class PreviewImage(Widget):
+    """Shows the newest frame offered; `frames_shown` / `frames_dropped` count what happened."""
+
+    DEFAULT_CSS = """
+    PreviewImage { height: 1fr; }
+    PreviewImage > Label { width: 100%; color: $text-muted; }
+    PreviewImage > Container { height: 1fr; align: center middle; }
+    PreviewImage > Container > * { width: auto; height: auto; }
+    """
+
+    def __init__(self, image_class: type[Widget], caption: str = "", *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._image_class = image_class
+        self._caption = caption
+        self._pending: tuple[bytes, str] | None = None
+        self._decoding = False
+        self.frames_offered = 0
+        self.frames_shown = 0
+        self.frames_dropped = 0
+        self.has_image = False
+
+    def compose(self) -> ComposeResult:
+        yield Label(self._caption, id="caption")
+        with Container():
+            yield self._image_class(id="picture")
+
+    def _target(self) -> tuple[int, int]:
+        per_x, per_y = cell_pixels(self._image_class)
+        width = max(self.size.width, 8) * per_x
+        height = max(self.size.height - 1, 4) * per_y
+        return min(width, MAX_PIXELS), min(height, MAX_PIXELS)
+
+    def offer(self, data: bytes, caption: str) -> None:
+        """Queues an encoded frame; returns at once."""
+        self.frames_offered += 1
+        if self._pending is not None:
+            self.frames_dropped += 1
+        self._pending = (data, caption)
+        if not self._decoding:
+            self._decoding = True
+            self.run_worker(self._decode_pending(), group="preview-decode")
+
+    async def _decode_pending(self) -> None:
+        try:
+            while self._pending is not None:
+                data, caption = self._pending
+                self._pending = None
+                width, height = self._target()
+                try:
+                    image = await asyncio.to_thread(_decode_fit, data, width, height)
+                except ImageError as exc:
+                    self.query_one("#caption", Label).update(f"unreadable preview: {exc}")
+                    continue
+                self._set(image, caption)
+                self.frames_shown += 1
+        finally:
+            self._decoding = False
+
+    def show(self, image: Image.Image | None, caption: str) -> None:
+        """Shows a decoded image now (the final result), or clears the panel."""
+        self._pending = None
+        if image is None:
+            self.query_one("#picture").image = None  # type: ignore[attr-defined]
+            self.query_one("#caption", Label).update(caption)
+            self.has_image = False
+            return
+        width, height = self._target()
+        self._set(thumbnail(image, width, height), caption)
+
+    def _set(self, image: Image.Image, caption: str) -> None:
+        self.query_one("#picture").image = image  # type: ignore[attr-defined]
+        self.query_one("#caption", Label).update(caption)
+        self.has_image = True

@@ -1,0 +1,91 @@
+"""Step 2, Recommendations: choose k (1-10), ask, see the ranked movies with score, genres and
+the highlighted one's plot."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.reactive import reactive
+from textual.validation import Integer
+from textual.widget import Widget
+from textual.widgets import Button, DataTable, Label, Static
+
+from client_tui.console.fields import StepInput, parse_int
+from client_tui.console.watched_step import movie_details
+from client_tui.session import Recommendation
+
+
+class RecommendationsStep(Widget):
+    DEFAULT_CSS = """
+    RecommendationsStep { layout: vertical; }
+    RecommendationsStep #controls { height: 3; }
+    RecommendationsStep #controls Label { padding: 1 1 0 0; }
+    RecommendationsStep #k { width: 10; }
+    RecommendationsStep #rec-status { padding: 1 0 0 2; color: $text-muted; width: 1fr; }
+    RecommendationsStep DataTable { height: 1fr; }
+    RecommendationsStep #rec-details { height: 10; border: round $primary; padding: 0 1; }
+    """
+
+    class RecommendRequested(Message):
+        def __init__(self, k: int) -> None:
+            super().__init__()
+            self.k = k
+
+    recommendations: reactive[list[Recommendation]] = reactive(list, always_update=True, init=False)
+    busy: reactive[bool] = reactive(False, init=False)
+    status: reactive[str] = reactive("Choose watched movies first (F1), then recommend.", init=False)
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="controls"):
+            yield Label("k (1-10)")
+            yield StepInput("5", id="k", type="integer", validators=[Integer(1, 10)], max_length=2)
+            yield Button("Recommend", id="recommend", variant="primary")
+            yield Label(self.status, id="rec-status")
+        table = DataTable(id="recommendations", cursor_type="row", zebra_stripes=True)
+        table.add_columns("#", "Movie", "Score", "Genres")
+        yield table
+        yield Static(movie_details(None), id="rec-details")
+
+    def set_k(self, k: int) -> None:
+        k_input = self.query_one("#k", StepInput)
+        with k_input.prevent(StepInput.Changed):
+            k_input.value = str(k)
+
+    def _request(self) -> None:
+        k = parse_int(self.query_one("#k", StepInput).value)
+        if k is None or not 1 <= k <= 10:
+            self.status = "k must be a whole number from 1 to 10."
+            return
+        self.post_message(self.RecommendRequested(k))
+
+    @on(Button.Pressed, "#recommend")
+    def _pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self._request()
+
+    @on(StepInput.Submitted, "#k")
+    def _submitted(self, event: StepInput.Submitted) -> None:
+        event.stop()
+        self._request()
+
+    def watch_busy(self, busy: bool) -> None:
+        self.query_one("#recommend", Button).disabled = busy
+
+    def watch_status(self, status: str) -> None:
+        self.query_one("#rec-status", Label).update(status)
+
+    def watch_recommendations(self, recommendations: list[Recommendation]) -> None:
+        table = self.query_one("#recommendations", DataTable)
+        table.clear()
+        for rec in recommendations:
+            table.add_row(str(rec.rank), rec.movie.label, f"{rec.score:.2f}", ", ".join(rec.movie.genres))
+        details = self.query_one("#rec-details", Static)
+        details.update(movie_details(recommendations[0].movie if recommendations else None))
+
+    @on(DataTable.RowHighlighted)
+    def _row(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        if 0 <= event.cursor_row < len(self.recommendations):
+            self.query_one("#rec-details", Static).update(movie_details(self.recommendations[event.cursor_row].movie))

@@ -1,0 +1,178 @@
+"""Step 4, Render: steps, guidance, size, seed, preview interval and the global prompt; a live
+progress bar, the queue position while waiting, streamed previews, cancel."""
+
+from __future__ import annotations
+
+from PIL import Image
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import Button, Label, ProgressBar, Static
+
+from client_tui.console.fields import StepInput, parse_float, parse_int
+from client_tui.console.preview import PreviewImage
+from client_tui.session import RenderParams
+
+FIELDS = (
+    ("steps", "Steps", "1-200"),
+    ("guidance", "Guidance", "0-50"),
+    ("width", "Width", "multiple of 16"),
+    ("height", "Height", "multiple of 16"),
+    ("seed", "Seed", "blank: random"),
+    ("preview_interval", "Preview every", "steps; 0: none"),
+)
+
+
+def read_params(values: dict[str, str], negative_prompt: str = "") -> tuple[RenderParams | None, str]:
+    """RenderParams from the form's texts, or None and what to fix."""
+    steps = parse_int(values["steps"])
+    guidance = parse_float(values["guidance"])
+    width, height = parse_int(values["width"]), parse_int(values["height"])
+    seed_text = values["seed"].strip()
+    seed = parse_int(seed_text) if seed_text else None
+    interval = parse_int(values["preview_interval"])
+    if steps is None or not 1 <= steps <= 200:
+        return None, "Steps must be a whole number from 1 to 200."
+    if guidance is None or not 0 <= guidance <= 50:
+        return None, "Guidance must be a number from 0 to 50."
+    for name, value in (("Width", width), ("Height", height)):
+        if value is None or value % 16 or not 16 <= value <= 4096:
+            return None, f"{name} must be a multiple of 16 from 16 to 4096."
+    if seed_text and (seed is None or seed < 0):
+        return None, "Seed must be a whole number >= 0, or blank for a random one."
+    if interval is None or not 0 <= interval <= 200:
+        return None, "Preview every must be a whole number from 0 to 200."
+    assert width is not None and height is not None
+    return RenderParams(
+        steps=steps, guidance=guidance, width=width, height=height, seed=seed,
+        preview_interval=interval, negative_prompt=negative_prompt,
+    ), ""
+
+
+class RenderStep(Widget):
+    DEFAULT_CSS = """
+    RenderStep { layout: horizontal; }
+    RenderStep #render-form { width: 42; padding: 0 1 0 0; }
+    RenderStep .field { height: 1; margin: 0 0 1 0; }
+    RenderStep .field Label { width: 15; }
+    RenderStep .field StepInput { width: 1fr; }
+    RenderStep #prompt { margin: 0 0 1 0; }
+    RenderStep #buttons { height: 3; }
+    RenderStep #render-status { height: auto; color: $text-muted; }
+    RenderStep #engine-note { height: auto; color: $text-muted; }
+    RenderStep #progress { margin: 1 0; }
+    RenderStep #render-view { width: 1fr; }
+    RenderStep Label.heading { text-style: bold; color: $accent; }
+    """
+
+    class RenderRequested(Message):
+        def __init__(self, params: RenderParams, prompt: str) -> None:
+            super().__init__()
+            self.params = params
+            self.prompt = prompt
+
+    class CancelRequested(Message):
+        pass
+
+    class PromptChanged(Message):
+        def __init__(self, prompt: str) -> None:
+            super().__init__()
+            self.prompt = prompt
+
+    running: reactive[bool] = reactive(False, init=False)
+    status: reactive[str] = reactive("Plan a layout (F3), then render.", init=False)
+    engine_note: reactive[str] = reactive("", init=False)
+
+    def __init__(self, image_class: type[Widget], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._image_class = image_class
+        self._negative_prompt = ""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="render-form"):
+            yield Label("Global prompt", classes="heading")
+            yield StepInput(placeholder="from the layout's title and mood", id="prompt", compact=True)
+            for key, label, hint in FIELDS:
+                with Horizontal(classes="field"):
+                    yield Label(label)
+                    yield StepInput(placeholder=hint, id=f"param-{key}", compact=True)
+            with Horizontal(id="buttons"):
+                yield Button("Render", id="render-button", variant="primary")
+                yield Button("Cancel", id="cancel", variant="error", disabled=True)
+            yield ProgressBar(id="progress", show_eta=False)
+            yield Static(self.status, id="render-status")
+            yield Static("", id="engine-note")
+        with Vertical(id="render-view"):
+            yield PreviewImage(self._image_class, "No preview yet.", id="preview")
+
+    @property
+    def preview(self) -> PreviewImage:
+        return self.query_one("#preview", PreviewImage)
+
+    def set_params(self, params: RenderParams, prompt: str) -> None:
+        values = params.model_dump()
+        self._negative_prompt = params.negative_prompt
+        for key, _, _ in FIELDS:
+            field = self.query_one(f"#param-{key}", StepInput)
+            value = values[key]
+            with field.prevent(StepInput.Changed):
+                field.value = "" if value is None else (f"{value:g}" if isinstance(value, float) else str(value))
+        self.set_prompt(prompt)
+
+    def set_prompt(self, prompt: str) -> None:
+        field = self.query_one("#prompt", StepInput)
+        with field.prevent(StepInput.Changed):
+            field.value = prompt
+
+    def read(self) -> tuple[RenderParams | None, str]:
+        values = {key: self.query_one(f"#param-{key}", StepInput).value for key, _, _ in FIELDS}
+        return read_params(values, self._negative_prompt)
+
+    @on(StepInput.Changed, "#prompt")
+    def _prompt(self, event: StepInput.Changed) -> None:
+        event.stop()
+        self.post_message(self.PromptChanged(event.value))
+
+    @on(Button.Pressed, "#render-button")
+    def _render_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        params, problem = self.read()
+        if params is None:
+            self.status = problem
+            return
+        self.post_message(self.RenderRequested(params, self.query_one("#prompt", StepInput).value))
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.post_message(self.CancelRequested())
+
+    def watch_running(self, running: bool) -> None:
+        self.query_one("#render-button", Button).disabled = running
+        self.query_one("#cancel", Button).disabled = not running
+
+    def watch_status(self, status: str) -> None:
+        self.query_one("#render-status", Static).update(status)
+
+    def watch_engine_note(self, note: str) -> None:
+        self.query_one("#engine-note", Static).update(note)
+
+    # -- what the app sends down while a render runs ----------------------------------------------
+
+    def show_queued(self, position: int, depth: int) -> None:
+        ahead = "next to run" if position == 0 else f"{position} job(s) ahead"
+        self.status = f"Queued: {ahead} (queue depth {depth})."
+
+    def show_progress(self, step: int, total: int, stage: str, elapsed: float) -> None:
+        bar = self.query_one("#progress", ProgressBar)
+        bar.update(total=max(total, 1), progress=step)
+        self.status = f"{stage or 'denoising'}: step {step}/{total}, {elapsed:.1f} s"
+
+    def reset_progress(self) -> None:
+        self.query_one("#progress", ProgressBar).update(total=None, progress=0)
+
+    def show_result(self, image: Image.Image | None, caption: str) -> None:
+        self.preview.show(image, caption)

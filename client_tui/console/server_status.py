@@ -1,0 +1,60 @@
+"""The always-visible connection bar: one badge per server, fed by its health Watch."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from client_tui.connections import SERVERS
+from client_tui.gateway import ServerState
+
+_STYLES = {
+    "serving": ("●", "bold green"),
+    "not serving": ("◐", "bold yellow"),
+    "connecting": ("○", "yellow"),
+    "unreachable": ("✕", "bold red"),
+}
+
+
+class ServerBadge(Widget):
+    """One server's name and state; the tooltip carries the detail."""
+
+    DEFAULT_CSS = """
+    ServerBadge { width: auto; height: 1; padding: 0 2 0 0; }
+    """
+
+    state: reactive[ServerState | None] = reactive(None)
+
+    def __init__(self, server: str, address: str) -> None:
+        super().__init__(id=f"badge-{server}")
+        self.server = server
+        self.address = address
+
+    def render(self) -> Text:
+        status = self.state.status if self.state is not None else "connecting"
+        mark, style = _STYLES.get(status, ("?", "bold"))
+        return Text.assemble((f"{mark} ", style), (self.server, "bold"), f" {status}")
+
+    def watch_state(self, state: ServerState | None) -> None:
+        detail = state.detail if state is not None and state.detail else ""
+        self.tooltip = f"{self.server} at {self.address}" + (f"\n{detail}" if detail else "")
+
+
+class ConnectionBar(Horizontal):
+    DEFAULT_CSS = """
+    ConnectionBar { height: 1; dock: top; background: $panel; padding: 0 1; }
+    """
+
+    def __init__(self, addresses: dict[str, list[str]]) -> None:
+        super().__init__(id="connections")
+        self._addresses = addresses
+
+    def compose(self) -> ComposeResult:
+        for server in SERVERS:
+            yield ServerBadge(server, ", ".join(self._addresses.get(server, [])))
+
+    def set_state(self, state: ServerState) -> None:
+        self.query_one(f"#badge-{state.server}", ServerBadge).state = state

@@ -1,0 +1,115 @@
+"""Step 5, Summary: compose the process summary, look at it, export it (summary PNG and PDF,
+final image, layout pictures, session JSON), save or open a session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import Button, Label, Static
+
+from client_tui.console.fields import StepInput
+from client_tui.console.preview import PreviewImage
+
+
+class SummaryStep(Widget):
+    DEFAULT_CSS = """
+    SummaryStep { layout: horizontal; }
+    SummaryStep #summary-form { width: 46; padding: 0 1 0 0; }
+    SummaryStep .row { height: 3; }
+    SummaryStep .row StepInput { width: 1fr; }
+    SummaryStep #summary-status { height: auto; color: $text-muted; margin: 1 0 0 0; }
+    SummaryStep Label.heading { text-style: bold; color: $accent; }
+    SummaryStep #summary-view { width: 1fr; }
+    """
+
+    class ComposeRequested(Message):
+        pass
+
+    class ExportRequested(Message):
+        def __init__(self, folder: Path) -> None:
+            super().__init__()
+            self.folder = folder
+
+    class SaveRequested(Message):
+        def __init__(self, path: Path) -> None:
+            super().__init__()
+            self.path = path
+
+    class OpenRequested(Message):
+        def __init__(self, path: Path) -> None:
+            super().__init__()
+            self.path = path
+
+    status: reactive[str] = reactive("Render first, then compose the summary.", init=False)
+
+    def __init__(self, image_class: type[Widget], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._image_class = image_class
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="summary-form"):
+            yield Button("Compose summary", id="compose", variant="primary")
+            yield Label("Export into folder", classes="heading")
+            with Horizontal(classes="row"):
+                yield StepInput(id="export-dir", placeholder="folder")
+                yield Button("Export", id="export")
+            yield Label("Session file", classes="heading")
+            with Horizontal(classes="row"):
+                yield StepInput(id="session-path", placeholder="path/to/session.json")
+            with Horizontal(classes="row"):
+                yield Button("Save session", id="save")
+                yield Button("Open session", id="open")
+            yield Static(self.status, id="summary-status")
+        with Vertical(id="summary-view"):
+            yield PreviewImage(self._image_class, "No summary yet.", id="summary-image")
+
+    def set_paths(self, export_dir: Path, session_path: Path | None = None) -> None:
+        for widget_id, value in (("#export-dir", export_dir), ("#session-path", session_path)):
+            if value is None:
+                continue
+            field = self.query_one(widget_id, StepInput)
+            with field.prevent(StepInput.Changed):
+                field.value = str(value)
+
+    def watch_status(self, status: str) -> None:
+        self.query_one("#summary-status", Static).update(status)
+
+    def show_summary(self, image: Image.Image | None, caption: str) -> None:
+        self.query_one("#summary-image", PreviewImage).show(image, caption)
+
+    def _path(self, widget_id: str) -> Path | None:
+        text = self.query_one(widget_id, StepInput).value.strip()
+        if not text:
+            self.status = "Give a path first."
+            return None
+        return Path(text).expanduser()
+
+    @on(Button.Pressed, "#compose")
+    def _compose_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.post_message(self.ComposeRequested())
+
+    @on(Button.Pressed, "#export")
+    def _export(self, event: Button.Pressed) -> None:
+        event.stop()
+        if (path := self._path("#export-dir")) is not None:
+            self.post_message(self.ExportRequested(path))
+
+    @on(Button.Pressed, "#save")
+    def _save(self, event: Button.Pressed) -> None:
+        event.stop()
+        if (path := self._path("#session-path")) is not None:
+            self.post_message(self.SaveRequested(path))
+
+    @on(Button.Pressed, "#open")
+    def _open(self, event: Button.Pressed) -> None:
+        event.stop()
+        if (path := self._path("#session-path")) is not None:
+            self.post_message(self.OpenRequested(path))

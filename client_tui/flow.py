@@ -1,0 +1,172 @@
+"""The steps of the flow, shared by the console and the headless CLI: each reads and fills a
+`Session` through the `Gateway` (watched -> recommended -> scenario -> layout -> image)."""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+import unicodedata
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from client_tui.gateway import Gateway, RenderEvent, RenderRetry
+from client_tui.images import decode
+from client_tui.scenario import default_scenario, top_genres
+from client_tui.session import (
+    PLANNER_TO_PROTO,
+    LayoutRecord,
+    MovieRecord,
+    PlanRecord,
+    ProblemRecord,
+    Recommendation,
+    RenderOutcome,
+    Session,
+    global_prompt,
+    planning_context,
+    render_request,
+)
+from client_tui.summary import SummaryImages
+from marquee.v1 import layout_pb2
+
+_YEAR = re.compile(r"^(?P<title>.*?)\s*\((?P<year>\d{4})\)\s*$")
+
+
+class InputError(ValueError):
+    """Input the operator must fix (unknown title, impossible size...)."""
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).casefold().split())
+
+
+def _matches(query: str, movie: MovieRecord) -> bool:
+    wanted = _fold(query)
+    if wanted in (_fold(movie.label), _fold(f"{movie.title} ({movie.year})")):
+        return True
+    match = _YEAR.match(query)
+    if match is None:
+        return _fold(movie.title) == wanted
+    return _fold(movie.title) == _fold(match["title"]) and movie.year == int(match["year"])
+
+
+async def resolve_watched(gateway: Gateway, titles: Sequence[str]) -> list[MovieRecord]:
+    """Each title (as MovieLens writes it, "Toy Story (1995)", or without the year when that is
+    unambiguous) to its catalog entry, through the recommender's search."""
+    movies: list[MovieRecord] = []
+    for title in titles:
+        if not title.strip():
+            raise InputError("--watched: empty title")
+        hits = [MovieRecord.from_proto(h.movie) for h in await gateway.search_movies(title, limit=20)]
+        exact = [m for m in hits if _matches(title, m)]
+        if len(exact) == 1 or (exact and all(m.movie_id == exact[0].movie_id for m in exact)):
+            movies.append(exact[0])
+            continue
+        if len(exact) > 1:
+            options = "; ".join(m.label for m in exact[:5])
+            raise InputError(f"--watched {title!r} is ambiguous: {options}. Add the year.")
+        close = "; ".join(m.label for m in hits[:3])
+        hint = f" Closest: {close}." if close else ""
+        raise InputError(f"--watched {title!r} is not in the catalog.{hint}")
+    seen: set[int] = set()
+    unique = [m for m in movies if not (m.movie_id in seen or seen.add(m.movie_id))]
+    return unique
+
+
+async def recommend(gateway: Gateway, session: Session, *, max_plot_chars: int = 400, max_chars: int = 0) -> None:
+    """Fills the recommendations, the top genres and (re)writes the default scenario."""
+    if not session.watched:
+        raise InputError("choose at least one watched movie first")
+    started = time.perf_counter()
+    reply = await gateway.recommend([m.movie_id for m in session.watched], session.k)
+    session.timings["recommend"] = time.perf_counter() - started
+    session.recommendations = [Recommendation.from_proto(r) for r in reply.recommendations]
+    session.recommender_model = reply.model_name
+    session.recommender_version = reply.model_version
+    session.top_genres = top_genres(session.watched)
+    session.scenario = default_scenario(
+        session.top_genres,
+        [r.movie for r in session.recommendations],
+        max_plot_chars=max_plot_chars,
+        max_chars=max_chars,
+    )
+
+
+def plan_request(session: Session) -> layout_pb2.PlanLayoutRequest:
+    request = layout_pb2.PlanLayoutRequest(
+        scenario=session.scenario,
+        context=planning_context(session),
+        planner=PLANNER_TO_PROTO[session.planner],
+    )
+    if session.system_instruction is not None:
+        request.system_instruction = session.system_instruction
+    return request
+
+
+async def plan(gateway: Gateway, session: Session) -> None:
+    """Plans a layout with the chosen planner; the record says which planner answered."""
+    if not session.scenario.strip():
+        raise InputError("the scenario is empty; write one or recommend first")
+    started = time.perf_counter()
+    reply = await gateway.plan_layout(plan_request(session))
+    session.timings["plan"] = time.perf_counter() - started
+    session.plan = PlanRecord.from_proto(session.planner, reply)
+    session.layout = LayoutRecord.from_proto(reply.layout)
+    session.global_prompt = global_prompt(session.layout)
+    session.problems = []
+
+
+async def validate(gateway: Gateway, session: Session) -> list[ProblemRecord]:
+    if session.layout is None:
+        return []
+    reply = await gateway.validate_layout(session.layout.to_proto(), planning_context(session))
+    session.problems = [ProblemRecord.from_proto(p) for p in reply.problems]
+    return session.problems
+
+
+@dataclass
+class RenderOutput:
+    images: SummaryImages
+    attempts: int = 1
+    events: int = 0
+    previews: int = 0
+
+
+def fix_seed(session: Session) -> int:
+    """The client always chooses the seed, so a retried or resumed render gives the same image."""
+    if session.render.seed is None:
+        session.render.seed = random.SystemRandom().randrange(0, 2**31)
+    return session.render.seed
+
+
+async def render(
+    gateway: Gateway, session: Session, on_event: Callable[[RenderEvent], None] | None = None
+) -> RenderOutput:
+    """Runs the render stream to its result; fills `session.result`."""
+    if session.layout is None or not session.layout.objects:
+        raise InputError("there is no layout to render; plan one first")
+    fix_seed(session)
+    if not session.global_prompt:
+        session.global_prompt = global_prompt(session.layout)
+    request = render_request(session)
+    started = time.perf_counter()
+    output = RenderOutput(images=SummaryImages())
+    async for event in gateway.render(request):
+        output.events += 1
+        if isinstance(event, RenderRetry):
+            output.attempts = event.attempt
+        elif event.HasField("preview"):
+            output.previews += 1
+        if on_event is not None:
+            on_event(event)
+        if not isinstance(event, RenderRetry) and event.HasField("result"):
+            result = event.result
+            output.images = SummaryImages(
+                image=decode(result.image),
+                layout_on_image=decode(result.layout_on_image),
+                layout_on_white=decode(result.layout_on_white),
+            )
+            session.result = RenderOutcome.from_proto(result.metadata, attempts=output.attempts)
+    session.timings["render"] = time.perf_counter() - started
+    return output

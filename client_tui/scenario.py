@@ -1,0 +1,60 @@
+"""The scenario pre-filled the way the seed did: the watched movies' top genres as a mood
+preference, then the recommended movies' plots. The operator edits it before planning."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Sequence
+
+from client_tui.session import MovieRecord
+
+TOP_GENRES = 3
+
+
+def top_genres(watched: Sequence[MovieRecord], n: int = TOP_GENRES) -> list[str]:
+    """The most frequent genres of the watched movies, most frequent first; ties keep the order
+    in which the genres first appear (oldest watched first), so the result is stable."""
+    counts: Counter[str] = Counter()
+    first_seen: dict[str, int] = {}
+    for movie in watched:
+        for genre in movie.genres:
+            counts[genre] += 1
+            first_seen.setdefault(genre, len(first_seen))
+    ranked = sorted(counts, key=lambda g: (-counts[g], first_seen[g]))
+    return ranked[:n]
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    if limit <= 0 or len(text) <= limit:
+        return text
+    cut = text[: max(limit - 1, 0)].rsplit(" ", 1)[0]
+    return cut + "…"
+
+
+def default_scenario(
+    genres: Sequence[str],
+    recommended: Sequence[MovieRecord],
+    *,
+    max_plot_chars: int = 400,
+    max_chars: int = 0,
+) -> str:
+    """Builds the editable scenario text. `max_chars` (the planner's cap, 0 = none) shortens the
+    plots evenly so that the whole fits."""
+    if genres:
+        head = (
+            f"Mood preference: {', '.join(genres)} — the genres I watch most. "
+            "Design one movie thumbnail that feels like them and brings together the stories below."
+        )
+    else:
+        head = "Design one movie thumbnail that brings together the stories below."
+    plot_limit = max_plot_chars
+    while True:
+        lines = [head, ""]
+        for movie in recommended:
+            plot = _clip(movie.plot, plot_limit) if movie.plot else "(no plot available)"
+            lines.append(f"- {movie.label}: {plot}")
+        text = "\n".join(lines).strip()
+        if not max_chars or len(text) <= max_chars or plot_limit <= 40:
+            return text[:max_chars] if max_chars else text
+        plot_limit = max(40, int(plot_limit * 0.8))
