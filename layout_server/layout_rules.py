@@ -12,6 +12,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Sequence
 
 from marquee.v1 import common_pb2, layout_pb2
@@ -97,7 +98,8 @@ def _title_cores(title: str) -> list[str]:
     return cores
 
 
-def names_in_plot(plot: str) -> set[str]:
+@lru_cache(maxsize=2048)
+def names_in_plot(plot: str) -> frozenset[str]:
     """Capitalised words that are not at the start of a sentence: mostly names of characters
     ("Andy", "Woody"), which a layout must not use."""
     found: set[str] = set()
@@ -112,7 +114,7 @@ def names_in_plot(plot: str) -> set[str]:
         base = token.split("'")[0]
         if len(base) >= 3 and base not in _NOT_NAMES:
             found.add(base)
-    return found
+    return frozenset(found)
 
 
 @dataclass(frozen=True)

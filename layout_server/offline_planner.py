@@ -24,7 +24,8 @@ from layout_server.genre_vocabulary import (
     style_for,
 )
 from layout_server.layout_repair import repair_layout
-from layout_server.layout_rules import ForbiddenNames, MAX_NAME_CHARS, validate_layout
+from layout_server.layout_rules import ForbiddenNames, MAX_NAME_CHARS, names_in_plot, validate_layout
+from layout_server import plot_phrases
 from layout_server.plot_phrases import Phrase, extract_phrases, word_counts
 from layout_server.poster_templates import TEMPLATES, TEMPLATES_BY_NAME, PosterTemplate
 
@@ -70,7 +71,7 @@ class _Filler:
 
     def __init__(self, phrases: Sequence[Phrase], looks: Sequence[GenreLook], seed: _Seed,
                  names: ForbiddenNames) -> None:
-        self._phrases = [p for p in phrases if not names.movie_named_in(p.text)]
+        self._phrases = phrases
         self._looks = looks
         self._seed = seed
         self._names = names
@@ -140,6 +141,12 @@ class _Filler:
 
 class OfflinePlanner:
     """Plans layouts from templates and plot phrases; see the module docstring."""
+
+    @staticmethod
+    def clear_caches() -> None:
+        """Forgets what was learnt from texts seen before (phrases, words, names)."""
+        plot_phrases.clear_caches()
+        names_in_plot.cache_clear()
 
     def choose_template(self, counts: Counter[str], looks_weights: Sequence[tuple[str, float]],
                         figures: int, seed: _Seed) -> PosterTemplate:

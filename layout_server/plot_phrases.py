@@ -267,9 +267,20 @@ def extract_phrases(texts: Sequence[tuple[str, float]]) -> list[Phrase]:
     return phrases
 
 
+@lru_cache(maxsize=2048)
+def _word_counts_of(text: str) -> Counter[str]:
+    return Counter(_TOKEN.findall(text.lower()))
+
+
 def word_counts(texts: Iterable[str]) -> Counter[str]:
     """Lower-case word frequencies of `texts` (for matching cue words)."""
     counts: Counter[str] = Counter()
     for text in texts:
-        counts.update(_TOKEN.findall(text.lower()))
+        counts.update(_word_counts_of(text))
     return counts
+
+
+def clear_caches() -> None:
+    """Forgets the per-text caches (benchmarks measure first sight of a plot with this)."""
+    _phrases_of.cache_clear()
+    _word_counts_of.cache_clear()

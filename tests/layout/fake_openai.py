@@ -71,6 +71,8 @@ class FakeOpenAI:
         self.default: Reply | None = None
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        #: How long the fake itself took per answered request (scripted delays excluded).
+        self.handling_seconds: list[float] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -111,11 +113,15 @@ class FakeOpenAI:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes; with Nagle's algorithm the second waits
+            # for a delayed ACK (40 ms), which would be the fake's cost, not the client's.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: object) -> None:
                 pass
 
             def do_POST(self) -> None:  # noqa: N802 - http.server naming
+                started = time.perf_counter()
                 length = int(self.headers.get("content-length", "0"))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 reply = fake._next(body, {k.lower(): v for k, v in self.headers.items()})
@@ -142,6 +148,7 @@ class FakeOpenAI:
                         self.send_header(key, value)
                     self.end_headers()
                     self.wfile.write(data)
+                    fake.handling_seconds.append(time.perf_counter() - started - reply.delay)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (timeout): expected in those tests
 
