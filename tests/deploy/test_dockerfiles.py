@@ -3,13 +3,19 @@ non-root, only the server's own extra, nothing but the code in the build context
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
 import re
 import shlex
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from tests.deploy.manifests import REPO_ROOT, SERVERS
 
@@ -192,3 +198,99 @@ def test_ignore_matcher_follows_last_match_semantics() -> None:
     assert not dockerignore_excludes(["**", "!a/", "!a/**"], "a/c")
     assert dockerignore_excludes(["**", "!a/**", "**/*.dat"], "a/x.dat")
     assert not dockerignore_excludes([], "anything")
+
+
+LOCAL_PACKAGES = {"marquee", "recommender_server", "layout_server", "render_server", "client_tui"}
+
+
+def _module_file(module: str) -> Path | None:
+    parts = module.split(".")
+    base = REPO_ROOT / "protos" if parts[0] == "marquee" else REPO_ROOT
+    path = base.joinpath(*parts)
+    if (path / "__init__.py").is_file():
+        return path / "__init__.py"
+    return path.with_suffix(".py") if path.with_suffix(".py").is_file() else None
+
+
+def _import_time_names(tree: ast.Module) -> Iterator[str]:
+    """Modules a file imports when it is imported: module level (inside try/if/class too), not
+    inside functions (lazy imports) nor under `if TYPE_CHECKING:`."""
+    todo: list[ast.AST] = list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            todo.extend(node.orelse)
+            continue
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            yield node.module
+            yield from (f"{node.module}.{alias.name}" for alias in node.names)
+        todo.extend(ast.iter_child_nodes(node))
+
+
+def _imported_at_start(entry: str) -> tuple[set[str], set[str]]:
+    """(local modules, third-party top-level modules) that `python -m entry` imports at start."""
+    seen: set[str] = set()
+    third_party: set[str] = set()
+    todo = [entry]
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        parts = module.split(".")
+        todo.extend(".".join(parts[:i]) for i in range(1, len(parts)))
+        path = _module_file(module)
+        if path is None:
+            continue
+        for name in _import_time_names(ast.parse(path.read_text())):
+            top = name.split(".")[0]
+            if top in LOCAL_PACKAGES:
+                todo.append(name)
+            elif top not in sys.stdlib_module_names and top != "__future__":
+                third_party.add(top)
+    return {m for m in seen if _module_file(m)}, third_party
+
+
+def _distribution_closure(requirements: list[str], extras: set[str] = frozenset()) -> set[str]:
+    """Every distribution that installing `requirements` pulls in (from this venv's metadata)."""
+    out: set[str] = set()
+    todo = [(Requirement(r), extras) for r in requirements]
+    while todo:
+        requirement, active = todo.pop()
+        environment = [{"extra": e} for e in active] or [{"extra": ""}]
+        if requirement.marker and not any(requirement.marker.evaluate(env) for env in environment):
+            continue
+        name = canonicalize_name(requirement.name)
+        key = f"{name}[{','.join(sorted(requirement.extras))}]"
+        if key in out:
+            continue
+        out.update({key, name})
+        try:
+            dist = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        todo.extend((Requirement(r), set(requirement.extras)) for r in dist.requires or [])
+    return {n for n in out if "[" not in n}
+
+
+@pytest.mark.parametrize("image", IMAGES)
+def test_the_images_extra_covers_what_its_server_imports(image: str) -> None:
+    """Installing only the image's extra is enough to start its process: every third-party module
+    imported at start-up comes from the core dependencies or that extra (transitively), and every
+    local package it imports is copied into the image."""
+    package, extras, _ = IMAGES[image]
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    requirements = list(project["dependencies"])
+    for extra in extras.split(","):
+        requirements += project["optional-dependencies"][extra]
+    installed = _distribution_closure(requirements)
+    providers = importlib.metadata.packages_distributions()
+    local, third_party = _imported_at_start(f"{package}.__main__")
+    assert {m.split(".")[0] for m in local} <= {"marquee", package}
+    missing = {module: providers.get(module, ["?"]) for module in third_party
+               if not {canonicalize_name(d) for d in providers.get(module, [])} & installed}
+    assert missing == {}, f"{image} image: imported at start but not installed by .[{extras}]"
