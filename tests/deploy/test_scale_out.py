@@ -1,7 +1,8 @@
-"""Scale-out without a cluster: two replicas of every server on loopback, the client given both
-addresses of each (gRPC round_robin), and one replica of each killed in the middle of the flow,
-as a lost node would take them. The flow completes; the render stream the kill cut surfaces
-UNAVAILABLE and the client renders again on the surviving replica."""
+"""Scale-out without a cluster: two replicas of every server on loopback (two "nodes"), the client
+given both addresses of each (gRPC round_robin). One layout replica is down from the start; then,
+in the middle of the render stream, the node that renders is lost: its render, recommender and
+layout replicas are killed at once. The flow completes; the cut render stream surfaces UNAVAILABLE
+and the client renders again on the surviving replica."""
 
 from __future__ import annotations
 
