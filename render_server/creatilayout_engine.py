@@ -12,7 +12,7 @@ from typing import Any
 
 from marquee.serving.structured_logs import get_logger
 from render_server.engines import DECODING, DENOISING, ENCODING, Engine, EngineOutput, JobCancelled, JobControl
-from render_server.previews import rgb_preview, torch_latent_to_rgb
+from render_server.previews import torch_latent_to_rgb
 from render_server.request_validation import LayoutObject, RenderSpec
 
 log = get_logger("render.creatilayout")
@@ -25,14 +25,13 @@ class CreatiLayoutEngine(Engine):
     name = "creatilayout"
 
     def __init__(self, model: str | None, base_model: str | None = None, device: str = "auto",
-                 dtype: str = "auto", torch_threads: int = 0, preview_max_side: int = 512) -> None:
+                 dtype: str = "auto", torch_threads: int = 0) -> None:
         super().__init__()
         self.requested_model = model
         self.base_model = base_model
         self.requested_device = device
         self.dtype = dtype
         self.torch_threads = torch_threads
-        self.preview_max_side = preview_max_side
         self.pipe: Any = None
         self._layout_steps_for: Any = None
         self.model = model or "the released CreatiLayout checkpoint"
@@ -85,8 +84,7 @@ class CreatiLayoutEngine(Engine):
             step = index + 1
             control.progress(step, total, DENOISING)
             if previews and control.wants_preview(step):
-                rgb = torch_latent_to_rgb(tensors["x0_pred"])
-                control.preview(step, *rgb_preview(rgb, spec.width, spec.height, self.preview_max_side))
+                control.preview(step, torch_latent_to_rgb(tensors["x0_pred"]))
             if control.stop_requested:
                 pipeline.interrupt_generation()
             elif step == total:

@@ -18,7 +18,6 @@ from PIL import Image, ImageDraw
 
 from render_server.engines import COMPOSING, Engine, EngineOutput, JobCancelled, JobControl
 from render_server.fonts import font
-from render_server.previews import encode_jpeg, preview_size
 from render_server.request_validation import LayoutObject, RenderSpec
 
 #: Base hue (degrees), saturation and value per MovieLens genre.
@@ -92,9 +91,8 @@ class DraftEngine(Engine):
 
     name = "draft"
 
-    def __init__(self, preview_max_side: int = 512, max_boxes: int = 10) -> None:
+    def __init__(self, max_boxes: int = 10) -> None:
         super().__init__()
-        self.preview_max_side = preview_max_side
         self.max_boxes = max_boxes
 
     def describe_loading(self) -> str:
@@ -125,9 +123,7 @@ class DraftEngine(Engine):
             step += 1
             control.progress(step, total, COMPOSING)
             if spec.preview_interval > 0 and step < total:
-                size = preview_size(width, height, self.preview_max_side)
-                small = canvas.resize(size, Image.Resampling.BILINEAR) if size != canvas.size else canvas
-                control.preview(step, encode_jpeg(small), *size)
+                control.preview(step, canvas.copy())  # later layers draw on the canvas
             if control.stop_requested:
                 raise JobCancelled()
 

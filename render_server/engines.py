@@ -10,6 +10,7 @@ import abc
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
 from PIL import Image
 
 from render_server.request_validation import RenderSpec
@@ -38,8 +39,10 @@ class JobControl(Protocol):
     def wants_preview(self, step: int) -> bool:
         """Whether a preview is due after `step`; engines skip the work otherwise."""
 
-    def preview(self, step: int, jpeg: bytes, width: int, height: int) -> None:
-        """Publishes a preview (JPEG) of the image after `step`."""
+    def preview(self, step: int, picture: np.ndarray | Image.Image) -> None:
+        """Publishes a picture of the image after `step`: an [h, w, 3] uint8 array or a PIL image
+        at any resolution, which the engine must not change afterwards. Scaling and JPEG encoding
+        happen on another thread, so the engine's loop pays only for making the picture."""
 
 
 @dataclass

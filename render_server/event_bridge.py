@@ -74,6 +74,10 @@ class EventChannel:
             self.closed = True
         self._ready.set()
 
+    def __len__(self) -> int:
+        """Events waiting to be read."""
+        return len(self._pending)
+
     async def get(self) -> JobEvent:
         while not self._pending:
             self._ready.clear()

@@ -16,6 +16,9 @@ import time
 import uuid
 from typing import Any, Callable
 
+import numpy as np
+from PIL import Image
+
 from marquee.serving import (
     Cancelled,
     DeadlineExceeded,
@@ -27,6 +30,7 @@ from marquee.serving.structured_logs import get_logger
 from render_server import render_metrics as metrics
 from render_server.engines import JobCancelled
 from render_server.event_bridge import ERROR, PREVIEW, PROGRESS, QUEUED, RESULT, EventChannel
+from render_server.previews import encode_preview
 from render_server.request_validation import RenderSpec
 
 log = get_logger("render.queue")
@@ -38,6 +42,8 @@ SHUTDOWN = "shutdown"
 
 #: Until a job has been timed, estimates assume this many seconds per step per megapixel.
 INITIAL_SECONDS_PER_STEP_MP = 1.0
+#: Pictures that may wait while the preview encoder is busy (the oldest gives way).
+PREVIEWS_WAITING_FOR_ENCODER = 4
 #: Weight of the newest job in the running estimate of the step time.
 EMA_WEIGHT = 0.3
 
@@ -46,7 +52,8 @@ class Ticket:
     """A job in the queue, and the `JobControl` its engine reports through."""
 
     def __init__(self, spec: RenderSpec, channel: EventChannel, total_steps: int,
-                 deadline: float | None, engine: str) -> None:
+                 deadline: float | None, engine: str, encoder: concurrent.futures.Executor,
+                 preview_max_side: int) -> None:
         self.job_id = uuid.uuid4().hex
         self.spec = spec
         self.channel = channel
@@ -54,6 +61,15 @@ class Ticket:
         #: `time.monotonic()` value after which the job is abandoned, or None.
         self.deadline = deadline
         self.engine = engine
+        self._encoder = encoder
+        self._preview_max_side = preview_max_side
+        self._preview_lock = threading.Lock()
+        self._preview_busy = False
+        self._preview_waiting: collections.deque[tuple[int, np.ndarray | Image.Image]] = collections.deque(
+            maxlen=PREVIEWS_WAITING_FOR_ENCODER
+        )
+        self._preview_done = threading.Event()
+        self._preview_done.set()
         self.submitted = time.monotonic()
         self.started: float | None = None
         self.finished: float | None = None
@@ -89,10 +105,43 @@ class Ticket:
         interval = self.spec.preview_interval
         return interval > 0 and step % interval == 0
 
-    def preview(self, step: int, jpeg: bytes, width: int, height: int) -> None:
-        if self.first_preview is None:
-            self.first_preview = time.monotonic()
-        self.channel.publish(PREVIEW, (step, jpeg, width, height))
+    def preview(self, step: int, picture: np.ndarray | Image.Image) -> None:
+        """Hands the picture to the preview encoder; while it is busy a few newest pictures wait
+        (older ones are dropped), so a slow encode never delays a step."""
+        with self._preview_lock:
+            if self._preview_busy:
+                if len(self._preview_waiting) == self._preview_waiting.maxlen:
+                    metrics.DROPPED_EVENTS.labels(PREVIEW).inc()
+                self._preview_waiting.append((step, picture))
+                return
+            self._preview_busy = True
+            self._preview_done.clear()
+        try:
+            self._encoder.submit(self._encode_previews, step, picture)
+        except RuntimeError:  # the server is closing: no one will see it
+            with self._preview_lock:
+                self._preview_busy = False
+                self._preview_done.set()
+
+    def _encode_previews(self, step: int, picture: np.ndarray | Image.Image) -> None:
+        while True:
+            try:
+                jpeg, width, height = encode_preview(picture, self.spec.width, self.spec.height, self._preview_max_side)
+                if self.first_preview is None:
+                    self.first_preview = time.monotonic()
+                self.channel.publish(PREVIEW, (step, jpeg, width, height))
+            except Exception:  # noqa: BLE001 - a broken preview must not break the job
+                log.exception("preview failed", job_id=self.job_id, step=step)
+            with self._preview_lock:
+                if not self._preview_waiting:
+                    self._preview_busy = False
+                    self._preview_done.set()
+                    return
+                step, picture = self._preview_waiting.popleft()
+
+    def flush_previews(self, timeout: float = 5.0) -> None:
+        """Waits until every preview handed over so far is published (so they precede the result)."""
+        self._preview_done.wait(timeout)
 
     # -- the queue's side -------------------------------------------------------------------
     def request_stop(self, reason: str) -> None:
@@ -147,13 +196,14 @@ class JobQueue:
     """
 
     def __init__(self, work: Callable[[Ticket], Any], *, max_waiting: int, engine: str,
-                 executor: concurrent.futures.ThreadPoolExecutor | None = None) -> None:
+                 preview_max_side: int = 512) -> None:
         self._work = work
         self.max_waiting = max_waiting
         self.engine = engine
-        self._executor = executor or concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="render-worker"
-        )
+        self.preview_max_side = preview_max_side
+        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="render-worker")
+        # Previews are scaled and encoded here, beside the worker, never on it.
+        self._encoder = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="render-preview")
         self._waiting: collections.deque[Ticket] = collections.deque()
         self.running: Ticket | None = None
         self._wakeup: asyncio.Event | None = None
@@ -194,7 +244,8 @@ class JobQueue:
                 f"the render queue is full ({len(self._waiting)} jobs waiting behind the running "
                 f"one; the limit is {self.max_waiting}); retry in about {retry} s"
             )
-        ticket = Ticket(spec, EventChannel(asyncio.get_running_loop()), total_steps, deadline, self.engine)
+        ticket = Ticket(spec, EventChannel(asyncio.get_running_loop()), total_steps, deadline, self.engine,
+                        self._encoder, self.preview_max_side)
         self._waiting.append(ticket)
         metrics.QUEUE_DEPTH.set(len(self._waiting))
         ticket.channel.publish(QUEUED, (len(self._waiting) - 1, len(self._waiting)))
@@ -261,10 +312,8 @@ class JobQueue:
             ticket.started = time.monotonic()
             metrics.QUEUED_SECONDS.labels(self.engine).observe(ticket.queued_seconds)
             try:
-                result = await loop.run_in_executor(self._executor, self._work, ticket)
+                result = await loop.run_in_executor(self._executor, self._work_on_worker, ticket)
             except JobCancelled:
-                ticket.stopped_at = time.monotonic()
-                ticket.steps_at_stopped = ticket.steps_done
                 self._finish(ticket, "stopped")
                 if ticket.stop_requested_at is not None:
                     metrics.CANCEL_STOP_SECONDS.labels(self.engine).observe(
@@ -294,6 +343,15 @@ class JobQueue:
             finally:
                 self.running = None
                 metrics.RUNNING.set(0)
+
+    def _work_on_worker(self, ticket: Ticket) -> Any:
+        try:
+            return self._work(ticket)
+        except JobCancelled:
+            # Timed here, on the worker, so the measure is the engine's and not the event loop's.
+            ticket.stopped_at = time.monotonic()
+            ticket.steps_at_stopped = ticket.steps_done
+            raise
 
     def _finish(self, ticket: Ticket, outcome: str) -> None:
         ticket.finished = time.monotonic()
@@ -375,3 +433,4 @@ class JobQueue:
             except asyncio.CancelledError:
                 pass
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self._encoder.shutdown(wait=False, cancel_futures=True)

@@ -81,8 +81,11 @@ def encode_png(image: Image.Image, compress_level: int = 3) -> bytes:
     return buffer.getvalue()
 
 
-def rgb_preview(rgb: np.ndarray, width: int, height: int, max_side: int) -> tuple[bytes, int, int]:
-    """Upscales a small RGB array to the preview size; (JPEG bytes, width, height)."""
+def encode_preview(picture: np.ndarray | Image.Image, width: int, height: int, max_side: int) -> tuple[bytes, int, int]:
+    """A picture of the image in the making (an [h, w, 3] uint8 array at any resolution, or a PIL
+    image) scaled to the preview size of a `width` × `height` image; (JPEG bytes, width, height)."""
+    image = picture if isinstance(picture, Image.Image) else Image.fromarray(picture)
     size = preview_size(width, height, max_side)
-    image = Image.fromarray(rgb).resize(size, Image.Resampling.BILINEAR)
+    if image.size != size:
+        image = image.resize(size, Image.Resampling.BILINEAR)
     return encode_jpeg(image), size[0], size[1]

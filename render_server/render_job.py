@@ -27,6 +27,7 @@ class RenderJobRunner:
     def __call__(self, ticket: Ticket) -> render_pb2.RenderResult:
         spec = ticket.spec
         output = self.engine.render(spec, ticket)
+        ticket.flush_previews()
         if ticket.last_stage != COMPOSING:
             ticket.progress(ticket.total_steps, ticket.total_steps, COMPOSING)
         image = output.image.convert("RGB")

@@ -8,6 +8,8 @@ import time
 from typing import AsyncIterator
 
 import grpc
+import numpy as np
+from PIL import Image
 
 from marquee.serving import ModelService, State
 from marquee.serving.structured_logs import get_logger
@@ -18,6 +20,7 @@ from render_server.engines import Engine
 from render_server.event_bridge import ERROR, PREVIEW, PROGRESS, QUEUED, RESULT, JobEvent
 from render_server.job_queue import CLIENT_LEFT, DEADLINE, JobQueue, Ticket
 from render_server.output_store import OutputStore
+from render_server.previews import encode_preview
 from render_server.render_job import RenderJobRunner
 from render_server.request_validation import Limits, validate_request
 
@@ -29,7 +32,7 @@ DEADLINE_SLACK = 0.05
 def make_engine(settings: RenderSettings) -> Engine:
     """The engine the settings ask for (nothing heavy happens until `load`)."""
     if settings.engine_name == "draft":
-        return DraftEngine(preview_max_side=settings.preview_size)
+        return DraftEngine()
     from render_server.creatilayout_engine import CreatiLayoutEngine
 
     return CreatiLayoutEngine(
@@ -38,7 +41,6 @@ def make_engine(settings: RenderSettings) -> Engine:
         device=settings.device,
         dtype=settings.dtype,
         torch_threads=settings.torch_threads,
-        preview_max_side=settings.preview_size,
     )
 
 
@@ -128,6 +130,7 @@ class RenderService(ModelService):
             RenderJobRunner(self.engine, self.store),
             max_waiting=settings.queue_depth,
             engine=self.engine.name,
+            preview_max_side=settings.preview_size,
         )
         self.readiness.set(State.LOADING, f"{self.engine.describe_loading()}: not started yet")
 
@@ -192,6 +195,6 @@ class _WarmUpControl:
     def wants_preview(self, step: int) -> bool:
         return True
 
-    def preview(self, step: int, jpeg: bytes, width: int, height: int) -> None:
-        pass
+    def preview(self, step: int, picture: np.ndarray | Image.Image) -> None:
+        encode_preview(picture, 64, 64, 64)  # loads the JPEG encoder before the first job
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import AsyncIterator
 
 import grpc
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -57,10 +58,10 @@ class PacedEngine(Engine):
     name = "paced"
 
     def __init__(self, step_seconds: float = 0.05, load_gate: threading.Event | None = None,
-                 fail_load: str | None = None, preview_bytes: int = 16) -> None:
+                 fail_load: str | None = None, preview_side: int = 8) -> None:
         super().__init__()
         self.step_seconds = step_seconds
-        self.preview_bytes = preview_bytes
+        self.preview_side = preview_side
         self.load_gate = load_gate
         self.fail_load = fail_load
         self.model = "paced-fake"
@@ -81,7 +82,8 @@ class PacedEngine(Engine):
             time.sleep(self.step_seconds)
             control.progress(step, spec.steps, DENOISING)
             if control.wants_preview(step):
-                control.preview(step, b"\xff\xd8" + bytes(self.preview_bytes), 8, 8)
+                noise = np.random.default_rng(step).integers(0, 256, (self.preview_side, self.preview_side, 3))
+                control.preview(step, noise.astype(np.uint8))
         return EngineOutput(Image.new("RGB", (spec.width, spec.height), (40, 80, 120)), spec.steps, 0)
 
 

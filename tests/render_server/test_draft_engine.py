@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from render_server.draft_engine import DraftEngine, palette
 from render_server.engines import JobCancelled
@@ -31,6 +32,7 @@ class Recorder:
     def __init__(self, stop_after: int | None = None) -> None:
         self.progress_steps: list[tuple[int, int]] = []
         self.preview_steps: list[int] = []
+        self.pictures: list[Image.Image] = []
         self.stop_after = stop_after
 
     @property
@@ -43,9 +45,9 @@ class Recorder:
     def wants_preview(self, step: int) -> bool:
         return True
 
-    def preview(self, step: int, jpeg: bytes, width: int, height: int) -> None:
-        assert jpeg[:2] == b"\xff\xd8"
+    def preview(self, step: int, picture: Image.Image) -> None:
         self.preview_steps.append(step)
+        self.pictures.append(picture)
 
 
 def pixels(engine: DraftEngine, **overrides: object) -> np.ndarray:
@@ -69,6 +71,10 @@ def test_a_layer_at_a_time_with_a_preview_after_each() -> None:
     assert output.steps == total and output.layout_steps == 0
     assert recorder.progress_steps == [(step, total) for step in range(total + 1)]
     assert recorder.preview_steps == list(range(1, total))  # the last layer is the result itself
+    # Each preview is a snapshot: later layers do not change it.
+    assert all(p.size == (256, 256) for p in recorder.pictures)
+    assert not (np.asarray(recorder.pictures[-1]) == np.asarray(output.image)).all()
+    assert not (np.asarray(recorder.pictures[0]) == np.asarray(recorder.pictures[1])).all()
     silent = Recorder()
     DraftEngine().render(spec(preview_interval=0), silent)
     assert silent.preview_steps == []

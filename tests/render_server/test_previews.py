@@ -13,7 +13,7 @@ from render_server.previews import (
     SD3_LATENT_RGB_FACTORS,
     latent_to_rgb,
     preview_size,
-    rgb_preview,
+    encode_preview,
     torch_latent_to_rgb,
 )
 
@@ -54,6 +54,9 @@ def test_torch_path_matches_numpy() -> None:
 def test_preview_is_an_upscaled_jpeg_with_the_image_aspect() -> None:
     assert preview_size(1024, 512, 512) == (512, 256)
     assert preview_size(64, 96, 512) == (64, 96)  # never larger than the image
-    jpeg, width, height = rgb_preview(latent_to_rgb(np.zeros((16, 8, 12), np.float32)), 96, 64, 512)
+    jpeg, width, height = encode_preview(latent_to_rgb(np.zeros((16, 8, 12), np.float32)), 96, 64, 512)
     image = Image.open(io.BytesIO(jpeg))
     assert image.format == "JPEG" and image.size == (width, height) == (96, 64)
+    # A full-size picture (the draft engine's canvas) is scaled down to the preview size.
+    jpeg, width, height = encode_preview(Image.new("RGB", (1024, 768), (10, 200, 30)), 1024, 768, 256)
+    assert Image.open(io.BytesIO(jpeg)).size == (width, height) == (256, 192)

@@ -33,7 +33,9 @@ async def test_tiny_pipeline_stream_previews_result_and_cancel(tmp_path: Path) -
         stages = [r.progress.stage for r in responses if r.HasField("progress")]
         assert stages[0] == "encoding" and stages[-2:] == ["decoding", "composing"]
         previews = [r.preview for r in responses if r.HasField("preview")]
-        assert [p.step for p in previews] == [2, 4, 6]
+        # A preview every 2 steps; one may give way to a newer one if encoding lags, never the last.
+        steps = [p.step for p in previews]
+        assert set(steps) <= {2, 4, 6} and steps == sorted(steps) and len(steps) >= 2 and steps[-1] == 6
         for preview in previews:
             image = Image.open(io.BytesIO(preview.image.data))
             assert image.format == "JPEG" and image.size == (64, 64)

@@ -45,7 +45,9 @@ async def test_draft_engine_full_stream_saved_atomically(tmp_path: Path) -> None
         events = kinds(responses)
         layers = 3 + 3
         assert events[0] == "queued" and events[-1] == "result"
-        assert events.count("preview") == layers - 1 and events.count("result") == 1
+        previews = [r.preview.step for r in responses if r.HasField("preview")]
+        # One after each layer but the last; under load an encoder that lags may skip some, never the newest.
+        assert previews[-1] == layers - 1 and previews == sorted(set(previews)) and events.count("result") == 1
         assert len({r.job_id for r in responses}) == 1
         steps = [r.progress.step for r in responses if r.HasField("progress")]
         assert steps == sorted(steps) and steps[0] == 0 and steps[-1] == layers
@@ -247,9 +249,9 @@ async def test_shutdown_stops_a_job_that_cannot_finish_in_the_grace_period(tmp_p
 
 
 async def test_a_client_that_does_not_read_never_holds_the_job_up(tmp_path: Path) -> None:
-    engine = PacedEngine(step_seconds=0.01, preview_bytes=1024 * 1024)
-    async with running_server(tmp_path, instance=engine) as server:
-        call = server.stub.Render(request(steps=40, preview_interval=1))
+    engine = PacedEngine(step_seconds=0.01, preview_side=1024)  # noise: JPEGs of about 1 MB
+    async with running_server(tmp_path, instance=engine, preview_size=1024) as server:
+        call = server.stub.Render(request(steps=40, preview_interval=1, width=1024, height=1024))
         queue = server.service.queue
         started = time.monotonic()
         while not queue.history:  # the client reads nothing meanwhile
