@@ -7,8 +7,11 @@ import ast
 import importlib.metadata
 import re
 import shlex
+import shutil
+import subprocess
 import sys
 import tomllib
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -294,3 +297,38 @@ def test_the_images_extra_covers_what_its_server_imports(image: str) -> None:
     missing = {module: providers.get(module, ["?"]) for module in third_party
                if not {canonicalize_name(d) for d in providers.get(module, [])} & installed}
     assert missing == {}, f"{image} image: imported at start but not installed by .[{extras}]"
+
+
+@pytest.mark.parametrize("image", IMAGES)
+def test_the_build_context_builds_the_package_the_image_installs(image: str, tmp_path: Path) -> None:
+    """The build stage's install, minus the downloads: the context the ignore file lets through
+    builds a wheel holding only the shared package and the server's own (and, for the
+    recommender, the model repository)."""
+    package = IMAGES[image][0]
+    patterns = _ignore_patterns(image)
+    context = tmp_path / "context"
+    for top in ("pyproject.toml", "README.md", "protos", package):
+        source = REPO_ROOT / top
+        files = [source] if source.is_file() else [p for p in source.rglob("*") if p.is_file()]
+        for path in files:
+            relative = path.relative_to(REPO_ROOT).as_posix()
+            if not dockerignore_excludes(patterns, relative):
+                (context / relative).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, context / relative)
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
+         "--wheel-dir", str(tmp_path / "dist"), str(context)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    [wheel] = (tmp_path / "dist").glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    tops = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
+    assert tops == {"marquee", package}
+    assert f"{package}/__main__.py" in names and "marquee/serving/server.py" in names
+    assert not [n for n in names if n.endswith((".dat", ".pyc")) or "/data/" in n]
+    if image == "recommender":
+        repository = "recommender_server/model_repository/sasrec/"
+        assert {repository + "config.pbtxt", repository + "1/model.onnx",
+                repository + "movie_ids.txt"} <= set(names)
