@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import importlib
 import re
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -368,3 +370,20 @@ def test_python_renderer_refuses_what_it_does_not_implement(tmp_path) -> None:  
         "resources: []\npatches:\n  - target: {kind: Deployment}\n    patch: '[]'\n")
     with pytest.raises(kustomize_lite.KustomizeError, match="patches"):
         kustomize_lite.render(tmp_path)
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_kubernetes_validate_cli_passes_every_overlay_without_warnings(version: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The same check as the library calls above, through the command line an operator would run
+    (`kubernetes-validate --strict`), which exits 0 on a missing schema: so no WARN line either."""
+    files = []
+    for overlay in OVERLAYS:
+        path = tmp_path / f"{overlay}.yaml"
+        path.write_text(yaml.safe_dump_all(render_overlay(overlay)))
+        files.append(str(path))
+    result = subprocess.run(
+        [sys.executable, "-m", "kubernetes_validate", "--strict", "--quiet", "-k", f"{version}.0", *files],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "WARN" not in result.stdout and "ERROR" not in result.stdout, result.stdout
