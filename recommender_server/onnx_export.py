@@ -6,12 +6,15 @@ know maps to 0, padding). It returns `scores`, FP32 [batch, num_items]: the next
 catalog order (ascending movie id, the label file's order).
 
     python -m recommender_server.onnx_export runs/sasrec/best.pt recommender_server/model_repository
+
+also saves the checkpoint's weights (no optimiser state, ~1 MB) as `trained/sasrec_ml1m.pt`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -29,6 +32,7 @@ from recommender_server.repository import (
 from recommender_server.sasrec import SASRec, SASRecConfig
 
 OPSET = 17
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "trained" / "sasrec_ml1m.pt"
 
 
 class RawIdSASRec(nn.Module):
@@ -64,7 +68,10 @@ def export_onnx(model: SASRec, movie_ids: np.ndarray, path: Path) -> Path:
     example = torch.zeros(2, model.cfg.maxlen, dtype=torch.int64)
     example[:, -3:] = torch.from_numpy(np.asarray(movie_ids[:3], dtype=np.int64))
     path.parent.mkdir(parents=True, exist_ok=True)
-    with torch.no_grad():
+    # The TorchScript exporter: the torch.export-based one needs onnxscript, one more dependency
+    # for a graph this simple. Its deprecation notice is expected.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(
             wrapper, (example,), str(path), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
             dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
@@ -90,10 +97,17 @@ def export_to_repository(
     return onnx_path
 
 
-def export_checkpoint(checkpoint: Path, repository: Path, **kwargs) -> Path:
+def export_checkpoint(checkpoint: Path, repository: Path, weights: Path | None = None, **kwargs) -> Path:
+    """Exports `checkpoint` to `repository`; with `weights`, also saves its PyTorch weights there
+    (without optimiser state) so that the exported model can be checked against them."""
     model, movie_ids, state = load_checkpoint(checkpoint)
     params = {"config": json.dumps(state["config"]), "epoch": str(state.get("epoch", ""))}
-    return export_to_repository(model, movie_ids, repository, parameters=params, **kwargs)
+    path = export_to_repository(model, movie_ids, repository, parameters=params, **kwargs)
+    if weights is not None:
+        weights.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({key: state[key] for key in ("config", "model", "movie_ids", "epoch", "val")
+                    if key in state}, weights)
+    return path
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -103,8 +117,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("repository", type=Path, help="model repository directory")
     p.add_argument("--name", default="sasrec")
     p.add_argument("--version", type=int, default=1)
+    p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS,
+                   help="also save the PyTorch weights here (the parity test reads them)")
     args = p.parse_args(argv)
-    print(export_checkpoint(args.checkpoint, args.repository, name=args.name, version=args.version))
+    print(export_checkpoint(args.checkpoint, args.repository, args.weights, name=args.name,
+                            version=args.version))
     return 0
 
 

@@ -25,6 +25,8 @@ _NON_WORD = re.compile(r"[^0-9a-z]+")
 _YEAR = re.compile(r"^(19|20)\d\d$")
 # Words too common to pick candidates on their own.
 _STOP_WORDS = frozenset({"the", "a", "an", "of", "and", "in", "to", "on", "la", "le", "les", "de"})
+# Letters that Unicode does not decompose into an ASCII base letter.
+_LIGATURES = str.maketrans({"æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "þ": "th", "ð": "d"})
 MIN_SCORE = 60.0
 YEAR_BONUS = 5.0
 PREFIX_BONUS = 5.0
@@ -33,7 +35,7 @@ PREFIX_BONUS = 5.0
 def fold(text: str) -> str:
     """"Amélie, Le Fabuleux Destin d'" → "amelie le fabuleux destin d": no accents, no case,
     no punctuation."""
-    decomposed = unicodedata.normalize("NFKD", text)
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_LIGATURES))
     ascii_only = "".join(c for c in decomposed if not unicodedata.combining(c))
     return _NON_WORD.sub(" ", ascii_only.casefold()).strip()
 

@@ -91,13 +91,37 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def lr_at(step: int, total: int, warmup: int, base: float, schedule: str) -> float:
+def lr_at(step: int, total: int, warmup: int, base: float, schedule: str,
+          time_fraction: float = 0.0) -> float:
+    """Linear warm-up, then a cosine down to 5 % of `base`. The cosine follows whichever is
+    further along, the steps or the time budget (`time_fraction`), so that on a machine slower
+    or busier than planned the run still anneals before the budget ends."""
     if step < warmup:
         return base * (step + 1) / warmup
     if schedule == "constant":
         return base
-    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    progress = min(1.0, max((step - warmup) / max(1, total - warmup), time_fraction))
     return base * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+class ComputeBudget:
+    """Minutes of compute: this process's CPU time divided by its threads. On an idle machine
+    that is the wall time; on a shared one, the time the run actually had the cores."""
+
+    def __init__(self, minutes: float, threads: int, cpu_before: float = 0.0) -> None:
+        self.seconds = minutes * 60
+        self.threads = max(1, threads)
+        self.cpu_before = cpu_before
+        self.cpu_start = time.process_time()
+
+    def cpu_seconds(self) -> float:
+        return self.cpu_before + time.process_time() - self.cpu_start
+
+    def minutes(self) -> float:
+        return self.cpu_seconds() / self.threads / 60
+
+    def fraction(self) -> float:
+        return self.minutes() * 60 / self.seconds
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -110,7 +134,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=60, help="maximum epochs (the lr schedule spans them)")
     p.add_argument("--patience", type=int, default=8, help="stop after this many epochs without a "
                    "better validation NDCG@10")
-    p.add_argument("--max-minutes", type=float, default=40.0, help="stop training after this long")
+    p.add_argument("--max-minutes", type=float, default=38.0, help="compute budget of the training "
+                   "loop in minutes of all its threads (CPU time / threads, so that other jobs on "
+                   "the machine do not shorten it): training stops after the epoch that crosses it, "
+                   "and the lr schedule fits in it")
+    p.add_argument("--max-wall-minutes", type=float, default=120.0, help="hard wall-clock limit")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--weight-decay", type=float, default=0.0)
@@ -159,7 +187,7 @@ def train(args: argparse.Namespace) -> dict:
     rng = random.Random(args.seed)
     history: list[dict] = []
     best = {"ndcg": -1.0, "epoch": 0}
-    start_epoch, step, elapsed_before = 1, 0, 0.0
+    start_epoch, step, elapsed_before, cpu_before = 1, 0, 0.0, 0.0
     if args.resume and (ckpt_dir / "last.pt").is_file():
         state = torch.load(ckpt_dir / "last.pt", weights_only=False)
         model.load_state_dict(state["model"])
@@ -168,9 +196,12 @@ def train(args: argparse.Namespace) -> dict:
         torch.set_rng_state(state["torch_rng"])
         start_epoch, step = state["epoch"] + 1, state["step"]
         history, best, elapsed_before = state["history"], state["best"], state["elapsed"]
+        # States without CPU time count their wall time on every thread: never less than used.
+        cpu_before = state.get("cpu_seconds", elapsed_before * torch.get_num_threads())
     print(f"users {len(split.train)}, items {cfg.num_items}, windows {len(windows)}, "
           f"steps/epoch {steps_per_epoch}, config {cfg.to_dict()}", flush=True)
     started = time.monotonic() - elapsed_before
+    budget = ComputeBudget(args.max_minutes, torch.get_num_threads(), cpu_before)
     stale = 0 if not history else (history[-1]["epoch"] - best["epoch"]) // args.eval_every
     for epoch in range(start_epoch, args.epochs + 1):
         model.train()
@@ -179,7 +210,8 @@ def train(args: argparse.Namespace) -> dict:
                    unit="batch", leave=False, mininterval=5)
         for inputs, targets in bar:
             for group in optimizer.param_groups:
-                group["lr"] = lr_at(step, total_steps, args.warmup_steps, args.lr, args.schedule)
+                group["lr"] = lr_at(step, total_steps, args.warmup_steps, args.lr, args.schedule,
+                                    budget.fraction())
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
                 loss = full_softmax_loss(model, torch.from_numpy(inputs), torch.from_numpy(targets),
                                          args.label_smoothing)
@@ -190,7 +222,8 @@ def train(args: argparse.Namespace) -> dict:
             losses.append(loss.item())
             bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
         record = {"epoch": epoch, "loss": float(np.mean(losses)), "lr": optimizer.param_groups[0]["lr"],
-                  "minutes": (time.monotonic() - started) / 60}
+                  "minutes": (time.monotonic() - started) / 60,
+                  "compute_minutes": budget.minutes()}
         if epoch % args.eval_every == 0 or epoch == args.epochs:
             val = evaluate(torch_scorer(model), val_hist, val_targets).summary()
             record["val_ndcg"], record["val_hr"] = val["full"]["ndcg"], val["full"]["hr"]
@@ -210,26 +243,31 @@ def train(args: argparse.Namespace) -> dict:
         torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                     "rng": rng.getstate(), "torch_rng": torch.get_rng_state(), "epoch": epoch,
                     "step": step, "history": history, "best": best,
-                    "elapsed": time.monotonic() - started}, ckpt_dir / "last.pt")
+                    "elapsed": time.monotonic() - started, "cpu_seconds": budget.cpu_seconds()},
+                   ckpt_dir / "last.pt")
         if stale >= args.patience:
             print(f"early stop: no better validation NDCG@10 for {stale} evaluations", flush=True)
             break
-        if (time.monotonic() - started) / 60 >= args.max_minutes:
-            print(f"time budget of {args.max_minutes} min reached", flush=True)
+        if budget.fraction() >= 1.0:
+            print(f"compute budget of {args.max_minutes} min reached", flush=True)
+            break
+        if (time.monotonic() - started) / 60 >= args.max_wall_minutes:
+            print(f"wall-clock limit of {args.max_wall_minutes} min reached", flush=True)
             break
     train_minutes = (time.monotonic() - started) / 60
+    compute_minutes = budget.minutes()
     best_state = torch.load(ckpt_dir / "best.pt", weights_only=False)
     model.load_state_dict(best_state["model"])
     model.eval()
     test = test_metrics(torch_scorer(model), split, cfg.num_items, args.test_draws, args.seed + 1)
-    result = {"train_minutes": train_minutes, "best": best, "history": history, "test": test,
+    result = {"train_minutes": train_minutes, "compute_minutes": compute_minutes, "best": best, "history": history, "test": test,
               "config": cfg.to_dict(), "threads": torch.get_num_threads(),
               "source": str(interactions.source)}
     (ckpt_dir / "metrics.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps({"train_minutes": train_minutes, "best": best, "test": test}, indent=2), flush=True)
+    print(json.dumps({"train_minutes": train_minutes, "compute_minutes": compute_minutes, "best": best, "test": test}, indent=2), flush=True)
     if args.export:
-        from recommender_server.onnx_export import export_checkpoint
-        path = export_checkpoint(ckpt_dir / "best.pt", args.model_repository)
+        from recommender_server.onnx_export import DEFAULT_WEIGHTS, export_checkpoint
+        path = export_checkpoint(ckpt_dir / "best.pt", args.model_repository, DEFAULT_WEIGHTS)
         print(f"exported {path}", flush=True)
     return result
 

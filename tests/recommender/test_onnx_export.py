@@ -1,0 +1,80 @@
+"""The exported ONNX model matches PyTorch, reads raw movie ids, and has a dynamic batch axis."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from recommender_server.onnx_export import RawIdSASRec, load_checkpoint
+from recommender_server.config import DEFAULT_MODEL_REPOSITORY
+from tests.recommender.conftest import TINY_IDS, tiny_model
+
+TRAINED_CHECKPOINT = DEFAULT_MODEL_REPOSITORY.parent / "trained" / "sasrec_ml1m.pt"
+
+
+def _session(path: Path) -> ort.InferenceSession:
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+def _torch_scores(model, movie_ids: np.ndarray, batch: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return RawIdSASRec(model, movie_ids).eval()(torch.from_numpy(batch)).numpy()
+
+
+def _random_histories(ids: np.ndarray, rows: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    batch = np.zeros((rows, 200), dtype=np.int64)
+    for row in range(rows):
+        length = int(rng.integers(1, 201))
+        batch[row, 200 - length:] = rng.choice(ids, size=length)
+    return batch
+
+
+def test_tiny_model_parity_for_several_batch_sizes(tiny_repository: Path) -> None:
+    session = _session(tiny_repository / "sasrec" / "2" / "model.onnx")
+    model = tiny_model(2)
+    for rows in (1, 3, 8):
+        batch = _random_histories(TINY_IDS, rows, seed=rows)
+        onnx_scores = session.run(["scores"], {"movie_ids": batch})[0]
+        assert onnx_scores.shape == (rows, len(TINY_IDS)) and onnx_scores.dtype == np.float32
+        assert np.abs(onnx_scores - _torch_scores(model, TINY_IDS, batch)).max() <= 1e-4
+
+
+def test_unknown_ids_behave_like_padding(tiny_repository: Path) -> None:
+    session = _session(tiny_repository / "sasrec" / "1" / "model.onnx")
+    clean = np.zeros((1, 200), dtype=np.int64)
+    clean[0, -3:] = [1, 5, 13]
+    noisy = clean.copy()
+    noisy[0, 10] = 4  # within the id range, but never rated
+    noisy[0, 20] = 999_999  # beyond every id
+    noisy[0, 30] = -7
+    run = lambda x: session.run(["scores"], {"movie_ids": x})[0]  # noqa: E731
+    assert np.array_equal(run(clean), run(noisy))
+    different = clean.copy()
+    different[0, -3:] = [1, 5, 21]
+    assert not np.allclose(run(clean), run(different))
+
+
+def test_graph_declares_the_contract(tiny_repository: Path) -> None:
+    session = _session(tiny_repository / "sasrec" / "1" / "model.onnx")
+    (inp,), (out,) = session.get_inputs(), session.get_outputs()
+    assert (inp.name, inp.type, inp.shape[1]) == ("movie_ids", "tensor(int64)", 200)
+    assert (out.name, out.type, out.shape[1]) == ("scores", "tensor(float)", len(TINY_IDS))
+    assert isinstance(inp.shape[0], str) and isinstance(out.shape[0], str)  # dynamic batch
+
+
+def test_trained_model_parity(committed_repository: Path) -> None:
+    if not TRAINED_CHECKPOINT.is_file():
+        pytest.fail(f"{TRAINED_CHECKPOINT} is missing: it holds the weights of the committed model")
+    model, movie_ids, _ = load_checkpoint(TRAINED_CHECKPOINT)
+    labels = (committed_repository / "sasrec" / "movie_ids.txt").read_text().split()
+    assert [int(x) for x in labels] == movie_ids.tolist()
+    session = _session(committed_repository / "sasrec" / "1" / "model.onnx")
+    batch = _random_histories(movie_ids, 6, seed=7)
+    onnx_scores = session.run(["scores"], {"movie_ids": batch})[0]
+    assert onnx_scores.shape == (6, 3706)
+    assert np.abs(onnx_scores - _torch_scores(model, movie_ids, batch)).max() <= 1e-4
