@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Iterable, Sequence
 
 from marquee.v1 import common_pb2, layout_pb2
+from layout_server.word_tokens import SENTENCE_STOPS, word_tokens
 
 MIN_OBJECTS = 3
 MAX_OBJECTS = 5
@@ -43,8 +44,6 @@ _LEADING_ARTICLE = re.compile(r"^(the|a|an|les|la|le|il|el|das|der|die)\s+", re.
 _PARENTHESES = re.compile(r"\(([^)]*)\)")
 _YEAR = re.compile(r"^\d{4}$")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
-_WORD_OR_STOP = re.compile(r"[A-Za-z][A-Za-z'\-]*|[.!?:;]")
-_STOPS = frozenset(".!?:;")
 _HONORIFIC = re.compile(
     r"\b(Mr|Mrs|Ms|Miss|Dr|Sir|Dame|Lord|Lady|Saint|St|Captain|Capt|Agent|Detective|Professor|"
     r"Prof|Sergeant|Sgt|Colonel|General|Uncle|Aunt|King|Queen|Prince|Princess|Count|Countess|"
@@ -102,18 +101,13 @@ def _title_cores(title: str) -> list[str]:
 def names_in_plot(plot: str) -> frozenset[str]:
     """Capitalised words that are not at the start of a sentence: mostly names of characters
     ("Andy", "Woody"), which a layout must not use."""
-    found: set[str] = set()
-    sentence_start = True
-    for token in _WORD_OR_STOP.findall(plot):
-        if token in _STOPS:
-            sentence_start = True
-            continue
-        starts, sentence_start = sentence_start, False
-        if starts or not token[0].isupper() or token.isupper():
-            continue
-        base = token.split("'")[0]
-        if len(base) >= 3 and base not in _NOT_NAMES:
-            found.add(base)
+    tokens = word_tokens(plot)[0]
+    # The first token, and any after a sentence stop, starts a sentence and is skipped.
+    capitalised = {
+        token.split("'")[0] for before, token in zip(tokens, tokens[1:])
+        if token[0].isupper() and before not in SENTENCE_STOPS and not token.isupper()
+    }
+    found = {word for word in capitalised if len(word) >= 3 and word not in _NOT_NAMES}
     return frozenset(found)
 
 

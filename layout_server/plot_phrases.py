@@ -8,11 +8,13 @@ before the noun becomes the object's feature. Deterministic and a few millisecon
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable, Literal, Sequence
+
+from layout_server.word_tokens import SENTENCE_STOPS, word_tokens
+from layout_server.word_tokens import clear_cache as clear_token_cache
 
 Kind = Literal["figure", "creature", "setting", "thing"]
 
@@ -131,12 +133,11 @@ own same so very too just only also even still yet more most much many few less 
 """.split())
 
 _COMPOUND_HEADS = frozenset(pair.split()[0] for pair in _COMPOUNDS)
-_PUNCTUATION = frozenset(".!?;:")
+_CANDIDATES: frozenset[str] = frozenset()  # filled below, once the lexicons are known
 _FIGURE_SET = frozenset(_FIGURES)
 _CREATURE_SET = frozenset(_CREATURES)
 _SETTING_SET = frozenset(_SETTINGS)
 _THING_SET = frozenset(_THINGS)
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z'\-]*|[.!?;:]")
 
 
 @dataclass(frozen=True)
@@ -167,25 +168,32 @@ def _kind_of(word: str) -> Kind | None:
     return None
 
 
-def _singular_uncached(word: str) -> str:
-    if word in _IRREGULAR_PLURALS:
-        return _IRREGULAR_PLURALS[word]
-    if _kind_of(word):
-        return word
-    for suffix, replacement in (("ies", "y"), ("es", ""), ("s", "")):
-        if word.endswith(suffix) and len(word) > len(suffix) + 2:
-            stem = word[: -len(suffix)] + replacement
-            if _kind_of(stem):
-                return stem
-    return word
+def _surface_forms() -> dict[str, tuple[str, Kind]]:
+    """Every written form (singular, plural) of every lexicon noun -> (noun, kind). A word in two
+    lexicons takes the kind `_kind_of` gives it; a singular beats a plural of another noun."""
+    lexicons: tuple[tuple[Kind, list[str]], ...] = (
+        ("thing", _THINGS), ("setting", _SETTINGS), ("creature", _CREATURES), ("figure", _FIGURES))
+    forms: dict[str, tuple[str, Kind]] = {}
+    for kind, nouns in lexicons:  # in rising priority: later kinds overwrite
+        for noun in nouns:
+            plurals = [noun + "s", noun + "es"] + ([noun[:-1] + "ies"] if noun.endswith("y") else [])
+            for form in plurals:
+                forms[form] = (noun, kind)
+    for kind, nouns in lexicons:
+        for noun in nouns:
+            forms[noun] = (noun, kind)
+    for plural, noun in _IRREGULAR_PLURALS.items():
+        kind = _kind_of(noun) if noun else None
+        if kind is None:
+            forms.pop(plural, None)
+        else:
+            forms[plural] = (noun, kind)
+    return forms
 
 
-@lru_cache(maxsize=65536)
 def _noun_of(word: str) -> tuple[str, Kind | None]:
-    """The lexicon noun and kind of a lower-case word (plurals folded), cached: plots reuse
-    the same few thousand words."""
-    noun = _singular_uncached(word)
-    return noun, _kind_of(noun)
+    """The lexicon noun and kind of a lower-case word (plurals folded)."""
+    return _SURFACE.get(word) or (word, None)
 
 
 _COLOURS = frozenset("red blue green black white grey gray crimson scarlet golden silver".split())
@@ -214,36 +222,40 @@ def _is_adjective(word: str) -> bool:
 def _phrases_of(text: str) -> tuple[tuple[str, Kind, str, int, int], ...]:
     """(noun, kind, adjective, count, first token index) per noun of one text. Cached: the same
     plots come back request after request while an operator edits a scenario."""
-    tokens = _TOKEN.findall(text)
-    words = [token.lower() for token in tokens]
+    tokens, words = word_tokens(text)
     found: dict[tuple[str, Kind], list] = {}
-    index, end = 0, len(words)
-    while index < end:
+    end = len(words)
+    skip_until = -1
+    # Only a few words in a hundred are nouns of the lexicons: look at those alone.
+    for index in [i for i, word in enumerate(words) if word in _CANDIDATES]:
+        if index < skip_until:
+            continue
         word = words[index]
-        noun, kind, span = "", None, 1
+        noun, kind = "", None
         if word in _COMPOUND_HEADS and index + 1 < end:
             pair = f"{word} {words[index + 1]}"
             if pair in _COMPOUNDS:
-                noun, kind, span = pair, _COMPOUNDS[pair] or None, 2
+                noun, kind = pair, _COMPOUNDS[pair] or None
+                skip_until = index + 2
         if not noun:
             noun, kind = _noun_of(word)
-        if kind is not None and not (
+        if kind is None or (
             # A capitalised word mid-sentence is a name ("Hope", "Rose"), never an object.
-            index > 0 and tokens[index][0].isupper() and words[index - 1] not in _PUNCTUATION
+            index > 0 and tokens[index][0].isupper() and words[index - 1] not in SENTENCE_STOPS
         ):
-            adjective = ""
-            if index > 0 and tokens[index - 1][0].islower() and _is_adjective(words[index - 1]):
-                adjective = words[index - 1]
-                if noun.split()[0] == adjective or not _fits(adjective, noun, kind):
-                    adjective = ""
-            entry = found.get((noun, kind))
-            if entry is None:
-                found[(noun, kind)] = [adjective, 1, index]
-            else:
-                entry[1] += 1
-                if adjective and not entry[0]:
-                    entry[0] = adjective
-        index += span
+            continue
+        adjective = ""
+        if index > 0 and tokens[index - 1][0].islower() and _is_adjective(words[index - 1]):
+            adjective = words[index - 1]
+            if noun.split()[0] == adjective or not _fits(adjective, noun, kind):
+                adjective = ""
+        entry = found.get((noun, kind))
+        if entry is None:
+            found[(noun, kind)] = [adjective, 1, index]
+        else:
+            entry[1] += 1
+            if adjective and not entry[0]:
+                entry[0] = adjective
     return tuple((noun, kind, adj, count, first) for (noun, kind), (adj, count, first) in found.items())
 
 
@@ -269,7 +281,7 @@ def extract_phrases(texts: Sequence[tuple[str, float]]) -> list[Phrase]:
 
 @lru_cache(maxsize=2048)
 def _word_counts_of(text: str) -> Counter[str]:
-    return Counter(_TOKEN.findall(text.lower()))
+    return Counter(word_tokens(text)[1])
 
 
 def word_counts(texts: Iterable[str]) -> Counter[str]:
@@ -284,3 +296,8 @@ def clear_caches() -> None:
     """Forgets the per-text caches (benchmarks measure first sight of a plot with this)."""
     _phrases_of.cache_clear()
     _word_counts_of.cache_clear()
+    clear_token_cache()
+
+
+_SURFACE = _surface_forms()
+_CANDIDATES = frozenset(_SURFACE) | _COMPOUND_HEADS

@@ -18,7 +18,8 @@ def test_bench_layout_smoke(repo_root: Path, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     assert "offline cold" in result.stdout and "llm llm_path_grpc" in result.stdout
     results = json.loads(out.read_text())
-    assert set(results["offline"]) == {"cold", "editing", "largest_request_cold"}
+    assert set(results["offline"]) == {"cold", "editing", "largest_request_cold", "cold_cpu",
+                                       "editing_cpu", "largest_request_cold_cpu"}
     assert {"llm_path_in_process", "llm_path_grpc", "offline_grpc"} <= set(results["llm"])
     for group in ("offline", "llm"):
         for stats in results[group].values():

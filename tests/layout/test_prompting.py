@@ -87,3 +87,10 @@ def test_schema_is_strict() -> None:
     objects = RESPONSE_SCHEMA["properties"]["objects"]
     assert (objects["minItems"], objects["maxItems"]) == (3, 5)
     assert RESPONSE_SCHEMA["properties"]["style"]["enum"] == list(STYLE_WORDS)
+
+
+def test_docs_show_the_default_instruction_verbatim(repo_root) -> None:
+    docs = (repo_root / "docs" / "layout_planner.md").read_text(encoding="utf-8")
+    assert DEFAULT_SYSTEM_INSTRUCTION in docs
+    for word in STYLE_WORDS:
+        assert word in docs
