@@ -102,24 +102,27 @@ def parse_reply(raw: str) -> LlmReply:
     return LlmReply(raw, layout)
 
 
-def _describe(exc: BaseException, base_url: str) -> LlmError:
+def _describe(exc: BaseException, base_url: str, *, timeout: float, tries: int) -> LlmError:
     """An `LlmError` with a cause a person can act on (never the key)."""
     where = f"the LLM endpoint {base_url}"
+    attempts = f"{tries} {'try' if tries == 1 else 'tries'}"
     if isinstance(exc, openai.APITimeoutError):
-        return LlmError("timeout", f"{where} did not answer in time")
+        return LlmError("timeout", f"{where} did not answer within {timeout:g} s ({attempts})")
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__ or exc
-        return LlmError("unavailable", f"cannot reach {where}: {cause}")
+        return LlmError("unavailable", f"cannot reach {where} ({attempts}): {cause}")
     if isinstance(exc, openai.RateLimitError):
-        return LlmError("unavailable", f"{where} is rate limiting (HTTP 429): {exc.message}")
+        return LlmError("unavailable",
+                        f"{where} is rate limiting (HTTP 429, {attempts}): {exc.message}")
     if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
         return LlmError("rejected", f"{where} rejected the API key (HTTP {exc.status_code}): "
-                                    f"{exc.message}; check OPENAI_API_KEY")
+                                    f"{exc.message}")
     if isinstance(exc, openai.APIStatusError):
-        kind: ErrorKind = "unavailable" if exc.status_code >= 500 or exc.status_code == 408 else "rejected"
-        return LlmError(kind, f"{where} answered HTTP {exc.status_code}: {exc.message}")
-    if isinstance(exc, (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError)):
-        return LlmError("unavailable", f"{where} cut the reply short: {exc}")
+        if exc.status_code >= 500 or exc.status_code in (408, 409):
+            return LlmError("unavailable",
+                            f"{where} answered HTTP {exc.status_code} ({attempts}): {exc.message}")
+        return LlmError("rejected", f"{where} refused the request (HTTP {exc.status_code}): "
+                                    f"{exc.message}")
     # A body that is not a chat completion at all (an HTML error page, a proxy's answer).
     return LlmError("unavailable", f"{where} sent an unreadable response "
                                    f"({type(exc).__name__}: {exc})")
@@ -131,6 +134,8 @@ class LlmPlanner:
     def __init__(self, *, api_key: str, model: str, base_url: str | None, timeout: float,
                  retries: int) -> None:
         self.model = model
+        self.timeout = timeout
+        self.retries = retries
         self._client = openai.AsyncOpenAI(
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=retries
         )
@@ -144,10 +149,9 @@ class LlmPlanner:
                 messages=list(messages),  # type: ignore[arg-type]
                 response_format=RESPONSE_FORMAT,  # type: ignore[arg-type]
             )
-        except openai.OpenAIError as exc:
-            raise _describe(exc, self.base_url) from exc
-        except ValueError as exc:  # the SDK could not decode the HTTP body
-            raise _describe(exc, self.base_url) from exc
+        except (openai.OpenAIError, ValueError) as exc:  # ValueError: an undecodable body
+            raise _describe(exc, self.base_url, timeout=self.timeout,
+                            tries=self.retries + 1) from exc
         if not completion.choices:
             raise LlmError("unavailable", f"the LLM endpoint {self.base_url} returned no choices")
         message = completion.choices[0].message

@@ -80,7 +80,7 @@ class LayoutPlanning:
             attempts.append(layout_pb2.PlanAttempt(
                 planner=P.PLANNER_LLM, outcome="error", error=exc.cause))
             if wanted == P.PLANNER_LLM:
-                raise self._llm_failure(exc, self.llm, attempts) from exc
+                raise self._llm_failure(exc, self.llm) from exc
             return self._offline(request, names, attempts)
         except asyncio.TimeoutError:
             cause = (f"no answer from the LLM within the caller's deadline "
@@ -95,16 +95,15 @@ class LayoutPlanning:
         return self._offline(request, names, attempts)
 
     @staticmethod
-    def _llm_failure(exc: LlmError, llm: LlmPlanner, attempts: list[layout_pb2.PlanAttempt]
-                     ) -> Exception:
-        rounds = sum(1 for a in attempts if a.planner == P.PLANNER_LLM)
-        detail = f"{exc.cause} (model {llm.model}; LLM step {rounds} of this request)"
+    def _llm_failure(exc: LlmError, llm: LlmPlanner) -> Exception:
+        detail = f"{exc.cause} (model {llm.model})"
         if exc.kind == "timeout":
-            return DeadlineExceeded(f"{detail}; raise --timeout or retry later")
+            return DeadlineExceeded(f"{detail}; raise --timeout, retry later, or ask for "
+                                    "PLANNER_AUTO to fall back to the offline planner")
         if exc.kind == "unavailable":
-            return Unavailable(f"{detail}; retry later or ask for PLANNER_AUTO to fall back "
+            return Unavailable(f"{detail}; retry later, or ask for PLANNER_AUTO to fall back "
                                "to the offline planner")
-        return FailedPrecondition(f"{detail}; check --base-url, --model and the API key")
+        return FailedPrecondition(f"{detail}; check --base-url, --model and OPENAI_API_KEY")
 
     async def _ask_llm(
         self, llm: LlmPlanner, request: layout_pb2.PlanLayoutRequest, names: ForbiddenNames,

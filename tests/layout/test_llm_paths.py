@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import time
 
 import grpc
@@ -171,10 +172,10 @@ async def test_slower_than_the_timeout(start_server, fake_llm: FakeOpenAI) -> No
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await stub.PlanLayout(request(P.PLANNER_LLM))
     assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-    assert "did not answer in time" in err.value.details()
+    assert "did not answer within 0.3 s (1 try)" in err.value.details()
     response = await stub.PlanLayout(request(P.PLANNER_AUTO))
     assert steps(response) == [("PLANNER_LLM", "error"), ("PLANNER_OFFLINE", "accepted")]
-    assert "did not answer in time" in response.attempts[0].error
+    assert "did not answer within 0.3 s" in response.attempts[0].error
     assert_valid(response)
     assert time.monotonic() - started < 1.8  # neither call waited for the slow reply
 
@@ -269,3 +270,17 @@ async def test_auto_without_key_never_calls_out(start_server, fake_llm: FakeOpen
         await stub.PlanLayout(request(P.PLANNER_LLM))
     assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "OPENAI_API_KEY" in err.value.details()
+
+
+async def test_unreachable_endpoint(start_server) -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+    stub = await start_server(base_url=dead, retries=0, timeout=2)
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stub.PlanLayout(request(P.PLANNER_LLM))
+    assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert f"cannot reach the LLM endpoint {dead}" in err.value.details()
+    response = await stub.PlanLayout(request(P.PLANNER_AUTO))
+    assert steps(response) == [("PLANNER_LLM", "error"), ("PLANNER_OFFLINE", "accepted")]
+    assert_valid(response)
