@@ -41,14 +41,39 @@ def _fold(text: str) -> str:
     return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).casefold().split())
 
 
+_TRAILING_ARTICLE = re.compile(r"^(?P<rest>.*), (?P<article>The|A|An|La|Le|Les|L'|Il|El|Das|Der|Die)$")
+
+
+def _title_forms(title: str) -> set[str]:
+    """"Matrix, The" as MovieLens writes it, and "The Matrix" as people do."""
+    forms = {_fold(title)}
+    match = _TRAILING_ARTICLE.match(title.strip())
+    if match:
+        forms.add(_fold(f"{match['article']} {match['rest']}"))
+    return forms
+
+
+_LEADING_ARTICLE = re.compile(r"^(?P<article>The|A|An) (?P<rest>.+?)(?P<year>\s*\(\d{4}\))?$", re.IGNORECASE)
+
+
+def _search_forms(title: str) -> list[str]:
+    """What to search for: the title as given, then as MovieLens writes it ("Matrix, The"), then
+    without the year (for the "closest" hint when the year is wrong)."""
+    forms = [title]
+    match = _LEADING_ARTICLE.match(title.strip())
+    if match:
+        forms.append(f"{match['rest']}, {match['article']}{match['year'] or ''}")
+    year = _YEAR.match(title)
+    if year:
+        forms.append(year["title"])
+    return forms
+
+
 def _matches(query: str, movie: MovieRecord) -> bool:
-    wanted = _fold(query)
-    if wanted in (_fold(movie.label), _fold(f"{movie.title} ({movie.year})")):
-        return True
     match = _YEAR.match(query)
     if match is None:
-        return _fold(movie.title) == wanted
-    return _fold(movie.title) == _fold(match["title"]) and movie.year == int(match["year"])
+        return _fold(query) in _title_forms(movie.title)
+    return _fold(match["title"]) in _title_forms(movie.title) and movie.year == int(match["year"])
 
 
 async def resolve_watched(gateway: Gateway, titles: Sequence[str]) -> list[MovieRecord]:
@@ -58,7 +83,12 @@ async def resolve_watched(gateway: Gateway, titles: Sequence[str]) -> list[Movie
     for title in titles:
         if not title.strip():
             raise InputError("--watched: empty title")
-        hits = [MovieRecord.from_proto(h.movie) for h in await gateway.search_movies(title, limit=20)]
+        hits: list[MovieRecord] = []
+        for form in _search_forms(title):
+            found = [MovieRecord.from_proto(h.movie) for h in await gateway.search_movies(form, limit=50)]
+            hits.extend(m for m in found if all(m.movie_id != h.movie_id for h in hits))
+            if any(_matches(title, m) for m in hits):
+                break
         exact = [m for m in hits if _matches(title, m)]
         if len(exact) == 1 or (exact and all(m.movie_id == exact[0].movie_id for m in exact)):
             movies.append(exact[0])
@@ -91,6 +121,21 @@ async def recommend(gateway: Gateway, session: Session, *, max_plot_chars: int =
         max_plot_chars=max_plot_chars,
         max_chars=max_chars,
     )
+
+
+@dataclass(frozen=True)
+class PlannerCaps:
+    """The planner's input caps that shape the scenario (DescribePlanner)."""
+
+    max_plot_chars: int = 400
+    max_scenario_chars: int = 0
+
+    @classmethod
+    def from_proto(cls, reply: layout_pb2.DescribePlannerResponse) -> "PlannerCaps":
+        return cls(
+            max_plot_chars=min(reply.max_plot_chars or 400, 400),
+            max_scenario_chars=reply.max_scenario_chars,
+        )
 
 
 def plan_request(session: Session) -> layout_pb2.PlanLayoutRequest:

@@ -21,7 +21,7 @@ from client_tui.connections import AddressError, Endpoints, endpoints_from_args
 from client_tui.errors import ServerError
 from client_tui.exit_codes import ExitCode, describe, for_status
 from client_tui.export import ExportError, export_session
-from client_tui.flow import InputError, fix_seed, plan, recommend, render, resolve_watched
+from client_tui.flow import InputError, PlannerCaps, fix_seed, plan, recommend, render, resolve_watched
 from client_tui.gateway import Gateway, RenderEvent, RenderRetry
 from client_tui.session import RenderParams, Session, SessionError, global_prompt
 
@@ -199,8 +199,11 @@ async def run_flow(args: argparse.Namespace, endpoints: Endpoints, progress: Pro
             session.watched = await resolve_watched(gateway, args.watched)
             session.timings["search"] = time.perf_counter() - started
             progress.say("  " + "; ".join(m.label for m in session.watched))
+            caps = PlannerCaps.from_proto(await gateway.describe_planner())
             progress.say(f"recommending {session.k} ...")
-            await recommend(gateway, session)
+            await recommend(
+                gateway, session, max_plot_chars=caps.max_plot_chars, max_chars=caps.max_scenario_chars
+            )
             for rec in session.recommendations:
                 progress.say(f"  {rec.rank}. {rec.movie.label}  ({rec.score:.2f})")
             if args.scenario is not None:

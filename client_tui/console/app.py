@@ -171,7 +171,8 @@ class MarqueeConsole(App[int]):
         yield SystemCommand("Open session", "Load a session JSON to re-render or re-export", self.action_open_session)
 
     def action_recommend(self) -> None:
-        self.recommend()
+        # Through the step, so that F6, the button and Enter all read and check k the same way.
+        self.recommendations_step.request()
 
     def action_plan(self) -> None:
         self.plan()
@@ -331,6 +332,10 @@ class MarqueeConsole(App[int]):
         self.session.k = event.k
         self.recommend()
 
+    @on(RecommendationsStep.KChanged)
+    def _k_changed(self, event: RecommendationsStep.KChanged) -> None:
+        self.session.k = event.k
+
     @work(exclusive=True, group="recommend")
     async def recommend(self) -> None:
         assert self.gateway is not None
@@ -341,12 +346,9 @@ class MarqueeConsole(App[int]):
         step.busy = True
         step.status = f"Recommending {self.session.k} ..."
         try:
-            caps = self.planner_info
+            caps = flow.PlannerCaps.from_proto(self.planner_info) if self.planner_info else flow.PlannerCaps()
             await flow.recommend(
-                self.gateway,
-                self.session,
-                max_plot_chars=caps.max_plot_chars if caps is not None and caps.max_plot_chars else 400,
-                max_chars=caps.max_scenario_chars if caps is not None else 0,
+                self.gateway, self.session, max_plot_chars=caps.max_plot_chars, max_chars=caps.max_scenario_chars
             )
         except (ServerError, flow.InputError) as error:
             step.status = "Recommendation failed; see the notification."

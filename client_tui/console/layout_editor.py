@@ -33,17 +33,29 @@ class ObjectRow(Horizontal):
     ObjectRow Button { min-width: 3; width: 3; }
     """
 
-    def __init__(self, index: int, obj: LayoutObjectRecord) -> None:
+    def __init__(self, index: int, texts: dict[str, str]) -> None:
         super().__init__(classes="object-row")
         self.index = index
-        self.obj = obj
+        self.texts = texts
+
+    @staticmethod
+    def texts_of(obj: LayoutObjectRecord) -> dict[str, str]:
+        return {"name": obj.name, "feature": obj.feature,
+                **{coord: _fmt(value) for coord, value in zip(COORDS, obj.box.as_list())}}
+
+    def current_texts(self) -> dict[str, str]:
+        """What the operator typed, even where it is not a number yet."""
+        return {key: self.query_one(f"#obj-{self.index}-{key}", StepInput).value for key in ("name", "feature", *COORDS)}
 
     def compose(self) -> ComposeResult:
         yield Label(str(self.index + 1), classes="number")
-        yield StepInput(self.obj.name, placeholder="name", classes="name", compact=True, id=f"obj-{self.index}-name")
-        yield StepInput(self.obj.feature, placeholder="feature", classes="feature", compact=True, id=f"obj-{self.index}-feature")
-        for coord, value in zip(COORDS, self.obj.box.as_list()):
-            yield StepInput(_fmt(value), placeholder=coord, classes="coord", compact=True, id=f"obj-{self.index}-{coord}")
+        yield StepInput(self.texts["name"], placeholder="name", classes="name", compact=True,
+                        id=f"obj-{self.index}-name")
+        yield StepInput(self.texts["feature"], placeholder="feature", classes="feature", compact=True,
+                        id=f"obj-{self.index}-feature")
+        for coord in COORDS:
+            yield StepInput(self.texts[coord], placeholder=coord, classes="coord", compact=True,
+                            id=f"obj-{self.index}-{coord}")
         yield Button("✕", id=f"obj-{self.index}-remove", classes="remove", tooltip="Remove this object", compact=True)
 
     def read(self) -> tuple[LayoutObjectRecord | None, list[ProblemRecord]]:
@@ -96,7 +108,6 @@ class LayoutEditor(Widget):
         super().__init__(id=id)
         self._layout = LayoutRecord()
         self._last: tuple[LayoutRecord, list[ProblemRecord]] | None = None
-        self._generation = 0
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="meta"):
@@ -123,15 +134,17 @@ class LayoutEditor(Widget):
         layout = layout or LayoutRecord()
         self._layout = layout
         self._last = (layout, [])
-        self._generation += 1
         title = self.query_one("#layout-title", StepInput)
         mood = self.query_one("#layout-mood", StepInput)
         with title.prevent(StepInput.Changed), mood.prevent(StepInput.Changed):
             title.value = layout.title
             mood.value = layout.mood
+        await self._rows([ObjectRow.texts_of(obj) for obj in layout.objects])
+
+    async def _rows(self, rows: list[dict[str, str]]) -> None:
         container = self.query_one("#objects", Vertical)
         await container.remove_children()
-        await container.mount_all(ObjectRow(i, obj) for i, obj in enumerate(layout.objects))
+        await container.mount_all(ObjectRow(i, texts) for i, texts in enumerate(rows))
 
     def read(self) -> tuple[LayoutRecord, list[ProblemRecord]]:
         problems: list[ProblemRecord] = []
@@ -164,20 +177,16 @@ class LayoutEditor(Widget):
     @on(Button.Pressed, "#add-object")
     async def _add(self, event: Button.Pressed) -> None:
         event.stop()
-        layout, _ = self.read()
-        layout = layout.model_copy(update={"objects": [*layout.objects, NEW_OBJECT.model_copy(deep=True)]})
-        await self.load(layout)
-        self._last = None
+        rows = [row.current_texts() for row in self.query(ObjectRow)]
+        await self._rows([*rows, ObjectRow.texts_of(NEW_OBJECT)])
         self._publish()
 
     @on(Button.Pressed, ".remove")
     async def _remove(self, event: Button.Pressed) -> None:
         event.stop()
-        row = event.button.parent
-        if not isinstance(row, ObjectRow):
+        removed = event.button.parent
+        if not isinstance(removed, ObjectRow):
             return
-        layout, _ = self.read()
-        objects = [o for i, o in enumerate(layout.objects) if i != row.index]
-        await self.load(layout.model_copy(update={"objects": objects}))
-        self._last = None
+        rows = [row.current_texts() for row in self.query(ObjectRow) if row is not removed]
+        await self._rows(rows)
         self._publish()

@@ -34,6 +34,11 @@ class RecommendationsStep(Widget):
             self.k = k
 
     recommendations: reactive[list[Recommendation]] = reactive(list, always_update=True, init=False)
+    class KChanged(Message):
+        def __init__(self, k: int) -> None:
+            super().__init__()
+            self.k = k
+
     busy: reactive[bool] = reactive(False, init=False)
     status: reactive[str] = reactive("Choose watched movies first (F1), then recommend.", init=False)
 
@@ -43,7 +48,7 @@ class RecommendationsStep(Widget):
             yield StepInput("5", id="k", type="integer", validators=[Integer(1, 10)], max_length=2)
             yield Button("Recommend", id="recommend", variant="primary")
             yield Label(self.status, id="rec-status")
-        table = DataTable(id="recommendations", cursor_type="row", zebra_stripes=True)
+        table = DataTable(id="recommendations-table", cursor_type="row", zebra_stripes=True)
         table.add_columns("#", "Movie", "Score", "Genres")
         yield table
         yield Static(movie_details(None), id="rec-details")
@@ -53,22 +58,30 @@ class RecommendationsStep(Widget):
         with k_input.prevent(StepInput.Changed):
             k_input.value = str(k)
 
-    def _request(self) -> None:
+    def request(self) -> None:
+        """Checks k and asks the app to recommend."""
         k = parse_int(self.query_one("#k", StepInput).value)
         if k is None or not 1 <= k <= 10:
             self.status = "k must be a whole number from 1 to 10."
             return
         self.post_message(self.RecommendRequested(k))
 
+    @on(StepInput.Changed, "#k")
+    def _k_changed(self, event: StepInput.Changed) -> None:
+        event.stop()
+        k = parse_int(event.value)
+        if k is not None and 1 <= k <= 10:
+            self.post_message(self.KChanged(k))
+
     @on(Button.Pressed, "#recommend")
     def _pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        self._request()
+        self.request()
 
     @on(StepInput.Submitted, "#k")
     def _submitted(self, event: StepInput.Submitted) -> None:
         event.stop()
-        self._request()
+        self.request()
 
     def watch_busy(self, busy: bool) -> None:
         self.query_one("#recommend", Button).disabled = busy
@@ -77,7 +90,7 @@ class RecommendationsStep(Widget):
         self.query_one("#rec-status", Label).update(status)
 
     def watch_recommendations(self, recommendations: list[Recommendation]) -> None:
-        table = self.query_one("#recommendations", DataTable)
+        table = self.query_one("#recommendations-table", DataTable)
         table.clear()
         for rec in recommendations:
             table.add_row(str(rec.rank), rec.movie.label, f"{rec.score:.2f}", ", ".join(rec.movie.genres))

@@ -42,7 +42,7 @@ class WatchedStep(Widget):
     WatchedStep Horizontal { height: 1fr; }
     WatchedStep .column { width: 1fr; }
     WatchedStep OptionList { height: 1fr; }
-    WatchedStep #watched { height: 10; }
+    WatchedStep #watched-list { height: 10; }
     WatchedStep #details { height: 1fr; border: round $primary; padding: 0 1; }
     WatchedStep Label.heading { text-style: bold; color: $accent; }
     """
@@ -70,10 +70,10 @@ class WatchedStep(Widget):
         with Horizontal():
             with Vertical(classes="column"):
                 yield Label("Matches — Enter adds or removes", classes="heading", id="results-heading")
-                yield OptionList(id="results")
+                yield OptionList(id="watched-results")
             with Vertical(classes="column"):
                 yield Label("Watched, oldest first — Delete removes", classes="heading")
-                yield OptionList(id="watched")
+                yield OptionList(id="watched-list")
                 yield Static(movie_details(None), id="details")
 
     @property
@@ -93,17 +93,20 @@ class WatchedStep(Widget):
 
     def watch_results(self, results: list[MovieRecord]) -> None:
         chosen = {m.movie_id for m in self.watched}
-        options = self.query_one("#results", OptionList)
+        options = self.query_one("#watched-results", OptionList)
+        same = [o.id for o in options.options] == [str(m.movie_id) for m in results]
+        highlighted = options.highlighted
         options.set_options(
             Option(("✓ " if m.movie_id in chosen else "  ") + m.label, id=str(m.movie_id)) for m in results
         )
         if results:
-            options.highlighted = 0
+            # New results start at the top; re-marked ones keep the cursor where it was.
+            options.highlighted = highlighted if same and highlighted is not None else 0
         heading = f"Matches ({len(results)}) — Enter adds or removes" if results else "Matches — Enter adds or removes"
         self.query_one("#results-heading", Label).update(heading)
 
     def watch_watched(self, watched: list[MovieRecord]) -> None:
-        options = self.query_one("#watched", OptionList)
+        options = self.query_one("#watched-list", OptionList)
         highlighted = options.highlighted
         options.set_options(Option(f"{i}. {m.label}", id=str(m.movie_id)) for i, m in enumerate(watched, 1))
         if watched:
@@ -118,7 +121,7 @@ class WatchedStep(Widget):
         self.watched = picks
         self.post_message(self.WatchedChanged(picks))
 
-    @on(OptionList.OptionSelected, "#results")
+    @on(OptionList.OptionSelected, "#watched-results")
     def _selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         self._toggle(self.results[event.option_index])
@@ -126,11 +129,11 @@ class WatchedStep(Widget):
     @on(OptionList.OptionHighlighted)
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
         event.stop()
-        source = self.results if event.option_list.id == "results" else self.watched
+        source = self.results if event.option_list.id == "watched-results" else self.watched
         if 0 <= event.option_index < len(source):
             self.query_one("#details", Static).update(movie_details(source[event.option_index]))
 
     def action_remove_watched(self) -> None:
-        options = self.query_one("#watched", OptionList)
+        options = self.query_one("#watched-list", OptionList)
         if options.has_focus and options.highlighted is not None and self.watched:
             self._toggle(self.watched[options.highlighted])

@@ -191,6 +191,8 @@ class Render(render_pb2_grpc.RenderServiceServicer):
         if not request.objects:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "a render needs at least one object")
         job = f"job-{call_number}"
+        finished = threading.Event()
+        context.add_callback(lambda: None if finished.is_set() else b.cancelled.append(job))
         steps = request.steps or 28
         width, height = request.width or 1024, request.height or 1024
         interval = request.preview_interval if request.HasField("preview_interval") else 5
@@ -199,7 +201,6 @@ class Render(render_pb2_grpc.RenderServiceServicer):
         started = time.monotonic()
         for step in range(1, steps + 1):
             if not context.is_active():
-                b.cancelled.append(job)
                 return
             if b.seconds_per_step:
                 time.sleep(b.seconds_per_step)
@@ -218,6 +219,7 @@ class Render(render_pb2_grpc.RenderServiceServicer):
             draw.rectangle((b_.x1 * width, b_.y1 * height, b_.x2 * width, b_.y2 * height), outline="red", width=3)
         on_image = final.copy()
         ImageDraw.Draw(on_image).rectangle((2, 2, width - 3, height - 3), outline="red", width=3)
+        finished.set()
         yield render_pb2.RenderResponse(job_id=job, result=render_pb2.RenderResult(
             image=png(final), layout_on_image=png(on_image), layout_on_white=png(on_white),
             metadata=render_pb2.RenderMetadata(
