@@ -315,9 +315,12 @@ class JobQueue:
                 result = await loop.run_in_executor(self._executor, self._work_on_worker, ticket)
             except JobCancelled:
                 self._finish(ticket, "stopped")
-                if ticket.stop_requested_at is not None:
+                if ticket.stop_requested_at is not None and ticket.stopped_at is not None:
                     metrics.CANCEL_STOP_SECONDS.labels(self.engine).observe(
                         ticket.stopped_at - ticket.stop_requested_at
+                    )
+                    metrics.STEPS_AFTER_STOP.labels(self.engine).observe(
+                        (ticket.steps_at_stopped or 0) - (ticket.steps_at_stop_request or 0)
                     )
                 self._record_failure(ticket)
                 ticket.channel.publish(ERROR, _error_for(ticket))

@@ -35,10 +35,16 @@ CANCEL_STOP_SECONDS = Histogram(
     ["engine"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10),
 )
+STEPS_AFTER_STOP = Histogram(
+    "marquee_render_steps_after_stop",
+    "Steps a running job completed between its cancellation and the engine stopping (at most 1).",
+    ["engine"],
+    buckets=(0, 1, 2, 3, 5, 10),
+)
 FAILURES = Counter(
     "marquee_render_failures_total",
-    "Jobs that ended without a result, by reason: cancelled (client left), deadline, queue_full, "
-    "shutdown, error.",
+    "Jobs that ended without a result, by reason: cancelled (the client left), deadline, queue_full "
+    "(refused), shutdown, error.",
     ["reason"],
 )
 DROPPED_EVENTS = Counter(

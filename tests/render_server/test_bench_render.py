@@ -1,0 +1,29 @@
+"""`bench_render.py --smoke` runs end to end (server subprocess, tiny pipeline) and reports sane numbers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+
+
+def test_bench_render_smoke(repo_root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    done = subprocess.run(
+        [sys.executable, str(repo_root / "tests" / "benchmarks" / "bench_render.py"), "--smoke", "--json", str(out)],
+        capture_output=True, text=True, timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "| 64² |" in done.stdout
+    [result] = json.loads(out.read_text())["results"]
+    assert result["size"] == 64
+    for key in ("direct_seconds_per_step", "grpc_seconds_per_step", "direct_cpu_seconds_per_step",
+                "grpc_cpu_seconds_per_step", "preview_on_worker_seconds", "first_preview_seconds_interval_1"):
+        assert result[key] > 0, key
+    # Correctness, not speed: every cancelled job stopped within one step of the request.
+    assert result["cancels"] >= 2 and result["cancels_within_one_step"] == result["cancels"]
