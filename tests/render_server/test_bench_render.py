@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -22,8 +23,12 @@ def test_bench_render_smoke(repo_root: Path, tmp_path: Path) -> None:
     assert "| 64² |" in done.stdout
     [result] = json.loads(out.read_text())["results"]
     assert result["size"] == 64
+    # Slopes from single short runs can come out anywhere on a busy machine: only check they exist.
     for key in ("direct_seconds_per_step", "grpc_seconds_per_step", "direct_cpu_seconds_per_step",
-                "grpc_cpu_seconds_per_step", "preview_on_worker_seconds", "first_preview_seconds_interval_1"):
+                "grpc_cpu_seconds_per_step"):
+        assert math.isfinite(result[key]), key
+    for key in ("preview_on_worker_seconds", "preview_encoding_seconds", "first_preview_seconds_interval_1",
+                "image_seconds_grpc"):
         assert result[key] > 0, key
     # Correctness, not speed: every cancelled job stopped within one step of the request.
     assert result["cancels"] >= 2 and result["cancels_within_one_step"] == result["cancels"]
