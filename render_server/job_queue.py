@@ -48,6 +48,14 @@ PREVIEWS_WAITING_FOR_ENCODER = 4
 EMA_WEIGHT = 0.3
 
 
+class QueueFull(ResourceExhausted):
+    """RESOURCE_EXHAUSTED with a machine-readable hint of when to retry."""
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class Ticket:
     """A job in the queue, and the `JobControl` its engine reports through."""
 
@@ -240,9 +248,10 @@ class JobQueue:
         if busy and len(self._waiting) >= self.max_waiting:
             metrics.FAILURES.labels("queue_full").inc()
             retry = self.retry_after_seconds()
-            raise ResourceExhausted(
+            raise QueueFull(
                 f"the render queue is full ({len(self._waiting)} jobs waiting behind the running "
-                f"one; the limit is {self.max_waiting}); retry in about {retry} s"
+                f"one; the limit is {self.max_waiting}); retry in about {retry} s",
+                retry,
             )
         ticket = Ticket(spec, EventChannel(asyncio.get_running_loop()), total_steps, deadline, self.engine,
                         self._encoder, self.preview_max_side)

@@ -18,7 +18,7 @@ from render_server.config import RenderSettings
 from render_server.draft_engine import DraftEngine
 from render_server.engines import Engine
 from render_server.event_bridge import ERROR, PREVIEW, PROGRESS, QUEUED, RESULT, JobEvent
-from render_server.job_queue import CLIENT_LEFT, DEADLINE, JobQueue, Ticket
+from render_server.job_queue import CLIENT_LEFT, DEADLINE, JobQueue, QueueFull, Ticket
 from render_server.output_store import OutputStore
 from render_server.previews import encode_preview
 from render_server.render_job import RenderJobRunner
@@ -27,6 +27,8 @@ from render_server.request_validation import Limits, validate_request
 log = get_logger("render.service")
 #: Our copy of the deadline is taken a moment after gRPC's; a cancel this close to it is the deadline.
 DEADLINE_SLACK = 0.05
+#: Trailing metadata on RESOURCE_EXHAUSTED: whole seconds after which a retry should find room.
+RETRY_AFTER_KEY = "retry-after-seconds"
 
 
 def make_engine(settings: RenderSettings) -> Engine:
@@ -77,7 +79,11 @@ class RenderServicer(render_pb2_grpc.RenderServiceServicer):
         remaining = context.time_remaining()
         deadline = time.monotonic() + remaining if remaining is not None else None
         queue = service.queue
-        ticket = queue.submit(spec, service.engine.steps_for(spec), deadline)
+        try:
+            ticket = queue.submit(spec, service.engine.steps_for(spec), deadline)
+        except QueueFull as full:
+            context.set_trailing_metadata(((RETRY_AFTER_KEY, str(full.retry_after_seconds)),))
+            raise
         log.info(
             "job queued", job_id=ticket.job_id, steps=spec.steps, width=spec.width, height=spec.height,
             objects=len(spec.objects), seed=spec.seed, position=queue.waiting - 1,

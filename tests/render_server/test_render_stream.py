@@ -158,6 +158,7 @@ async def test_fifo_queue_positions_and_queue_full(tmp_path: Path) -> None:
         assert "queue is full" in full.value.details() and "retry in about" in full.value.details()
         retry = int(full.value.details().rsplit("about ", 1)[1].split(" s")[0])
         assert 1 <= retry <= 30
+        assert ("retry-after-seconds", str(retry)) in tuple(full.value.trailing_metadata())
 
         second.cancel()  # a waiting job leaves: the one behind it moves up
         moved = await first_event(third, "queued")
