@@ -48,14 +48,25 @@ class _Block(nn.Module):
         self.dropout = nn.Dropout(cfg.dropout)
         self.attn_dropout = cfg.dropout
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, keep: torch.Tensor,
+                last_only: bool = False) -> torch.Tensor:
+        """[b, L, d] → [b, L, d], or [b, 1, d] for the last slot alone with `last_only` (all
+        slots still serve as keys and values; the other queries are never computed)."""
         b, length, d = x.shape
         h = self.attn_norm(x)
-        q, k, v = self.qkv(h).view(b, length, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4).unbind(0)
+        heads, head_dim = self.heads, d // self.heads
+        if last_only:
+            x, mask, keep = x[:, -1:], mask[:, :, -1:], keep[:, -1:]
+            q = F.linear(h[:, -1:], self.qkv.weight[:d], self.qkv.bias[:d])
+            k, v = F.linear(h, self.qkv.weight[d:], self.qkv.bias[d:]).view(
+                b, length, 2, heads, head_dim).permute(2, 0, 3, 1, 4).unbind(0)
+            q = q.view(b, 1, heads, head_dim).transpose(1, 2)
+        else:
+            q, k, v = self.qkv(h).view(b, length, 3, heads, head_dim).permute(2, 0, 3, 1, 4).unbind(0)
         attended = F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask.to(q.dtype), dropout_p=self.attn_dropout if self.training else 0.0
         )
-        attended = attended.transpose(1, 2).reshape(b, length, d)
+        attended = attended.transpose(1, 2).reshape(b, q.shape[2], d)
         x = x + self.dropout(self.out(attended))
         x = x + self.dropout(self.ffn(self.ffn_norm(x)))
         return x * keep
@@ -83,8 +94,10 @@ class SASRec(nn.Module):
         with torch.no_grad():
             self.item_emb.weight[0].zero_()
 
-    def forward(self, items: torch.Tensor) -> torch.Tensor:
-        """Hidden states [batch, length, hidden] for left-padded item indices [batch, length].
+    def forward(self, items: torch.Tensor, last_only: bool = False) -> torch.Tensor:
+        """Hidden states [batch, length, hidden] for left-padded item indices [batch, length];
+        [batch, 1, hidden] with `last_only` (what serving needs: the last block then computes
+        the last slot only, same result, about 40 % fewer FLOPs).
 
         `length` may be shorter than `maxlen` (training crops all-padding columns); the columns
         are then the last `length` slots."""
@@ -94,8 +107,8 @@ class SASRec(nn.Module):
         x = self.item_emb(items) * math.sqrt(self.cfg.hidden) + self.pos_emb(positions)
         x = self.emb_dropout(x) * keep
         mask = attention_mask(items)
-        for block in self.blocks:
-            x = block(x, mask, keep)
+        for i, block in enumerate(self.blocks):
+            x = block(x, mask, keep, last_only=last_only and i == len(self.blocks) - 1)
         return self.final_norm(x)
 
     def item_weights(self) -> torch.Tensor:
@@ -104,22 +117,23 @@ class SASRec(nn.Module):
 
     def last_scores(self, items: torch.Tensor) -> torch.Tensor:
         """Scores [batch, num_items] for the next movie after each window."""
-        hidden = self.forward(items)[:, -1, :]
+        hidden = self.forward(items, last_only=True)[:, -1, :]
         # Score against the whole table and drop the padding column afterwards: slicing the
         # weights first would make the exported graph carry a second copy of them.
         return F.linear(hidden, self.item_emb.weight)[:, 1:]
 
 
-def attention_mask(items: torch.Tensor) -> torch.Tensor:
-    """Additive mask [batch, 1, length, length]: a slot sees earlier real slots and itself.
+# Finite, so that a padding query that sees no real key gets a uniform (ignored) row, not NaN;
+# exp(-1e9) is exactly 0 in float32, so real queries are unaffected.
+_BLOCKED = -1e9
 
-    Padding keys are hidden; every query keeps at least its own slot, so no row is all -inf."""
+
+def attention_mask(items: torch.Tensor) -> torch.Tensor:
+    """Additive mask [batch, 1, length, length]: a slot sees itself and earlier real slots.
+
+    Built as a constant causal part plus a per-row padding part (one broadcast add): cheaper in
+    the exported graph than boolean algebra over [batch, length, length]."""
     slots = torch.arange(items.shape[1], device=items.device)
-    # Comparisons of aranges rather than tril/eye on bools: ONNX Runtime has every kernel for these.
-    causal = slots.unsqueeze(0) <= slots.unsqueeze(1)
-    eye = slots.unsqueeze(0) == slots.unsqueeze(1)
-    real = (items != 0).unsqueeze(1)  # [b, 1, L] over keys
-    allowed = (causal & real) | eye
-    zeros = torch.zeros((), dtype=torch.float32, device=items.device)
-    blocked = torch.full((), float("-inf"), dtype=torch.float32, device=items.device)
-    return torch.where(allowed, zeros, blocked).unsqueeze(1)
+    future = (slots.unsqueeze(0) > slots.unsqueeze(1)).to(torch.float32) * _BLOCKED  # [L, L]
+    padding = (items == 0).to(torch.float32).mul(_BLOCKED)[:, None, None, :]  # [b, 1, 1, L]
+    return future + padding

@@ -78,3 +78,14 @@ def test_trained_model_parity(committed_repository: Path) -> None:
     onnx_scores = session.run(["scores"], {"movie_ids": batch})[0]
     assert onnx_scores.shape == (6, 3706)
     assert np.abs(onnx_scores - _torch_scores(model, movie_ids, batch)).max() <= 1e-4
+
+
+def test_last_slot_shortcut_equals_the_full_forward() -> None:
+    model = tiny_model(3, num_items=12)
+    batch = torch.from_numpy(_random_histories(np.arange(1, 13), 5, seed=3))
+    batch[0] = 0
+    batch[0, -1] = 4  # a one-movie history
+    with torch.no_grad():
+        full = model(batch)[:, -1]
+        last = model(batch, last_only=True)[:, -1]
+    assert torch.allclose(full, last, atol=1e-5)

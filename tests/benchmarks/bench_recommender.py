@@ -1,0 +1,255 @@
+"""Recommender benchmark: Recommend over gRPC at several concurrencies with dynamic batching on and
+off, ModelInfer through tritonclient, and the seed's way (PyTorch eager, one request at a time,
+in-process) as the baseline.
+
+    .venv/bin/python tests/benchmarks/bench_recommender.py            # full run (~2.5 min)
+    .venv/bin/python tests/benchmarks/bench_recommender.py --smoke    # a few seconds, for tests
+
+Each server runs as its own process (client_tui.local_stack), one at a time; the load generator
+is this process (grpc.aio, one coroutine per concurrent caller), on the same machine. Histories
+are random: 5 to 200 movies the model knows, k = 10.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Awaitable, Callable, Sequence
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+import grpc  # noqa: E402
+
+from client_tui.local_stack import LocalStack  # noqa: E402
+from marquee.v1 import recommender_pb2 as rec  # noqa: E402
+from marquee.v1 import recommender_pb2_grpc as rec_grpc  # noqa: E402
+from recommender_server.config import DEFAULT_MODEL_REPOSITORY  # noqa: E402
+
+WINDOW = 200
+K = 10
+
+
+@dataclass
+class Result:
+    scenario: str
+    concurrency: int
+    requests: int
+    seconds: float
+    throughput: float
+    p50_ms: float
+    p99_ms: float
+    mean_ms: float
+
+
+def _summary(scenario: str, concurrency: int, latencies: list[float], seconds: float) -> Result:
+    ms = np.array(latencies) * 1000
+    return Result(scenario, concurrency, len(ms), round(seconds, 2), round(len(ms) / seconds, 1),
+                  round(float(np.percentile(ms, 50)), 3), round(float(np.percentile(ms, 99)), 3),
+                  round(float(ms.mean()), 3))
+
+
+def histories(labels: np.ndarray, count: int, seed: int = 0) -> list[list[int]]:
+    rng = np.random.default_rng(seed)
+    return [rng.choice(labels, size=int(rng.integers(5, WINDOW + 1)), replace=False).tolist()
+            for _ in range(count)]
+
+
+async def closed_loop(call: Callable[[int], Awaitable[object]], concurrency: int, seconds: float,
+                      warmup: float) -> tuple[list[float], float]:
+    """`concurrency` callers, each sending its next request when the last one returns."""
+    latencies: list[float] = []
+    measuring = False
+    stop_at = time.perf_counter() + warmup + seconds
+
+    async def caller(worker: int) -> None:
+        i = worker
+        while time.perf_counter() < stop_at:
+            started = time.perf_counter()
+            await call(i)
+            if measuring:
+                latencies.append(time.perf_counter() - started)
+            i += concurrency
+
+    tasks = [asyncio.create_task(caller(w)) for w in range(concurrency)]
+    await asyncio.sleep(warmup)
+    measuring = True
+    began = time.perf_counter()
+    await asyncio.gather(*tasks)
+    return latencies, time.perf_counter() - began
+
+
+async def bench_recommend(address: str, scenario: str, requests: list[rec.RecommendRequest],
+                          concurrencies: Sequence[int], seconds: float, warmup: float) -> list[Result]:
+    results = []
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = rec_grpc.RecommenderServiceStub(channel)
+        for concurrency in concurrencies:
+            latencies, took = await closed_loop(
+                lambda i: stub.Recommend(requests[i % len(requests)]), concurrency, seconds, warmup)
+            results.append(_summary(scenario, concurrency, latencies, took))
+            print(json.dumps(asdict(results[-1])), flush=True)
+    return results
+
+
+async def bench_model_infer(address: str, windows: np.ndarray, concurrencies: Sequence[int],
+                            seconds: float, warmup: float) -> list[Result]:
+    import tritonclient.grpc.aio as triton_aio
+    from tritonclient.grpc import InferInput, InferRequestedOutput
+
+    inputs = []
+    for row in windows:
+        tensor = InferInput("movie_ids", [1, WINDOW], "INT64")
+        tensor.set_data_from_numpy(row[None])
+        inputs.append([tensor])
+    outputs = [InferRequestedOutput("scores", class_count=K)]
+    results = []
+    client = triton_aio.InferenceServerClient(address)
+    try:
+        for concurrency in concurrencies:
+            latencies, took = await closed_loop(
+                lambda i: client.infer("sasrec", inputs[i % len(inputs)], outputs=outputs),
+                concurrency, seconds, warmup)
+            results.append(_summary("ModelInfer (tritonclient, classification k=10), batching on",
+                                    concurrency, latencies, took))
+            print(json.dumps(asdict(results[-1])), flush=True)
+    finally:
+        await client.close()
+    return results
+
+
+def bench_eager(checkpoint: Path, windows: np.ndarray, seconds: float, warmup: float) -> Result:
+    """The seed's way: the PyTorch model in-process, one request at a time (top-k included)."""
+    import torch
+
+    from recommender_server.onnx_export import RawIdSASRec, load_checkpoint
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    model, movie_ids, _ = load_checkpoint(checkpoint)
+    wrapped = RawIdSASRec(model, movie_ids).eval()
+    latencies: list[float] = []
+    with torch.inference_mode():
+        stop_at = time.perf_counter() + warmup + seconds
+        began = None
+        i = 0
+        while time.perf_counter() < stop_at:
+            if began is None and time.perf_counter() >= stop_at - seconds:
+                began = time.perf_counter()
+                latencies.clear()
+            started = time.perf_counter()
+            scores = wrapped(torch.from_numpy(windows[i % len(windows)][None]))
+            torch.topk(scores, K)
+            latencies.append(time.perf_counter() - started)
+            i += 1
+    return _summary("PyTorch eager in-process, one at a time (baseline)", 1, latencies,
+                    time.perf_counter() - (began or stop_at - seconds))
+
+
+def start_server(repository: Path, log_dir: Path, extra: list[str]) -> LocalStack:
+    stack = LocalStack({"recommender": ["--model-repository", str(repository), "--log-level",
+                                        "warning", "--no-metrics", *extra]}, log_dir, grace_period=3.0)
+    return stack.start(timeout=180)
+
+
+def table(results: list[Result]) -> str:
+    lines = ["| scenario | concurrency | requests | req/s | p50 ms | p99 ms |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for r in results:
+        lines.append(f"| {r.scenario} | {r.concurrency} | {r.requests} | {r.throughput:,.0f} | "
+                     f"{r.p50_ms:.2f} | {r.p99_ms:.2f} |")
+    return "\n".join(lines)
+
+
+def check_targets(results: list[Result]) -> list[str]:
+    """The issue's targets, each with a verdict."""
+    def find(prefix: str, concurrency: int) -> Result | None:
+        return next((r for r in results if r.scenario.startswith(prefix) and r.concurrency == concurrency), None)
+
+    lines = []
+    single = find("Recommend, dynamic batching on", 1)
+    busy = find("Recommend, dynamic batching on", 64)
+    eager = find("PyTorch eager", 1)
+    if single:
+        lines.append(f"single request p50 {single.p50_ms:.2f} ms (target <= 2 ms): "
+                     f"{'met' if single.p50_ms <= 2 else 'MISSED'}")
+    if busy:
+        lines.append(f"concurrency 64: {busy.throughput:,.0f} req/s (target >= 1,500), p99 "
+                     f"{busy.p99_ms:.1f} ms (target <= 50): "
+                     f"{'met' if busy.throughput >= 1500 and busy.p99_ms <= 50 else 'MISSED'}")
+        if eager:
+            ratio = busy.throughput / eager.throughput
+            lines.append(f"concurrency 64 vs PyTorch eager: {ratio:.1f}x (target >= 3x): "
+                         f"{'met' if ratio >= 3 else 'MISSED'}")
+    return lines
+
+
+async def run(args: argparse.Namespace) -> list[Result]:
+    repository: Path = args.model_repository
+    labels = np.array((repository / "sasrec" / "movie_ids.txt").read_text().split(), dtype=np.int64)
+    hist = histories(labels, 512)
+    requests = [rec.RecommendRequest(watched_movie_ids=h, k=K) for h in hist]
+    windows = np.zeros((len(hist), WINDOW), dtype=np.int64)
+    for row, h in enumerate(hist):
+        windows[row, WINDOW - len(h):] = h
+    concurrencies = [1, 4] if args.smoke else args.concurrency
+    seconds, warmup = (1.0, 0.3) if args.smoke else (args.seconds, args.warmup)
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        batching = ["--batch-window-ms", str(args.window_ms)] if args.window_ms is not None else []
+        for label, extra in (("on", batching), ("off", ["--no-dynamic-batching"])):
+            stack = start_server(repository, Path(tmp) / label, extra)
+            try:
+                address = stack.addresses()["recommender"]
+                results += await bench_recommend(
+                    address, f"Recommend, dynamic batching {label}", requests, concurrencies, seconds, warmup)
+                if label == "on":
+                    results += await bench_model_infer(address, windows, concurrencies, seconds, warmup)
+            finally:
+                stack.stop()
+    results.append(bench_eager(args.checkpoint, windows, seconds, warmup))
+    print(json.dumps(asdict(results[-1])), flush=True)
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--smoke", action="store_true", help="1 s per scenario at concurrency 1 and 4")
+    p.add_argument("--seconds", type=float, default=10.0, help="measured seconds per scenario")
+    p.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each")
+    p.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
+    p.add_argument("--window-ms", type=float, help="batch window (default: the model config's)")
+    p.add_argument("--model-repository", type=Path, default=DEFAULT_MODEL_REPOSITORY)
+    p.add_argument("--checkpoint", type=Path,
+                   default=DEFAULT_MODEL_REPOSITORY.parent / "trained" / "sasrec_ml1m.pt",
+                   help="PyTorch weights of the served model, for the eager baseline")
+    p.add_argument("--json", type=Path, help="also write the results here")
+    args = p.parse_args(argv)
+    started = time.perf_counter()
+    results = asyncio.run(run(args))
+    load = os.getloadavg()
+    print()
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}; "
+          f"took {time.perf_counter() - started:.0f} s")
+    print(table(results))
+    print()
+    for line in check_targets(results):
+        print(line)
+    if args.json:
+        args.json.write_text(json.dumps([asdict(r) for r in results], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
