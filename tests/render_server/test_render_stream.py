@@ -219,6 +219,16 @@ async def test_deadline_is_honoured(tmp_path: Path) -> None:
         assert ticket.steps_done <= 0.5 / 0.05 + 1 and ticket.finished - started < 0.5 + 0.2
         assert 'marquee_render_failures_total{reason="deadline"}' in await server.metrics()
 
+        # A job whose deadline passes while it waits leaves the queue without running.
+        running = server.stub.Render(request(steps=40))
+        await first_event(running, "progress", step=1)
+        with pytest.raises(grpc.aio.AioRpcError) as late:
+            await collect(server.stub.Render(request(steps=2), timeout=0.3))
+        assert late.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        await asyncio.sleep(0.05)
+        assert queue.waiting == 0 and queue.running is not None and queue.running.spec.steps == 40
+        running.cancel()
+
 
 async def test_shutdown_finishes_a_short_job_and_fails_waiting_ones(tmp_path: Path) -> None:
     async with running_server(tmp_path, instance=PacedEngine(step_seconds=0.05), grace_period=3.0) as server:
