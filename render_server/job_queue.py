@@ -78,6 +78,8 @@ class Ticket:
         )
         self._preview_done = threading.Event()
         self._preview_done.set()
+        #: Jobs ahead of this one when it was last told (0: next to run).
+        self.position = -1
         self.submitted = time.monotonic()
         self.started: float | None = None
         self.finished: float | None = None
@@ -257,7 +259,8 @@ class JobQueue:
                         self._encoder, self.preview_max_side)
         self._waiting.append(ticket)
         metrics.QUEUE_DEPTH.set(len(self._waiting))
-        ticket.channel.publish(QUEUED, (len(self._waiting) - 1, len(self._waiting)))
+        ticket.position = len(self._waiting) - 1
+        ticket.channel.publish(QUEUED, (ticket.position, len(self._waiting)))
         if deadline is not None:
             delay = max(0.0, deadline - time.monotonic())
             ticket.deadline_timer = asyncio.get_running_loop().call_later(
@@ -289,9 +292,12 @@ class JobQueue:
             self.cancel(ticket, DEADLINE)
 
     def _announce_positions(self) -> None:
+        """Tells each waiting job whose place changed where it now stands."""
         metrics.QUEUE_DEPTH.set(len(self._waiting))
         for position, waiting in enumerate(self._waiting):
-            waiting.channel.publish(QUEUED, (position, len(self._waiting)))
+            if waiting.position != position:
+                waiting.position = position
+                waiting.channel.publish(QUEUED, (position, len(self._waiting)))
 
     def estimated_job_seconds(self, ticket: Ticket) -> float:
         return ticket.total_steps * max(ticket.megapixels, 0.01) * self.seconds_per_step_mp
