@@ -274,6 +274,7 @@ class MarqueeConsole(App[int]):
         self.layout_step.problems = list(session.problems) if session.layout is not None and session.problems else None
         self.render_step.set_params(session.render, session.global_prompt)
         self.summary_step.set_paths(self._default_out_dir(), self._initial_session_path)
+        self.render_step.reset_progress(done=session.result is not None)
         if self.images.image is not None and session.result is not None:
             self.render_step.show_result(self.images.image, self._result_caption())
 

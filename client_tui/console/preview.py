@@ -18,8 +18,10 @@ from client_tui.images import ImageError, decode_bytes, thumbnail
 MAX_PIXELS = 768
 
 
-def _decode_fit(data: bytes, width: int, height: int) -> Image.Image:
-    return thumbnail(decode_bytes(data), width, height)
+def _decode_fit(data: bytes, width: int, height: int) -> tuple[Image.Image, Image.Image]:
+    """(the frame bounded to MAX_PIXELS, kept for resizes; the frame fitted to the panel)."""
+    source = thumbnail(decode_bytes(data), MAX_PIXELS, MAX_PIXELS)
+    return source, thumbnail(source, width, height)
 
 
 class PreviewImage(Widget):
@@ -42,6 +44,7 @@ class PreviewImage(Widget):
         self.frames_shown = 0
         self.frames_dropped = 0
         self.has_image = False
+        self._source: Image.Image | None = None
 
     def compose(self) -> ComposeResult:
         yield Label(self._caption, id="caption")
@@ -71,10 +74,11 @@ class PreviewImage(Widget):
                 self._pending = None
                 width, height = self._target()
                 try:
-                    image = await asyncio.to_thread(_decode_fit, data, width, height)
+                    source, image = await asyncio.to_thread(_decode_fit, data, width, height)
                 except ImageError as exc:
                     self.query_one("#caption", Label).update(f"unreadable preview: {exc}")
                     continue
+                self._source = source
                 self._set(image, caption)
                 self.frames_shown += 1
         finally:
@@ -83,6 +87,7 @@ class PreviewImage(Widget):
     def show(self, image: Image.Image | None, caption: str) -> None:
         """Shows a decoded image now (the final result), or clears the panel."""
         self._pending = None
+        self._source = image
         if image is None:
             self.query_one("#picture").image = None  # type: ignore[attr-defined]
             self.query_one("#caption", Label).update(caption)
@@ -90,6 +95,12 @@ class PreviewImage(Widget):
             return
         width, height = self._target()
         self._set(thumbnail(image, width, height), caption)
+
+    def on_resize(self) -> None:
+        # Fit the picture to the new panel size (the terminal or the layout changed).
+        if self._source is not None and not self._decoding:
+            width, height = self._target()
+            self.query_one("#picture").image = thumbnail(self._source, width, height)  # type: ignore[attr-defined]
 
     def _set(self, image: Image.Image, caption: str) -> None:
         self.query_one("#picture").image = image  # type: ignore[attr-defined]

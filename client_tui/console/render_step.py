@@ -102,7 +102,7 @@ class RenderStep(Widget):
             with Horizontal(id="buttons"):
                 yield Button("Render", id="render-button", variant="primary")
                 yield Button("Cancel", id="cancel", variant="error", disabled=True)
-            yield ProgressBar(id="progress", show_eta=False)
+            yield ProgressBar(total=1, id="progress", show_eta=False)
             yield Static(self.status, id="render-status")
             yield Static("", id="engine-note")
         with Vertical(id="render-view"):
@@ -171,8 +171,8 @@ class RenderStep(Widget):
         bar.update(total=max(total, 1), progress=step)
         self.status = f"{stage or 'denoising'}: step {step}/{total}, {elapsed:.1f} s"
 
-    def reset_progress(self) -> None:
-        self.query_one("#progress", ProgressBar).update(total=None, progress=0)
+    def reset_progress(self, done: bool = False) -> None:
+        self.query_one("#progress", ProgressBar).update(total=1, progress=1 if done else 0)
 
     def show_result(self, image: Image.Image | None, caption: str) -> None:
         self.preview.show(image, caption)

@@ -26,7 +26,7 @@ class ServerBadge(Widget):
     ServerBadge { width: auto; height: 1; padding: 0 2 0 0; }
     """
 
-    state: reactive[ServerState | None] = reactive(None)
+    state: reactive[ServerState | None] = reactive(None, layout=True)
 
     def __init__(self, server: str, address: str) -> None:
         super().__init__(id=f"badge-{server}")

@@ -1,0 +1,105 @@
+"""SVG snapshots of the console's main screens, from fixed data (fake servers, a fixed session,
+fixed images, half-block pictures): any change to what an operator sees shows up as a diff.
+Update on purpose with `pytest tests/client/test_console_snapshots.py --snapshot-update`."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+from PIL import Image, ImageDraw
+from textual.pilot import Pilot
+
+from client_tui.console.app import MarqueeConsole
+from client_tui.summary import SummaryImages
+from tests.client.conftest import fixed_session
+from tests.client.console_helpers import all_serving, make_console, wait_for
+from tests.client.fake_servers import FakeStack
+
+TERMINAL = (140, 44)
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[FakeStack]:
+    with FakeStack() as fake:
+        yield fake
+
+
+def _images() -> SummaryImages:
+    final = Image.new("RGB", (256, 256), (25, 40, 90))
+    draw = ImageDraw.Draw(final)
+    draw.ellipse((30, 60, 150, 230), fill=(230, 170, 40))
+    draw.rectangle((140, 30, 240, 200), fill=(180, 40, 60))
+    return SummaryImages(image=final)
+
+
+def _console(stack: FakeStack, with_session: bool = True) -> MarqueeConsole:
+    app = make_console(stack.endpoints(), session=fixed_session() if with_session else None)
+    if with_session:
+        app.images = _images()
+    return app
+
+
+async def _ready(pilot: Pilot) -> None:
+    app = pilot.app
+    assert isinstance(app, MarqueeConsole)
+    await all_serving(pilot)
+    await wait_for(pilot, lambda: app.planner_info is not None and app.engine_info is not None)
+
+
+def test_watched_screen(snap_compare, stack: FakeStack) -> None:  # type: ignore[no-untyped-def]
+    app = _console(stack, with_session=False)
+
+    async def run_before(pilot: Pilot) -> None:
+        await _ready(pilot)
+        await pilot.press(*"star")
+        await wait_for(pilot, lambda: len(app.watched_step.results) == 3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(app.session.watched) == 1)
+
+    assert snap_compare(app, terminal_size=TERMINAL, run_before=run_before)
+
+
+def test_recommendations_screen(snap_compare, stack: FakeStack) -> None:  # type: ignore[no-untyped-def]
+    app = _console(stack)
+
+    async def run_before(pilot: Pilot) -> None:
+        await _ready(pilot)
+        await pilot.press("f2")
+
+    assert snap_compare(app, terminal_size=TERMINAL, run_before=run_before)
+
+
+def test_layout_screen(snap_compare, stack: FakeStack) -> None:  # type: ignore[no-untyped-def]
+    app = _console(stack)
+
+    async def run_before(pilot: Pilot) -> None:
+        await _ready(pilot)
+        await pilot.press("f3")
+        generation = app.validation_generation
+        app.query_one("#obj-2-y1").value = "0.9"  # type: ignore[attr-defined]
+        await wait_for(pilot, lambda: app.validation_generation > generation)
+
+    assert snap_compare(app, terminal_size=TERMINAL, run_before=run_before)
+
+
+def test_render_screen(snap_compare, stack: FakeStack) -> None:  # type: ignore[no-untyped-def]
+    app = _console(stack)
+
+    async def run_before(pilot: Pilot) -> None:
+        await _ready(pilot)
+        await pilot.press("f4")
+
+    assert snap_compare(app, terminal_size=TERMINAL, run_before=run_before)
+
+
+def test_summary_screen(snap_compare, stack: FakeStack) -> None:  # type: ignore[no-untyped-def]
+    app = _console(stack)
+
+    async def run_before(pilot: Pilot) -> None:
+        await _ready(pilot)
+        await pilot.press("f5")
+        app.compose_summary()
+        await wait_for(pilot, lambda: app.summary_generation == 1)
+
+    assert snap_compare(app, terminal_size=TERMINAL, run_before=run_before)
