@@ -43,8 +43,8 @@ STEPS_AFTER_STOP = Histogram(
 )
 FAILURES = Counter(
     "marquee_render_failures_total",
-    "Jobs that ended without a result, by reason: cancelled (the client left), deadline, queue_full "
-    "(refused), shutdown, error.",
+    "Requests that ended without a result, by reason: invalid_argument and queue_full (refused), "
+    "cancelled (the client left), deadline, shutdown, error.",
     ["reason"],
 )
 DROPPED_EVENTS = Counter(

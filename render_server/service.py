@@ -11,7 +11,7 @@ import grpc
 import numpy as np
 from PIL import Image
 
-from marquee.serving import ModelService, State
+from marquee.serving import InvalidArgument, ModelService, State
 from marquee.serving.structured_logs import get_logger
 from marquee.v1 import common_pb2, render_pb2, render_pb2_grpc
 from render_server.config import RenderSettings
@@ -21,6 +21,7 @@ from render_server.event_bridge import ERROR, PREVIEW, PROGRESS, QUEUED, RESULT,
 from render_server.job_queue import CLIENT_LEFT, DEADLINE, JobQueue, QueueFull, Ticket
 from render_server.output_store import OutputStore
 from render_server.previews import encode_preview
+from render_server.render_metrics import FAILURES
 from render_server.render_job import RenderJobRunner
 from render_server.request_validation import Limits, validate_request
 
@@ -75,7 +76,11 @@ class RenderServicer(render_pb2_grpc.RenderServiceServicer):
     ) -> AsyncIterator[render_pb2.RenderResponse]:
         service = self.service
         service.readiness.require_serving()
-        spec = validate_request(request, service.limits)
+        try:
+            spec = validate_request(request, service.limits)
+        except InvalidArgument:
+            FAILURES.labels("invalid_argument").inc()
+            raise
         remaining = context.time_remaining()
         deadline = time.monotonic() + remaining if remaining is not None else None
         queue = service.queue
@@ -86,7 +91,7 @@ class RenderServicer(render_pb2_grpc.RenderServiceServicer):
             raise
         log.info(
             "job queued", job_id=ticket.job_id, steps=spec.steps, width=spec.width, height=spec.height,
-            objects=len(spec.objects), seed=spec.seed, position=queue.waiting - 1,
+            objects=len(spec.objects), seed=spec.seed, position=ticket.position,
         )
         try:
             while True:

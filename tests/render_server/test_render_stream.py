@@ -116,6 +116,7 @@ async def test_bad_input_is_invalid_argument_naming_the_field(tmp_path: Path) ->
             assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
             assert message in error.value.details()
         assert not list((tmp_path / "renders" / "images").iterdir())
+        assert 'marquee_render_failures_total{reason="invalid_argument"}' in await server.metrics()
 
 
 async def test_not_serving_until_loaded_and_says_why(tmp_path: Path) -> None:
