@@ -41,10 +41,16 @@ class CreatiLayoutEngine(Engine):
         return f"loading the creatilayout model {self.model}{base} (device {self.requested_device}, dtype {self.dtype})"
 
     def load(self) -> None:
-        import torch
+        try:
+            import torch
 
-        from render_server.creatilayout_pipeline import layout_step_count
-        from render_server.model_loading import DEFAULT_LAYOUT_MODEL, load_pipeline
+            from render_server.creatilayout_pipeline import layout_step_count
+            from render_server.model_loading import DEFAULT_LAYOUT_MODEL, load_pipeline
+        except ImportError as exc:
+            raise RuntimeError(
+                f"the creatilayout engine needs torch, diffusers and transformers ({exc}); install "
+                "the render extra (pip install -e '.[render]') or run --engine draft"
+            ) from exc
 
         if self.torch_threads:
             torch.set_num_threads(self.torch_threads)
