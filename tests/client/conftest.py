@@ -44,10 +44,12 @@ def slow_fake_stack() -> Iterator[FakeStack]:
 def real_stack(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Iterator[LocalStack]:
     """The three real servers (draft render engine), started once for the client tests."""
     logs = tmp_path_factory.mktemp("client-stack")
+    # No LLM: an empty dotenv file, so a developer's .env cannot switch the planner to the LLM.
+    (logs / "empty.env").write_text("")
     stack = LocalStack(
         {
             "recommender": [],
-            "layout": ["--env-file", str(logs / "absent.env")],
+            "layout": ["--env-file", str(logs / "empty.env")],
             "render": ["--engine", "draft", "--output-dir", str(logs / "renders")],
         },
         logs,
