@@ -3,13 +3,24 @@
 
 from __future__ import annotations
 
-import argparse
-import sys
-from pathlib import Path
-from typing import Sequence
+import os
 
-from client_tui.connections import AddressError, Endpoints, add_connection_arguments, endpoints_from_args
-from client_tui.exit_codes import ExitCode
+# gRPC's C core logs connection events (GOAWAY, reconnects) to stderr, where the console draws
+# and the CLI shows its progress; keep only its errors unless the operator asks for more.
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Sequence  # noqa: E402
+
+from client_tui.connections import (  # noqa: E402
+    AddressError,
+    Endpoints,
+    add_connection_arguments,
+    endpoints_from_args,
+)
+from client_tui.exit_codes import ExitCode  # noqa: E402
 
 IMAGE_MODES = ("auto", "halfcell", "unicode", "sixel", "tgp")
 
