@@ -4,6 +4,8 @@ force one. Import this before the app starts: textual-image asks the terminal at
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from textual.widget import Widget
 
 MODES = ("auto", "halfcell", "unicode", "sixel", "tgp")
@@ -35,3 +37,28 @@ def cell_pixels(widget_class: type[Widget]) -> tuple[int, int]:
         return 1, 2
     size = get_cell_size()
     return size.width, size.height
+
+
+@lru_cache(maxsize=None)
+def steady_picture_class(base: type[Widget]) -> type[Widget]:
+    """`base`, with one change for streamed frames: a new picture of the same pixel size only
+    repaints the picture. textual-image re-lays out the whole screen on every new image, which
+    costs more than drawing it and would hold keys up at preview frame rates."""
+
+    class SteadyPicture(base, Renderable=base._Renderable):  # type: ignore[valid-type,misc,call-arg]
+        _steady = False
+
+        def show_frame(self, image: object) -> None:
+            size = getattr(image, "size", None)
+            self._steady = size is not None and size == (self._image_width, self._image_height)
+            try:
+                self.image = image
+            finally:
+                self._steady = False
+
+        def refresh(self, *regions, repaint: bool = True, layout: bool = False, recompose: bool = False):  # type: ignore[no-untyped-def]
+            return super().refresh(*regions, repaint=repaint, layout=layout and not self._steady,
+                                   recompose=recompose)
+
+    SteadyPicture.__name__ = f"Steady{base.__name__}"
+    return SteadyPicture

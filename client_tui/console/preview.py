@@ -5,6 +5,7 @@ decoded replaces the waiting one (dropped frames, never dropped keys)."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 from PIL import Image
 from textual.app import ComposeResult
@@ -12,10 +13,13 @@ from textual.containers import Container
 from textual.widget import Widget
 from textual.widgets import Label
 
-from client_tui.console.image_modes import cell_pixels
+from client_tui.console.image_modes import cell_pixels, steady_picture_class
 from client_tui.images import ImageError, decode_bytes, thumbnail
 
 MAX_PIXELS = 768
+#: At most this many pictures a second reach the screen: a terminal redraw of a picture costs
+#: tens of milliseconds, and the keyboard shares the event loop with it.
+MAX_FPS = 6.0
 
 
 def _decode_fit(data: bytes, width: int, height: int) -> tuple[Image.Image, Image.Image]:
@@ -29,14 +33,14 @@ class PreviewImage(Widget):
 
     DEFAULT_CSS = """
     PreviewImage { height: 1fr; }
-    PreviewImage > Label { width: 100%; color: $text-muted; }
+    PreviewImage > Label { width: 100%; height: 1; color: $text-muted; }
     PreviewImage > Container { height: 1fr; align: center middle; }
     PreviewImage > Container > * { width: auto; height: auto; }
     """
 
     def __init__(self, image_class: type[Widget], caption: str = "", *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._image_class = image_class
+        self._image_class = steady_picture_class(image_class)
         self._caption = caption
         self._pending: tuple[bytes, str] | None = None
         self._decoding = False
@@ -45,6 +49,10 @@ class PreviewImage(Widget):
         self.frames_dropped = 0
         self.has_image = False
         self._source: Image.Image | None = None
+        self._last_shown = 0.0
+        #: Bumped by `show`: a preview decoded for an older picture must not cover the new one.
+        self._generation = 0
+        self.min_interval = 1.0 / MAX_FPS
 
     def compose(self) -> ComposeResult:
         yield Label(self._caption, id="caption")
@@ -70,13 +78,24 @@ class PreviewImage(Widget):
     async def _decode_pending(self) -> None:
         try:
             while self._pending is not None:
+                wait = self._last_shown + self.min_interval - time.monotonic()
+                if wait > 0:
+                    # Frames arriving meanwhile replace the pending one: only the newest is drawn.
+                    await asyncio.sleep(wait)
+                if self._pending is None:  # the final picture was shown meanwhile
+                    break
                 data, caption = self._pending
                 self._pending = None
                 width, height = self._target()
+                generation = self._generation
                 try:
                     source, image = await asyncio.to_thread(_decode_fit, data, width, height)
                 except ImageError as exc:
-                    self.query_one("#caption", Label).update(f"unreadable preview: {exc}")
+                    self.frames_dropped += 1
+                    self.query_one("#caption", Label).update(f"unreadable preview: {exc}", layout=False)
+                    continue
+                if generation != self._generation:
+                    self.frames_dropped += 1
                     continue
                 self._source = source
                 self._set(image, caption)
@@ -86,11 +105,14 @@ class PreviewImage(Widget):
 
     def show(self, image: Image.Image | None, caption: str) -> None:
         """Shows a decoded image now (the final result), or clears the panel."""
+        if self._pending is not None:
+            self.frames_dropped += 1
         self._pending = None
+        self._generation += 1
         self._source = image
         if image is None:
             self.query_one("#picture").image = None  # type: ignore[attr-defined]
-            self.query_one("#caption", Label).update(caption)
+            self.query_one("#caption", Label).update(caption, layout=False)
             self.has_image = False
             return
         width, height = self._target()
@@ -100,9 +122,10 @@ class PreviewImage(Widget):
         # Fit the picture to the new panel size (the terminal or the layout changed).
         if self._source is not None and not self._decoding:
             width, height = self._target()
-            self.query_one("#picture").image = thumbnail(self._source, width, height)  # type: ignore[attr-defined]
+            self.query_one("#picture").show_frame(thumbnail(self._source, width, height))  # type: ignore[attr-defined]
 
     def _set(self, image: Image.Image, caption: str) -> None:
-        self.query_one("#picture").image = image  # type: ignore[attr-defined]
-        self.query_one("#caption", Label).update(caption)
+        self._last_shown = time.monotonic()
+        self.query_one("#picture").show_frame(image)  # type: ignore[attr-defined]
+        self.query_one("#caption", Label).update(caption, layout=False)
         self.has_image = True

@@ -61,7 +61,7 @@ class RenderStep(Widget):
     RenderStep .field StepInput { width: 1fr; }
     RenderStep #prompt { margin: 0 0 1 0; }
     RenderStep #buttons { height: 3; }
-    RenderStep #render-status { height: auto; color: $text-muted; }
+    RenderStep #render-status { height: 3; color: $text-muted; }
     RenderStep #engine-note { height: auto; color: $text-muted; }
     RenderStep #progress { margin: 1 0; }
     RenderStep #render-view { width: 1fr; }
@@ -155,7 +155,8 @@ class RenderStep(Widget):
         self.query_one("#cancel", Button).disabled = not running
 
     def watch_status(self, status: str) -> None:
-        self.query_one("#render-status", Static).update(status)
+        # Fixed height: updated at every step, it must not re-lay out the screen each time.
+        self.query_one("#render-status", Static).update(status, layout=False)
 
     def watch_engine_note(self, note: str) -> None:
         self.query_one("#engine-note", Static).update(note)

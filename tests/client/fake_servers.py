@@ -156,11 +156,34 @@ class Layout(layout_pb2_grpc.LayoutServiceServicer):
         )
 
 
-def frame(width: int, height: int, step: int, total: int) -> Image.Image:
+def frame(width: int, height: int, step: int, total: int, noise: bool = False) -> Image.Image:
     shade = int(255 * step / max(total, 1))
-    image = Image.new("RGB", (width, height), (shade, 40, 255 - shade))
+    if noise:
+        # Like a real preview mid-denoising: no flat areas for the encoder to squeeze.
+        image = Image.effect_noise((width, height), 64).convert("RGB")
+    else:
+        image = Image.new("RGB", (width, height), (shade, 40, 255 - shade))
     ImageDraw.Draw(image).ellipse((width // 4, height // 4, 3 * width // 4, 3 * height // 4), fill=(250, 200, 40))
     return image
+
+
+def jpeg(image: Image.Image) -> common_pb2.EncodedImage:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=85)
+    return common_pb2.EncodedImage(data=buffer.getvalue(), width=image.width, height=image.height,
+                                   media_type="image/jpeg")
+
+
+_PREVIEW_CACHE: dict[tuple[int, int, int], common_pb2.EncodedImage] = {}
+
+
+def realistic_preview(width: int, height: int, step: int) -> common_pb2.EncodedImage:
+    """One of eight noisy JPEG frames, encoded once: the client pays a real frame's decoding, the
+    fake server does not pay its encoding again and again."""
+    key = (width, height, step % 8)
+    if key not in _PREVIEW_CACHE:
+        _PREVIEW_CACHE[key] = jpeg(frame(width, height, step % 8, 8, noise=True))
+    return _PREVIEW_CACHE[key]
 
 
 @dataclass
@@ -171,6 +194,8 @@ class RenderBehaviour:
     queued_events: int = 1
     #: Size of preview frames (None: the requested size).
     preview_size: tuple[int, int] | None = (64, 64)
+    #: Noisy JPEG previews, as heavy to decode as real ones (else small flat PNGs).
+    realistic_previews: bool = False
     #: Abort with UNAVAILABLE after this many progress events on the first N calls.
     cut_after_steps: int | None = None
     cut_calls: int = 0
@@ -210,7 +235,11 @@ class Render(render_pb2_grpc.RenderServiceServicer):
                 step=step, total_steps=steps, elapsed_seconds=time.monotonic() - started, stage="denoising"))
             if interval and step % interval == 0:
                 pw, ph = b.preview_size or (width, height)
-                yield render_pb2.RenderResponse(job_id=job, preview=render_pb2.Preview(step=step, image=png(frame(pw, ph, step, steps))))
+                if b.realistic_previews:
+                    encoded = realistic_preview(pw, ph, step)
+                else:
+                    encoded = png(frame(pw, ph, step, steps))
+                yield render_pb2.RenderResponse(job_id=job, preview=render_pb2.Preview(step=step, image=encoded))
         final = frame(width, height, steps, steps)
         on_white = Image.new("RGB", (width, height), "white")
         draw = ImageDraw.Draw(on_white)
@@ -279,3 +308,31 @@ class FakeStack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def main() -> None:
+    """`python -m tests.client.fake_servers [--seconds-per-step S] [--preview-size N] [--realistic]`:
+    serves the fakes in their own process (benchmarks: the client then has the CPU and the GIL to
+    itself); prints the addresses as JSON, stops on stdin EOF."""
+    import argparse
+    import json
+    import sys
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds-per-step", type=float, default=0.0)
+    parser.add_argument("--preview-size", type=int, default=64)
+    parser.add_argument("--realistic", action="store_true")
+    args = parser.parse_args()
+    size = (args.preview_size, args.preview_size)
+    behaviour = RenderBehaviour(seconds_per_step=args.seconds_per_step, preview_size=size, queued_events=0,
+                                realistic_previews=args.realistic)
+    if args.realistic:
+        for step in range(8):
+            realistic_preview(*size, step)
+    with FakeStack(behaviour) as stack:
+        print(json.dumps(stack.addresses()), flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()
