@@ -284,3 +284,27 @@ async def test_open_session_restores_every_step_and_exports(fake_stack: FakeStac
         await pilot.click("#open")
         await wait_for(pilot, lambda: any("is not JSON" in n for n in notifications(app)))
         assert app.session.session_id == "0123456789ab"
+
+
+async def test_queue_position_is_shown_while_waiting() -> None:
+    from tests.client.fake_servers import RenderBehaviour
+
+    with FakeStack(RenderBehaviour(queued_events=3)) as stack:
+        app = make_console(stack.endpoints(), session=fixed_session())
+        async with app.run_test(size=SIZE) as pilot:
+            step = app.render_step
+            shown: list[str] = []
+            original = step.show_queued
+
+            def spy(position: int, depth: int) -> None:
+                original(position, depth)
+                shown.append(step.status)
+
+            step.show_queued = spy  # type: ignore[method-assign]
+            await pilot.press("f4", "f8")
+            await wait_for(pilot, lambda: app.render_generation == 1, what="render")
+    assert shown == [
+        "Queued: 2 job(s) ahead (queue depth 3).",
+        "Queued: 1 job(s) ahead (queue depth 2).",
+        "Queued: next to run (queue depth 1).",
+    ]

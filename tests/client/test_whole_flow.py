@@ -77,6 +77,7 @@ def test_cli_whole_flow_and_resume_with_the_draft_engine(real_stack: LocalStack,
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(out / "summary.png")
     assert "render: 100%" in result.stderr  # the progress bar ran to the end
+    assert "queued: 0 job(s) ahead of this one" in result.stderr
     session = Session.load(out / "session.json")
     assert [m.display_title for m in session.watched] == ["Toy Story (1995)", "Aladdin (1992)"]
     assert len(session.recommendations) == 5 and [r.rank for r in session.recommendations] == [1, 2, 3, 4, 5]
