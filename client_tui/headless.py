@@ -23,6 +23,7 @@ from client_tui.exit_codes import ExitCode, describe, for_status
 from client_tui.export import ExportError, export_session
 from client_tui.flow import InputError, PlannerCaps, fix_seed, plan, recommend, render, resolve_watched
 from client_tui.gateway import Gateway, RenderEvent, RenderRetry
+from client_tui.images import ImageError
 from client_tui.session import RenderParams, Session, SessionError, global_prompt
 
 PROG = "python -m client_tui run"
@@ -255,6 +256,9 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
     except ExportError as exc:
         print(f"{PROG}: {exc}", file=err)
         return ExitCode.OUTPUT
+    except ImageError as exc:
+        print(f"{PROG}: the render server sent an image the client cannot read: {exc}", file=err)
+        return ExitCode.SERVER_ERROR
     except (KeyboardInterrupt, asyncio.CancelledError):
         progress.close()
         print(f"{PROG}: cancelled; the render job was cancelled on the server too", file=err)

@@ -28,6 +28,7 @@ from client_tui.console.watched_step import WatchedStep
 from client_tui.errors import ServerError
 from client_tui.export import ExportError, export_session, load_images, save_session
 from client_tui.gateway import Gateway, RenderEvent, RenderRetry, ServerState
+from client_tui.images import ImageError
 from client_tui.session import LayoutRecord, MovieRecord, ProblemRecord, Session, SessionError, global_prompt
 from client_tui.summary import SummaryImages, compose_summary
 
@@ -470,7 +471,7 @@ class MarqueeConsole(App[int]):
         step.status = "Starting ..."
         try:
             output = await flow.render(self.gateway, self.session, self._render_event)
-        except (ServerError, flow.InputError) as error:
+        except (ServerError, flow.InputError, ImageError) as error:
             step.status = "Render failed; see the notification. The layout and settings are kept."
             self.report(error)
             return
