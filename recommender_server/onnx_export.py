@@ -51,7 +51,11 @@ class RawIdSASRec(nn.Module):
         known_range = (movie_ids >= 0) & (movie_ids <= self.max_id)
         items = self.index_of_id[movie_ids.clamp(0, self.max_id)]
         items = torch.where(known_range, items, torch.zeros_like(items))
-        return self.model.last_scores(items)
+        # Columns that are padding in every row change nothing (positions number the slots from
+        # the right, padding keys are masked): skip them, so short histories cost less.
+        any_real = (items != 0).any(dim=0)
+        first = torch.argmax(any_real.to(torch.int32))
+        return self.model.last_scores(items[:, first:])
 
 
 def load_checkpoint(path: Path) -> tuple[SASRec, np.ndarray, dict]:

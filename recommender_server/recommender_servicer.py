@@ -21,6 +21,8 @@ DEFAULT_SEARCH_LIMIT = 10
 MAX_LOOKUP = 1000
 MAX_HISTORY = 100_000
 MAX_NAMED = 20
+NOT_SCORED = -1  # in the catalog, but nobody rated it: outside the model's vocabulary
+NOT_IN_CATALOG = -2
 
 
 def movie_proto(movie: MovieRecord) -> common_pb2.Movie:
@@ -30,6 +32,7 @@ def movie_proto(movie: MovieRecord) -> common_pb2.Movie:
 
 
 def _name_ids(ids: list[int]) -> str:
+    """The first few ids, comma-separated, and how many more there are."""
     shown = ", ".join(str(i) for i in ids[:MAX_NAMED])
     more = f" and {len(ids) - MAX_NAMED} more" if len(ids) > MAX_NAMED else ""
     return shown + more
@@ -45,8 +48,15 @@ class Catalog:
     titles: TitleIndex
     model: ServedModel
     label_ids: np.ndarray  # movie id of each score column
-    column_of: dict[int, int]
+    column_table: np.ndarray  # by movie id: its score column, NOT_SCORED or NOT_IN_CATALOG
     window: int
+
+    def columns(self, movie_ids: np.ndarray) -> np.ndarray:
+        """Score column of each movie id; NOT_SCORED or NOT_IN_CATALOG where it has none."""
+        inside = (movie_ids >= 0) & (movie_ids < len(self.column_table))
+        out = np.full(movie_ids.shape, NOT_IN_CATALOG, dtype=np.int64)
+        out[inside] = self.column_table[movie_ids[inside]]
+        return out
 
     @classmethod
     def build(cls, movies: dict[int, MovieRecord], titles: TitleIndex, model: ServedModel) -> "Catalog":
@@ -65,8 +75,11 @@ class Catalog:
         unknown = [int(m) for m in label_ids if int(m) not in movies]
         if unknown:
             raise ValueError(f"model {model.name!r} scores movies missing from the catalog: {_name_ids(unknown)}")
+        table = np.full(max(movies) + 1, NOT_IN_CATALOG, dtype=np.int64)
+        table[list(movies)] = NOT_SCORED
+        table[label_ids] = np.arange(len(label_ids))
         return cls(movies, {m: movie_proto(r) for m, r in movies.items()}, titles, model, label_ids,
-                   {int(m): i for i, m in enumerate(label_ids)}, int(inputs[0].dims[0]))
+                   table, int(inputs[0].dims[0]))
 
 
 class RecommenderServicer(recommender_pb2_grpc.RecommenderServiceServicer):
@@ -104,29 +117,30 @@ class RecommenderServicer(recommender_pb2_grpc.RecommenderServiceServicer):
         catalog = self._catalog()
         if not 1 <= request.k <= MAX_K:
             raise InvalidArgument(f"k must be between 1 and {MAX_K}, got {request.k}")
-        watched = list(request.watched_movie_ids)
-        if not watched:
+        watched = np.asarray(request.watched_movie_ids, dtype=np.int64)
+        if not len(watched):
             raise InvalidArgument("watched_movie_ids is empty: give at least one watched movie, oldest first")
         if len(watched) > MAX_HISTORY:
             raise InvalidArgument(f"at most {MAX_HISTORY} watched movies, got {len(watched)}")
-        unknown = sorted({m for m in watched if m not in catalog.movies})
-        if unknown:
+        columns = catalog.columns(watched)
+        if (columns == NOT_IN_CATALOG).any():
+            unknown = sorted({int(m) for m in watched[columns == NOT_IN_CATALOG]})
             raise InvalidArgument(f"unknown movie ids: {_name_ids(unknown)} (not in the MovieLens-1M catalog)")
         # Catalog movies nobody rated in MovieLens-1M are outside the model's vocabulary: they
         # carry no signal, so the window holds the most recent movies the model knows.
-        known = [m for m in watched if m in catalog.column_of]
-        if not known:
+        known = columns >= 0
+        if not known.any():
             raise InvalidArgument(
-                f"none of the watched movies ({_name_ids(watched)}) was ever rated in MovieLens-1M, "
-                "so the model knows nothing about them; add a movie it knows")
-        recent = known[-catalog.window:]
+                f"none of the watched movies ({_name_ids(watched.tolist())}) was ever rated in "
+                "MovieLens-1M, so the model knows nothing about them; add a movie it knows")
+        recent = watched[known][-catalog.window:]
         window = np.zeros((1, catalog.window), dtype=np.int64)
         window[0, catalog.window - len(recent):] = recent
         served = catalog.model.version("")
         outputs = await served.batcher.infer({INPUT_NAME: window})
         scores = outputs[OUTPUT_NAME][0].astype(np.float32, copy=True)
         if request.exclude_watched if request.HasField("exclude_watched") else True:
-            scores[[catalog.column_of[m] for m in known]] = -np.inf
+            scores[columns[known]] = -np.inf
         available = int(np.isfinite(scores).sum())
         k = min(request.k, available)
         top = np.argpartition(-scores, k - 1)[:k] if k else np.array([], dtype=np.int64)

@@ -9,7 +9,8 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from recommender_server.onnx_export import RawIdSASRec, load_checkpoint
+from recommender_server.onnx_export import load_checkpoint
+from recommender_server.sasrec import SASRec, SASRecConfig
 from recommender_server.config import DEFAULT_MODEL_REPOSITORY
 from tests.recommender.conftest import TINY_IDS, tiny_model
 
@@ -21,8 +22,11 @@ def _session(path: Path) -> ort.InferenceSession:
 
 
 def _torch_scores(model, movie_ids: np.ndarray, batch: np.ndarray) -> np.ndarray:
+    """The reference: PyTorch over the whole 200-slot window (no cropping, no id table)."""
+    index_of = {int(m): i + 1 for i, m in enumerate(movie_ids)}
+    items = np.vectorize(lambda m: index_of.get(int(m), 0))(batch) if batch.size else batch
     with torch.no_grad():
-        return RawIdSASRec(model, movie_ids).eval()(torch.from_numpy(batch)).numpy()
+        return model.eval().last_scores(torch.from_numpy(items.astype(np.int64))).numpy()
 
 
 def _random_histories(ids: np.ndarray, rows: int, seed: int) -> np.ndarray:
@@ -42,6 +46,18 @@ def test_tiny_model_parity_for_several_batch_sizes(tiny_repository: Path) -> Non
         onnx_scores = session.run(["scores"], {"movie_ids": batch})[0]
         assert onnx_scores.shape == (rows, len(TINY_IDS)) and onnx_scores.dtype == np.float32
         assert np.abs(onnx_scores - _torch_scores(model, TINY_IDS, batch)).max() <= 1e-4
+
+
+def test_short_histories_match_the_full_window(tiny_repository: Path) -> None:
+    session = _session(tiny_repository / "sasrec" / "2" / "model.onnx")
+    batch = np.zeros((3, 200), dtype=np.int64)
+    batch[0, -1:] = [8]
+    batch[1, -4:] = [1, 2, 3, 5]
+    batch[2, -2:] = [233, 999_999]  # unknown ids are padding, wherever they are
+    onnx_scores = session.run(["scores"], {"movie_ids": batch})[0]
+    assert np.abs(onnx_scores - _torch_scores(tiny_model(2), TINY_IDS, batch)).max() <= 1e-4
+    alone = session.run(["scores"], {"movie_ids": batch[1:2]})[0]
+    assert np.abs(alone - onnx_scores[1:2]).max() <= 1e-5
 
 
 def test_unknown_ids_behave_like_padding(tiny_repository: Path) -> None:
@@ -89,3 +105,14 @@ def test_last_slot_shortcut_equals_the_full_forward() -> None:
         full = model(batch)[:, -1]
         last = model(batch, last_only=True)[:, -1]
     assert torch.allclose(full, last, atol=1e-5)
+
+
+def test_inference_attention_equals_the_training_kernel() -> None:
+    torch.manual_seed(4)
+    model = SASRec(SASRecConfig(num_items=12, maxlen=200, hidden=16, blocks=2, heads=2, dropout=0.0))
+    batch = torch.from_numpy(_random_histories(np.arange(1, 13), 4, seed=4))
+    with torch.no_grad():
+        training_path = model.train()(batch)  # scaled_dot_product_attention (dropout 0)
+        inference_path = model.eval()(batch)
+    real = batch != 0
+    assert torch.allclose(training_path[real], inference_path[real], atol=1e-5)
