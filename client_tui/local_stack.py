@@ -70,6 +70,8 @@ class LocalStack:
     env: Mapping[str, str] | None = None
     grace_period: float = 5.0
     host: str = "127.0.0.1"
+    #: Credentials for health checks when the servers serve TLS (given their TLS flags).
+    credentials: grpc.ChannelCredentials | None = None
     processes: dict[str, ServerProcess] = field(default_factory=dict)
 
     def start(self, timeout: float = 180.0) -> "LocalStack":
@@ -102,8 +104,14 @@ class LocalStack:
         for server in self.processes.values():
             self._wait_one(server, deadline)
 
+    def open_channel(self, server: ServerProcess) -> grpc.Channel:
+        """A blocking channel to one server, over TLS when the stack has credentials."""
+        if self.credentials is None:
+            return grpc.insecure_channel(server.address)
+        return grpc.secure_channel(server.address, self.credentials)
+
     def _wait_one(self, server: ServerProcess, deadline: float) -> None:
-        with grpc.insecure_channel(server.address) as channel:
+        with self.open_channel(server) as channel:
             stub = health_pb2_grpc.HealthStub(channel)
             while True:
                 assert server.process is not None

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -15,10 +14,9 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 
-from client_tui.local_stack import LocalStack, ServerProcess, StackError
+from client_tui.local_stack import LocalStack, ServerProcess
 from tests.conftest import CREATILAYOUT_FIXTURES
 from tests.tls_certs import CertSet
 
@@ -34,50 +32,13 @@ WATCHED = ("Toy Story (1995)", "Aladdin (1992)")
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
-@dataclass
-class SecureStack(LocalStack):
-    """A LocalStack whose readiness check also works when the servers serve TLS (or mutual TLS)."""
-
-    certs: CertSet | None = None
-    mutual: bool = False
-
-    def channel_credentials(self) -> grpc.ChannelCredentials | None:
-        if self.certs is None:
-            return None
-        return grpc.ssl_channel_credentials(
-            root_certificates=self.certs.ca.read_bytes(),
-            private_key=self.certs.client_key.read_bytes() if self.mutual else None,
-            certificate_chain=self.certs.client_cert.read_bytes() if self.mutual else None,
-        )
-
-    def open_channel(self, server: ServerProcess) -> grpc.Channel:
-        credentials = self.channel_credentials()
-        if credentials is None:
-            return grpc.insecure_channel(server.address)
-        return grpc.secure_channel(server.address, credentials)
-
-    def _wait_one(self, server: ServerProcess, deadline: float) -> None:
-        with self.open_channel(server) as channel:
-            stub = health_pb2_grpc.HealthStub(channel)
-            while True:
-                assert server.process is not None
-                if server.process.poll() is not None:
-                    raise StackError(
-                        f"{server.name} server exited with code {server.process.returncode}; "
-                        f"its log ({server.log_path}):\n{server.log_text()[-3000:]}"
-                    )
-                try:
-                    reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1.0)
-                    if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                        return
-                except grpc.RpcError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise StackError(
-                        f"{server.name} server not SERVING on {server.address} in time; "
-                        f"its log ({server.log_path}):\n{server.log_text()[-3000:]}"
-                    )
-                time.sleep(0.1)
+def client_credentials(certs: CertSet, *, mutual: bool) -> grpc.ChannelCredentials:
+    """What the test's own health checks present to TLS (or mutual-TLS) servers."""
+    return grpc.ssl_channel_credentials(
+        root_certificates=certs.ca.read_bytes(),
+        private_key=certs.client_key.read_bytes() if mutual else None,
+        certificate_chain=certs.client_cert.read_bytes() if mutual else None,
+    )
 
 
 def start_all(stacks: Sequence[LocalStack], timeout: float = 240.0) -> None:

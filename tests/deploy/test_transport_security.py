@@ -33,11 +33,12 @@ from tests.deploy.replicas import (
     ONE_THREAD,
     TINY_RENDER_FLAGS,
     ClientRun,
-    SecureStack,
+    client_credentials,
     start_all,
     start_client,
     tls_flags,
 )
+from client_tui.local_stack import LocalStack
 from tests.tls_certs import CertSet, make_certs
 
 pytestmark = pytest.mark.slow
@@ -92,7 +93,7 @@ class FakeOpenAI(http.server.ThreadingHTTPServer):
 
 class Setup:
     def __init__(self, root: Path, certs: CertSet, llm: FakeOpenAI,
-                 mutual: SecureStack, tls: SecureStack) -> None:
+                 mutual: LocalStack, tls: LocalStack) -> None:
         self.root, self.certs, self.llm, self.mutual, self.tls = root, certs, llm, mutual, tls
         self.runs: dict[str, ClientRun] = {}
 
@@ -109,10 +110,11 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     stacks = {}
     for name, mutual, render in (("mutual", True, TINY_RENDER_FLAGS), ("tls", False, DRAFT_RENDER_FLAGS)):
         flags = tls_flags(certs, mutual=mutual)
-        stacks[name] = SecureStack(
+        stacks[name] = LocalStack(
             {"recommender": flags, "layout": [*flags, *layout_flags],
              "render": [*flags, *render, "--output-dir", str(root / f"renders-{name}")]},
-            root / f"servers-{name}", env=env, grace_period=3.0, certs=certs, mutual=mutual,
+            root / f"servers-{name}", env=env, grace_period=3.0,
+            credentials=client_credentials(certs, mutual=mutual),
         )
     start_all(list(stacks.values()))
     try:
@@ -128,16 +130,31 @@ def _client_env() -> dict[str, str]:
     return {"OPENAI_API_KEY": OPENAI_API_KEY, "HF_TOKEN": HF_TOKEN}
 
 
-def test_whole_flow_over_mutual_tls_with_a_bearer_token(setup: Setup) -> None:
+@pytest.fixture(scope="module")
+def flows(setup: Setup) -> dict[str, ClientRun]:
+    """The whole flow once over mutual TLS (token from the environment) and once over TLS (token
+    as a flag), side by side; each test below reads what it needs from these runs."""
     certs = setup.certs
-    run = start_client(
+    setup.runs["mutual"] = start_client(
         setup.root / "client-mutual", [setup.mutual],
         ["--tls-ca-file", str(certs.ca), "--tls-cert-file", str(certs.client_cert),
          "--tls-key-file", str(certs.client_key), "--tls-server-name", "localhost"],
         env={**_client_env(), "MARQUEE_AUTH_TOKEN": AUTH_TOKEN}, planner="auto", steps=3,
     )
-    setup.runs["mutual"] = run
-    assert run.wait(timeout=180) == 0, run.stderr()[-3000:]
+    setup.runs["tls"] = start_client(
+        setup.root / "client-tls", [setup.tls],
+        ["--tls-ca-file", str(certs.ca), "--tls-server-name", "localhost",
+         "--auth-token", AUTH_TOKEN],
+        env=_client_env(), planner="auto",
+    )
+    for run in setup.runs.values():
+        run.wait(timeout=180)
+    return setup.runs
+
+
+def test_whole_flow_over_mutual_tls_with_a_bearer_token(setup: Setup, flows: dict[str, ClientRun]) -> None:
+    run = flows["mutual"]
+    assert run.process.returncode == 0, run.stderr()[-3000:]
     session = run.session()
     assert session["result"]["engine"] == "creatilayout"
     assert (run.out / "summary.png").is_file()
@@ -147,15 +164,9 @@ def test_whole_flow_over_mutual_tls_with_a_bearer_token(setup: Setup) -> None:
     assert any(a["planner"] == "llm" and a["error"] for a in session["plan"]["attempts"])
 
 
-def test_whole_flow_over_tls_with_the_token_as_a_flag(setup: Setup) -> None:
-    run = start_client(
-        setup.root / "client-tls", [setup.tls],
-        ["--tls-ca-file", str(setup.certs.ca), "--tls-server-name", "localhost",
-         "--auth-token", AUTH_TOKEN],
-        env=_client_env(), planner="auto",
-    )
-    setup.runs["tls"] = run
-    assert run.wait(timeout=180) == 0, run.stderr()[-3000:]
+def test_whole_flow_over_tls_with_the_token_as_a_flag(flows: dict[str, ClientRun]) -> None:
+    run = flows["tls"]
+    assert run.process.returncode == 0, run.stderr()[-3000:]
     assert run.session()["result"]["engine"] == "draft"
     assert (run.out / "summary.png").is_file()
 
@@ -200,8 +211,10 @@ def _files_holding(root: Path, secret: str) -> list[Path]:
     return [p for p in sorted(root.rglob("*")) if p.is_file() and needle in p.read_bytes()]
 
 
-def test_no_key_or_token_in_any_log_or_output(setup: Setup, tmp_path: Path) -> None:
-    assert set(setup.runs) == {"mutual", "tls"}, "the flow tests must run first (same module)"
+def test_no_key_or_token_in_any_log_or_output(
+    setup: Setup, flows: dict[str, ClientRun], tmp_path: Path
+) -> None:
+    assert {name: run.process.returncode for name, run in flows.items()} == {"mutual": 0, "tls": 0}
     # Stop the servers first, so their logs include shutdown too.
     for stack in (setup.mutual, setup.tls):
         assert set(stack.stop().values()) == {0}
