@@ -40,8 +40,13 @@ class RecommenderSettings(ServerSettings):
         None, ge=1, le=4096, description="Most rows in one onnxruntime run (default: the config's "
         "max_batch_size).",
     )
+    instances: int | None = Field(
+        None, ge=1, le=64, description="Model instances, each running its own batches in "
+        "parallel (default: the config's instance_group count).",
+    )
     intra_op_threads: int = Field(
-        0, ge=0, le=256, description="onnxruntime intra-op threads; 0 means one per CPU core."
+        0, ge=0, le=256, description="onnxruntime intra-op threads per instance; 0 shares the CPU "
+        "cores out between the instances.",
     )
     ort_spinning: bool = Field(
         False, description="Let onnxruntime's worker threads busy-wait between runs (faster on an "

@@ -1,10 +1,11 @@
-"""Dynamic batching: requests that arrive close together run as one onnxruntime batch.
+"""Dynamic batching over one or more model instances (Triton's `dynamic_batching` and
+`instance_group { count }`).
 
-Triton's rule: when the model is free, the queued requests form the next batch; if they fill
+Triton's rule: when an instance is free, the queued requests form its next batch; if they fill
 fewer than `max_batch_size` rows and the oldest has waited less than the window, the batcher
-waits for more until the window closes or the batch is full. One run at a time, on one worker
-thread, so the event loop keeps answering while the model computes; requests that arrive during
-a run form the next batch.
+waits for more until the window closes or the batch is full. Each instance runs one batch at a
+time on its own worker thread, so the event loop keeps answering while models compute, and
+requests that arrive during a run form the next batch.
 """
 
 from __future__ import annotations
@@ -14,11 +15,15 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Protocol, Sequence
 
 import numpy as np
 
 from recommender_server.inference_statistics import ModelStatistics
-from recommender_server.onnx_runner import OnnxModel
+
+
+class Runner(Protocol):
+    def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]: ...
 
 
 @dataclass
@@ -37,12 +42,17 @@ class _Timings:
     output_ns: int
 
 
-class DynamicBatcher:
-    """Runs `model` on requests of shape [rows, ...] per input, batching them when `enabled`."""
+def _rows(inputs: dict[str, np.ndarray]) -> int:
+    return next(iter(inputs.values())).shape[0]
 
-    def __init__(self, model: OnnxModel, stats: ModelStatistics, *, max_batch_size: int,
-                 window_s: float, enabled: bool = True) -> None:
-        self.model = model
+
+class DynamicBatcher:
+    """Runs requests of shape [rows, ...] per input on `instances`, batching them when `enabled`
+    (otherwise each request runs alone on the next free instance)."""
+
+    def __init__(self, instances: Runner | Sequence[Runner], stats: ModelStatistics, *,
+                 max_batch_size: int, window_s: float, enabled: bool = True) -> None:
+        self.instances = list(instances) if isinstance(instances, Sequence) else [instances]
         self.stats = stats
         self.max_batch_size = max_batch_size
         self.window_s = window_s
@@ -50,10 +60,21 @@ class DynamicBatcher:
         self._queue: deque[_Pending] = deque()
         self._queued_rows = 0
         self._arrived = asyncio.Event()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="onnxruntime")
+        self._free: asyncio.Queue[Runner] | None = None
+        self._executor = ThreadPoolExecutor(max_workers=len(self.instances),
+                                            thread_name_prefix="onnxruntime")
         self._task: asyncio.Task | None = None
+        self._running: set[asyncio.Task] = set()
+
+    def _free_instances(self) -> asyncio.Queue[Runner]:
+        if self._free is None:
+            self._free = asyncio.Queue()
+            for instance in self.instances:
+                self._free.put_nowait(instance)
+        return self._free
 
     def start(self) -> None:
+        self._free_instances()
         if self.enabled and self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._loop(), name="dynamic-batcher")
 
@@ -65,6 +86,8 @@ class DynamicBatcher:
             except asyncio.CancelledError:
                 pass
             self._task = None
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
         for pending in self._queue:
             if not pending.future.done():
                 pending.future.set_exception(RuntimeError("the server is shutting down"))
@@ -73,21 +96,24 @@ class DynamicBatcher:
 
     async def infer(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Outputs for `inputs` (every array has the same number of rows, at most max_batch_size)."""
-        rows = next(iter(inputs.values())).shape[0]
+        rows = _rows(inputs)
         if rows > self.max_batch_size:
             raise ValueError(f"{rows} rows exceed the maximum batch size {self.max_batch_size}")
-        loop = asyncio.get_running_loop()
         started = time.perf_counter_ns()
         if not self.enabled:
+            free = self._free_instances()
+            instance = await free.get()
             try:
-                outputs, timings = await loop.run_in_executor(
-                    self._executor, self._run, [inputs], started)
+                outputs, timings = await asyncio.get_running_loop().run_in_executor(
+                    self._executor, self._run, instance, [inputs], started)
             except Exception:
                 self.stats.record_request(ok=False, total_ns=time.perf_counter_ns() - started)
                 raise
+            finally:
+                free.put_nowait(instance)
             self._record(started, timings)
             return outputs[0]
-        pending = _Pending(inputs, rows, loop.create_future(), started)
+        pending = _Pending(inputs, rows, asyncio.get_running_loop().create_future(), started)
         self._queue.append(pending)
         self._queued_rows += rows
         self._arrived.set()
@@ -98,26 +124,25 @@ class DynamicBatcher:
                                   queue_ns=t.queue_ns, input_ns=t.input_ns, infer_ns=t.infer_ns,
                                   output_ns=t.output_ns)
 
-    def _run(self, requests: list[dict[str, np.ndarray]], oldest_ns: int
+    def _run(self, instance: Runner, requests: list[dict[str, np.ndarray]], oldest_ns: int
              ) -> tuple[list[dict[str, np.ndarray]], _Timings]:
-        """Worker thread: one onnxruntime run over the concatenated requests."""
+        """Worker thread: one run over the concatenated requests."""
         t0 = time.perf_counter_ns()
         if len(requests) == 1:
             batch = requests[0]
         else:
             batch = {name: np.concatenate([r[name] for r in requests]) for name in requests[0]}
         t1 = time.perf_counter_ns()
-        outputs = self.model.run(batch)
+        outputs = instance.run(batch)
         t2 = time.perf_counter_ns()
         results: list[dict[str, np.ndarray]] = []
         start = 0
         for r in requests:
-            rows = next(iter(r.values())).shape[0]
+            rows = _rows(r)
             results.append({name: value[start:start + rows] for name, value in outputs.items()})
             start += rows
         t3 = time.perf_counter_ns()
-        size = next(iter(batch.values())).shape[0]
-        self.stats.record_execution(size, t1 - t0, t2 - t1, t3 - t2)
+        self.stats.record_execution(_rows(batch), t1 - t0, t2 - t1, t3 - t2)
         return results, _Timings(t0 - oldest_ns, t1 - t0, t2 - t1, t3 - t2)
 
     def _take_batch(self) -> list[_Pending]:
@@ -132,40 +157,54 @@ class DynamicBatcher:
             rows += pending.rows
         return batch
 
+    async def _fill_window(self) -> None:
+        """Waits until the batch is full or the oldest request's window has closed."""
+        deadline = self._queue[0].enqueued_ns + int(self.window_s * 1e9)
+        while self._queued_rows < self.max_batch_size:
+            remaining = (deadline - time.perf_counter_ns()) / 1e9
+            if remaining <= 0:
+                return
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), remaining)
+            except asyncio.TimeoutError:
+                return
+
     async def _loop(self) -> None:
-        loop = asyncio.get_running_loop()
+        free = self._free_instances()
         while True:
             if not self._queue:
                 self._arrived.clear()
                 await self._arrived.wait()
                 continue
-            deadline = self._queue[0].enqueued_ns + int(self.window_s * 1e9)
-            while self._queued_rows < self.max_batch_size:
-                remaining = (deadline - time.perf_counter_ns()) / 1e9
-                if remaining <= 0:
-                    break
-                self._arrived.clear()
-                try:
-                    await asyncio.wait_for(self._arrived.wait(), remaining)
-                except asyncio.TimeoutError:
-                    break
+            instance = await free.get()
+            if self._queue:
+                await self._fill_window()
             batch = self._take_batch()
             if not batch:
+                free.put_nowait(instance)
                 continue
-            oldest = min(p.enqueued_ns for p in batch)
-            try:
-                results, timings = await loop.run_in_executor(
-                    self._executor, self._run, [p.inputs for p in batch], oldest)
-            except Exception as exc:  # noqa: BLE001 - every waiting request gets the error
-                for p in batch:
-                    self.stats.record_request(ok=False, total_ns=time.perf_counter_ns() - p.enqueued_ns)
-                    if not p.future.done():
-                        p.future.set_exception(exc)
-                continue
-            for p, result in zip(batch, results):
+            task = asyncio.get_running_loop().create_task(self._execute(instance, batch))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+    async def _execute(self, instance: Runner, batch: list[_Pending]) -> None:
+        oldest = min(p.enqueued_ns for p in batch)
+        try:
+            results, timings = await asyncio.get_running_loop().run_in_executor(
+                self._executor, self._run, instance, [p.inputs for p in batch], oldest)
+        except Exception as exc:  # noqa: BLE001 - every waiting request gets the error
+            for p in batch:
+                self.stats.record_request(ok=False, total_ns=time.perf_counter_ns() - p.enqueued_ns)
                 if not p.future.done():
-                    p.future.set_result(result)
-                    # The batch started queue_ns after its oldest request, less after later ones.
-                    queued = timings.queue_ns - (p.enqueued_ns - oldest)
-                    self._record(p.enqueued_ns, _Timings(
-                        queued, timings.input_ns, timings.infer_ns, timings.output_ns))
+                    p.future.set_exception(exc)
+            return
+        finally:
+            self._free_instances().put_nowait(instance)
+        for p, result in zip(batch, results):
+            if not p.future.done():
+                p.future.set_result(result)
+                # The batch started queue_ns after its oldest request, less after later ones.
+                queued = timings.queue_ns - (p.enqueued_ns - oldest)
+                self._record(p.enqueued_ns, _Timings(
+                    queued, timings.input_ns, timings.infer_ns, timings.output_ns))

@@ -3,6 +3,7 @@ served version."""
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ log = get_logger("recommender.models")
 @dataclass
 class ServedVersion:
     version: int
-    model: OnnxModel
+    instances: list[OnnxModel]
     batcher: DynamicBatcher
     stats: ModelStatistics
 
@@ -56,6 +57,7 @@ class BatchingOptions:
     window_s: float | None = None
     max_batch_size: int | None = None
     intra_op_threads: int = 0
+    instances: int | None = None
     spinning: bool = False
 
 
@@ -68,14 +70,22 @@ def model_names(repository: Path) -> list[str]:
     return names
 
 
-def _warm(served: ServedVersion, entry: ModelEntry) -> None:
+def _warm(model: OnnxModel, entry: ModelEntry) -> None:
     """A few runs at the sizes the batcher will use, so the first requests are not slow."""
     for rows in sorted({1, min(8, entry.config.max_batch_size), entry.config.max_batch_size}):
         inputs = {
-            spec.name: np.zeros((rows, *spec.dims), dtype=numpy_dtype(spec.data_type))
+            spec.name: np.ones((rows, *spec.dims), dtype=numpy_dtype(spec.data_type))
             for spec in entry.config.input
         }
-        served.model.run(inputs)
+        model.run(inputs)
+
+
+def instance_count(entry: ModelEntry, override: int | None) -> int:
+    """Instances to run: the override, else the config's CPU instance groups (Triton's default
+    is one instance)."""
+    if override is not None:
+        return override
+    return sum(group.count or 1 for group in entry.config.instance_group) or 1
 
 
 def load_model(repository: Path, name: str, options: BatchingOptions) -> ServedModel:
@@ -89,21 +99,27 @@ def load_model(repository: Path, name: str, options: BatchingOptions) -> ServedM
         entry.config.dynamic_batching.max_queue_delay_microseconds = int(options.window_s * 1e6)
     window_s = entry.config.dynamic_batching.max_queue_delay_microseconds / 1e6
     enabled = options.enabled and entry.config.HasField("dynamic_batching")
+    count = instance_count(entry, options.instances)
+    # The cores are shared out between instances unless the threads are set explicitly.
+    threads = options.intra_op_threads or max(1, (os.cpu_count() or 1) // count)
     versions: dict[int, ServedVersion] = {}
     for version, path in sorted(entry.versions.items()):
         started = time.perf_counter()
-        model = OnnxModel(path, intra_op_threads=options.intra_op_threads, spinning=options.spinning)
+        instances = [OnnxModel(path, intra_op_threads=threads, spinning=options.spinning)
+                     for _ in range(count)]
         declared = [i.name for i in entry.config.input]
-        if sorted(model.input_names) != sorted(declared):
-            raise RepositoryError(f"{path} takes inputs {model.input_names}, but the config declares {declared}")
+        if sorted(instances[0].input_names) != sorted(declared):
+            raise RepositoryError(
+                f"{path} takes inputs {instances[0].input_names}, but the config declares {declared}")
+        for instance in instances:
+            _warm(instance, entry)
         stats = ModelStatistics(name, str(version))
-        batcher = DynamicBatcher(model, stats, max_batch_size=entry.config.max_batch_size,
+        batcher = DynamicBatcher(instances, stats, max_batch_size=entry.config.max_batch_size,
                                  window_s=window_s, enabled=enabled)
-        served = ServedVersion(version, model, batcher, stats)
-        _warm(served, entry)
-        versions[version] = served
+        versions[version] = ServedVersion(version, instances, batcher, stats)
         log.info("model version loaded", model=name, version=version, path=str(path),
-                 providers=model.providers, dynamic_batching=enabled, batch_window_ms=window_s * 1000,
+                 providers=instances[0].providers, instances=count, intra_op_threads=threads,
+                 dynamic_batching=enabled, batch_window_ms=window_s * 1000,
                  max_batch_size=entry.config.max_batch_size,
                  load_seconds=round(time.perf_counter() - started, 3))
     return ServedModel(entry, versions)

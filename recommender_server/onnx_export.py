@@ -88,7 +88,7 @@ def export_onnx(model: SASRec, movie_ids: np.ndarray, path: Path) -> Path:
 
 def export_to_repository(
     model: SASRec, movie_ids: np.ndarray, repository: Path, *, name: str = "sasrec",
-    version: int = 1, max_batch_size: int = 256, queue_delay_us: int = 1000,
+    version: int = 1, max_batch_size: int = 256, queue_delay_us: int = 0,
     parameters: dict[str, str] | None = None,
 ) -> Path:
     """Writes `repository/name/{config.pbtxt, movie_ids.txt, version/model.onnx}`."""

@@ -1,4 +1,4 @@
-"""One onnxruntime session per served model version, with its options set explicitly."""
+"""onnxruntime sessions for one model instance, with their options set explicitly."""
 
 from __future__ import annotations
 

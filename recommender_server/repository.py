@@ -22,6 +22,14 @@ INPUT_NAME = "movie_ids"
 OUTPUT_NAME = "scores"
 PLATFORM = "onnxruntime_onnx"
 
+CONFIG_HEADER = """\
+# Triton model configuration (tritonclient's ModelConfig protobuf, text format), written by
+# `python -m recommender_server.onnx_export`. Input: raw MovieLens ids, left-padded with 0 (an
+# unknown id counts as padding). Output: next-movie logits in the label file's order.
+# dynamic_batching without max_queue_delay_microseconds: no added wait; requests that arrive
+# while the instance is busy form its next batch (the server's --batch-window-ms adds a wait).
+"""
+
 _DTYPE_NUMPY = {
     mc.TYPE_BOOL: np.bool_, mc.TYPE_UINT8: np.uint8, mc.TYPE_UINT16: np.uint16,
     mc.TYPE_UINT32: np.uint32, mc.TYPE_UINT64: np.uint64, mc.TYPE_INT8: np.int8,
@@ -52,6 +60,7 @@ def build_config(
     config.input.add(name=INPUT_NAME, data_type=mc.TYPE_INT64, dims=[maxlen])
     config.output.add(name=OUTPUT_NAME, data_type=mc.TYPE_FP32, dims=[num_items],
                       label_filename=LABEL_FILE)
+    config.dynamic_batching.SetInParent()
     config.dynamic_batching.max_queue_delay_microseconds = queue_delay_us
     config.instance_group.add(kind=mc.ModelInstanceGroup.KIND_CPU, count=1)
     for key, value in (parameters or {}).items():
@@ -63,7 +72,7 @@ def write_config(model_dir: Path, **kwargs) -> Path:
     config = build_config(**kwargs)
     path = model_dir / CONFIG_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text_format.MessageToString(config))
+    path.write_text(CONFIG_HEADER + text_format.MessageToString(config))
     return path
 
 

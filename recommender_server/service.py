@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections import Counter
 from pathlib import Path
 
@@ -47,6 +48,7 @@ class RecommenderService(ModelService):
             enabled=s.dynamic_batching,
             window_s=None if s.batch_window_ms is None else s.batch_window_ms / 1000,
             max_batch_size=s.max_batch_size, intra_op_threads=s.intra_op_threads,
+            instances=s.instances,
             spinning=s.ort_spinning)
         names = model_names(s.model_repository)
         if s.model_name not in names:
@@ -68,6 +70,10 @@ class RecommenderService(ModelService):
     async def load(self) -> None:
         host, catalog = await asyncio.to_thread(self._load_blocking)
         host.start()
+        # Everything loaded so far lives as long as the process: keep it out of the collector's
+        # way, so full collections stay short and do not show up as latency spikes.
+        gc.collect()
+        gc.freeze()
         self.host = host
         self.kserve.host = host
         self.domain.catalog = catalog

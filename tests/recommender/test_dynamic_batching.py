@@ -125,3 +125,22 @@ async def test_a_failed_run_fails_every_request_of_its_batch() -> None:
     finally:
         await batcher.close()
     assert batcher.stats.proto().inference_stats.fail.count == 3
+
+
+async def test_instances_run_batches_in_parallel() -> None:
+    first, second = RecordingModel(delay=0.2), RecordingModel(delay=0.2)
+    batcher = DynamicBatcher([first, second], ModelStatistics("m", "1"), max_batch_size=8,
+                             window_s=0.0)
+    batcher.start()
+    try:
+        started = time.perf_counter()
+        early = asyncio.ensure_future(batcher.infer({"x": np.zeros((1, 3), np.float32)}))
+        await asyncio.sleep(0.05)  # the first instance is busy now
+        late = await batcher.infer({"x": np.ones((1, 3), np.float32)})
+        await early
+        took = time.perf_counter() - started
+    finally:
+        await batcher.close()
+    assert first.batch_sizes == [1] and second.batch_sizes == [1]
+    assert (late["y"] == 2).all()
+    assert took < 0.35, f"the two runs did not overlap ({took:.2f} s)"

@@ -107,9 +107,10 @@ def test_last_slot_shortcut_equals_the_full_forward() -> None:
     assert torch.allclose(full, last, atol=1e-5)
 
 
-def test_inference_attention_equals_the_training_kernel() -> None:
+@pytest.mark.parametrize("heads", [1, 2])
+def test_inference_form_equals_the_training_form(heads: int) -> None:
     torch.manual_seed(4)
-    model = SASRec(SASRecConfig(num_items=12, maxlen=200, hidden=16, blocks=2, heads=2, dropout=0.0))
+    model = SASRec(SASRecConfig(num_items=12, maxlen=200, hidden=16, blocks=2, heads=heads, dropout=0.0))
     batch = torch.from_numpy(_random_histories(np.arange(1, 13), 4, seed=4))
     with torch.no_grad():
         training_path = model.train()(batch)  # scaled_dot_product_attention (dropout 0)
