@@ -193,6 +193,20 @@ def test_model_infer_rejects_truncated_raw_content(server: str) -> None:
     assert "100 bytes" in details and "expected 1600 bytes" in details
 
 
+def test_model_infer_accepts_typed_contents(server: str, local_session: ort.InferenceSession) -> None:
+    window = _window([1, 2, 3])
+    request = kserve.ModelInferRequest(model_name="sasrec", model_version="1")
+    tensor = request.inputs.add(name="movie_ids", datatype="INT64", shape=[1, 200])
+    tensor.contents.int64_contents.extend(window.tolist())
+    with grpc.insecure_channel(server) as channel:
+        reply = kserve_grpc.GRPCInferenceServiceStub(channel).ModelInfer(request)
+    (output,) = reply.outputs
+    assert (output.name, output.datatype, list(output.shape)) == ("scores", "FP32", [1, 3706])
+    scores = np.frombuffer(reply.raw_output_contents[0], dtype="<f4")
+    expected = local_session.run(["scores"], {"movie_ids": window[None]})[0][0]
+    assert np.abs(scores - expected).max() <= 1e-5
+
+
 def test_model_infer_rejects_unknown_outputs_and_classes(client: triton.InferenceServerClient) -> None:
     batch = _window([1])[None]
     for outputs, message in (

@@ -9,13 +9,17 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
+import grpc
 import numpy as np
 import onnxruntime as ort
 import pytest
 import tritonclient.grpc as triton
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from tritonclient.utils import InferenceServerException
 
-from client_tui.local_stack import LocalStack
+from client_tui.local_stack import LocalStack, free_port
+from marquee.v1 import recommender_pb2 as rec
+from marquee.v1 import recommender_pb2_grpc as rec_grpc
 from tests.recommender.conftest import TINY_IDS
 
 
@@ -83,3 +87,45 @@ def test_missing_repository_is_a_configuration_error(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "nowhere: no such directory" in done.stdout + done.stderr
+
+
+def test_a_model_that_fails_to_load_leaves_the_server_up_and_not_ready(
+        tiny_repository: Path, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(tiny_repository, repo)
+    (repo / "sasrec" / "2" / "model.onnx").write_bytes(b"not an onnx file")
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "recommender_server", "--model-repository", str(repo), "--port", str(port),
+         "--metrics-port", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with triton.InferenceServerClient(f"127.0.0.1:{port}") as client:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if client.is_server_live() and not client.is_server_ready():
+                        break
+                except InferenceServerException:
+                    pass
+                assert time.monotonic() < deadline, "the server never came up"
+                time.sleep(0.2)
+            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+                # Wait until the failed load is recorded (the reason names the broken file).
+                stub = rec_grpc.RecommenderServiceStub(channel)
+                while True:
+                    try:
+                        stub.Recommend(rec.RecommendRequest(watched_movie_ids=[1], k=1))
+                        raise AssertionError("Recommend answered without a model")
+                    except grpc.RpcError as error:
+                        assert error.code() == grpc.StatusCode.UNAVAILABLE
+                        if "failed to load" in error.details():
+                            assert "model.onnx" in error.details()
+                            break
+                    assert time.monotonic() < deadline
+                    time.sleep(0.2)
+                health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""))
+                assert health.status == health_pb2.HealthCheckResponse.NOT_SERVING
+            assert not client.is_model_ready("sasrec")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
