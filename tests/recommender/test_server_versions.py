@@ -3,9 +3,11 @@ does; batching can be switched off; the options are documented."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator
 
