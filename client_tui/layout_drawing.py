@@ -9,7 +9,7 @@ from typing import Sequence
 
 from PIL import Image, ImageDraw, ImageFont
 
-from client_tui.fonts import font_path
+from marquee.fonts import font_path
 from client_tui.session import LayoutObjectRecord
 
 PALETTE = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#9a6324",

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
 
-from client_tui.fonts import font_path
+from marquee.fonts import font_path
 from client_tui.layout_drawing import draw_layout
 from client_tui.session import Session, SummaryRecord, global_prompt
 

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from render_server.engines import COMPOSING, Engine, EngineOutput, JobCancelled, JobControl
-from render_server.fonts import font
+from marquee.fonts import truetype as font
 from render_server.request_validation import LayoutObject, RenderSpec
 
 #: Base hue (degrees), saturation and value per MovieLens genre.

@@ -7,7 +7,7 @@ from typing import Sequence
 
 from PIL import Image, ImageDraw
 
-from render_server.fonts import font
+from marquee.fonts import truetype as font
 from render_server.request_validation import LayoutObject
 
 #: Ten colours that stay apart from each other (Tableau 10), one per box slot.
