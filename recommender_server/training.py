@@ -131,7 +131,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    "via MARQUEE_DATA_DIR, ./data, ../shared/data)")
     p.add_argument("--checkpoint-dir", type=Path, default=DEFAULT_CHECKPOINT_DIR,
                    help="where best.pt, last.pt and metrics.json go")
-    p.add_argument("--epochs", type=int, default=60, help="maximum epochs (the lr schedule spans them)")
+    p.add_argument("--epochs", type=int, default=70, help="maximum epochs (the lr schedule spans them)")
     p.add_argument("--patience", type=int, default=10, help="stop after this many epochs without a "
                    "better validation NDCG@10")
     p.add_argument("--max-minutes", type=float, default=38.0, help="compute budget of the training "
@@ -140,7 +140,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    "and the lr schedule fits in it")
     p.add_argument("--max-wall-minutes", type=float, default=120.0, help="hard wall-clock limit")
     p.add_argument("--batch-size", type=int, default=128, help="windows per optimiser step")
-    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (AdamW)")
+    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (AdamW)")
     p.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay")
     p.add_argument("--schedule", choices=["cosine", "constant"], default="cosine",
                    help="lr after warm-up: cosine to 5%% over the epochs or the budget, or constant")
@@ -151,8 +151,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--blocks", type=int, default=2, help="self-attention blocks")
     p.add_argument("--heads", type=int, default=1, help="attention heads per block")
     p.add_argument("--dropout", type=float, default=0.2, help="dropout rate (embeddings, attention, FFN)")
-    p.add_argument("--all-windows", action="store_true", help="also train on the earlier "
-                   "stretches of histories longer than maxlen")
+    p.add_argument("--all-windows", action=argparse.BooleanOptionalAction, default=True,
+                   help="also train on the earlier stretches of histories longer than maxlen "
+                   "(+52 %% interactions per epoch; --no-all-windows: the last window only)")
     p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=False,
                    help="bfloat16 autocast for training matmuls (evaluation stays float32); "
                    "slower than float32 at hidden size 64 on this CPU, faster for wide models")
