@@ -18,6 +18,7 @@ def test_benchmark_smoke(repo_root: Path, tmp_path: Path, committed_repository: 
     scenarios = {(r["scenario"].split(",")[0].split(" (")[0], r["concurrency"]) for r in results}
     assert {("Recommend", 1), ("Recommend", 4), ("ModelInfer", 1), ("ModelInfer", 4),
             ("PyTorch eager in-process", 1), ("PyTorch eager", 1)} <= scenarios
+    assert len([r for r in results if r["scenario"].startswith("PyTorch eager")]) == 3
     for r in results:
         assert r["requests"] > 0 and r["throughput"] > 0 and 0 < r["p50_ms"] <= r["p99_ms"], r
     assert "| scenario | concurrency |" in done.stdout
