@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
 
-from marquee.fonts import font_path
+from marquee.fonts import truetype as _font
 from client_tui.layout_drawing import draw_layout
 from client_tui.session import Session, SummaryRecord, global_prompt
 
@@ -26,6 +25,9 @@ PDF_DPI = 150
 INK = (20, 20, 20)
 MUTED = (95, 95, 95)
 ACCENT = (180, 30, 45)
+#: The engine built on Stable Diffusion 3, and the notice its licence asks for.
+STABILITY_ENGINE = "creatilayout"
+POWERED_BY_STABILITY = "Powered by Stability AI"
 
 
 @dataclass
@@ -53,11 +55,6 @@ class Summary:
             buffer, format="PDF", resolution=PDF_DPI, title="Marquee process summary", author="Marquee"
         )
         return buffer.getvalue()
-
-
-@lru_cache(maxsize=8)
-def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(font_path(bold=bold)), size)
 
 
 def wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
@@ -133,6 +130,9 @@ def summary_sections(session: Session) -> dict[str, list[str]]:
             render.append(f"Layout branch on for the first {r.layout_steps} steps")
         if r.attempts > 1:
             render.append(f"Rendered on attempt {r.attempts} (earlier replicas were lost)")
+        if r.engine == STABILITY_ENGINE:
+            # The Stability AI Community Licence of SD3 asks products to say so.
+            render.append(POWERED_BY_STABILITY)
     else:
         p = session.render
         seed = p.seed if p.seed is not None else "random"

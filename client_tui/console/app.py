@@ -26,6 +26,7 @@ from client_tui.console.server_status import ConnectionBar
 from client_tui.console.summary_step import SummaryStep
 from client_tui.console.watched_step import WatchedStep
 from client_tui.errors import ServerError
+from client_tui.summary import POWERED_BY_STABILITY, STABILITY_ENGINE
 from client_tui.export import ExportError, export_session, load_images, save_session
 from client_tui.gateway import Gateway, RenderEvent, RenderRetry, ServerState
 from client_tui.images import ImageError
@@ -292,10 +293,13 @@ class MarqueeConsole(App[int]):
         result = self.session.result
         if result is None:
             return ""
-        return (
+        caption = (
             f"Final image — {result.engine}, seed {result.seed}, {result.steps} steps, "
             f"{result.width}×{result.height}, {result.total_seconds:.1f} s"
         )
+        if result.engine == STABILITY_ENGINE:
+            caption += f" · {POWERED_BY_STABILITY}"
+        return caption
 
     # -- step 1: watched -------------------------------------------------------------------------
 

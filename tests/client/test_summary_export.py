@@ -136,3 +136,12 @@ def test_export_into_an_unwritable_place(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(ExportError, match="cannot write into"):
         export_session(fixed_session(), _images(), blocker / "out")
+
+
+@pytest.mark.parametrize(("engine", "notice"), [("creatilayout", True), ("draft", False)])
+def test_summary_says_powered_by_stability_only_for_the_sd3_engine(engine: str, notice: bool) -> None:
+    session = fixed_session()
+    assert session.result is not None
+    session.result.engine = engine
+    render_lines = compose_summary(session, _images()).record.sections["Render"]
+    assert ("Powered by Stability AI" in render_lines) is notice
