@@ -23,7 +23,7 @@ class SASRecConfig:
     hidden: int = 64
     blocks: int = 2
     heads: int = 1
-    dropout: float = 0.2
+    dropout: float = 0.1
 
     def to_dict(self) -> dict:
         return asdict(self)

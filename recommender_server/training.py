@@ -150,7 +150,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--hidden", type=int, default=64, help="embedding and hidden size")
     p.add_argument("--blocks", type=int, default=2, help="self-attention blocks")
     p.add_argument("--heads", type=int, default=1, help="attention heads per block")
-    p.add_argument("--dropout", type=float, default=0.2, help="dropout rate (embeddings, attention, FFN)")
+    p.add_argument("--dropout", type=float, default=0.1, help="dropout rate (embeddings, attention, FFN)")
     p.add_argument("--all-windows", action=argparse.BooleanOptionalAction, default=True,
                    help="also train on the earlier stretches of histories longer than maxlen "
                    "(+52 %% interactions per epoch; --no-all-windows: the last window only)")
