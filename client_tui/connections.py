@@ -138,10 +138,6 @@ class Endpoints:
         """An asyncio channel to `server`'s replicas."""
         return self._open(server, grpc.aio.secure_channel, grpc.aio.insecure_channel)
 
-    def sync_channel(self, server: str) -> grpc.Channel:
-        """A blocking channel to `server`'s replicas (scripts and tests)."""
-        return self._open(server, grpc.secure_channel, grpc.insecure_channel)
-
     def _open(self, server: str, secure, insecure):  # type: ignore[no-untyped-def]
         target = channel_target(list(self.addresses[server]))
         options = [

@@ -122,13 +122,6 @@ class Gateway:
         )
         return list(reply.hits)
 
-    async def get_movies(self, movie_ids: Sequence[int]) -> list:
-        reply = await self._unary(
-            "recommender", "GetMovies", self.recommender.GetMovies,
-            recommender_pb2.GetMoviesRequest(movie_ids=list(movie_ids)),
-        )
-        return list(reply.movies)
-
     async def recommend(self, watched_ids: Sequence[int], k: int) -> recommender_pb2.RecommendResponse:
         return await self._unary(
             "recommender", "Recommend", self.recommender.Recommend,

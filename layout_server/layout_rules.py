@@ -301,10 +301,6 @@ def validate_layout(
     return problems
 
 
-def is_valid(layout: layout_pb2.Layout, names: ForbiddenNames | None = None) -> bool:
-    return not validate_layout(layout, names)
-
-
 def problem_lines(problems: Sequence[layout_pb2.LayoutProblem]) -> list[str]:
     """One line per problem, e.g. "objects[2].box: area 0.12 ... (box_too_small)"."""
     return [f"{p.field}: {p.message} ({p.code})" for p in problems]

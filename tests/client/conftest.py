@@ -3,7 +3,6 @@ tests), and one stack of the real servers per session (whole-flow, CLI, tmux tes
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Iterator
 
@@ -11,8 +10,6 @@ import pytest
 
 from client_tui.local_stack import LocalStack
 from client_tui.session import (
-    BoxRecord,
-    LayoutObjectRecord,
     LayoutRecord,
     MovieRecord,
     PlanRecord,
@@ -92,14 +89,3 @@ def fixed_session() -> Session:
                              total_seconds=1.25, seconds_per_step=0.15, job_id="job-1"),
         timings={"search": 0.01, "recommend": 0.02, "plan": 0.03, "render": 1.3},
     )
-
-
-def small_box(x1: float, y1: float, x2: float, y2: float) -> LayoutObjectRecord:
-    return LayoutObjectRecord(name="thing", feature="", box=BoxRecord(x1=x1, y1=y1, x2=x2, y2=y2))
-
-
-@pytest.fixture
-def no_marquee_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in list(os.environ):
-        if key.startswith("MARQUEE_"):
-            monkeypatch.delenv(key)
