@@ -31,7 +31,6 @@ def run_demo(open_console: Callable[[Endpoints], int], log_dir: Path | None = No
     try:
         stack.start()
     except StackError as exc:
-        stack.stop()
         print(f"demo: {exc}")
         return 3
     try:

@@ -75,6 +75,8 @@ class LocalStack:
     processes: dict[str, ServerProcess] = field(default_factory=dict)
 
     def start(self, timeout: float = 180.0) -> "LocalStack":
+        """Starts the servers and waits until each is SERVING; raises StackError (naming the
+        server, with the tail of its log) after stopping every server it started."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **(self.env or {}), "PYTHONUNBUFFERED": "1"}
         for name, extra in self.servers.items():
@@ -96,7 +98,12 @@ class LocalStack:
                     args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
                 )
             self.processes[name] = server
-        self.wait_serving(timeout)
+        try:
+            self.wait_serving(timeout)
+        except BaseException:
+            # A stack that never came up stops what it started, so no caller leaks a server.
+            self.stop()
+            raise
         return self
 
     def wait_serving(self, timeout: float) -> None:

@@ -53,11 +53,7 @@ def real_stack(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> I
         env={**ONE_THREAD, "MARQUEE_DATA_DIR": str(shared_data), "OPENAI_API_KEY": ""},
         grace_period=3.0,
     )
-    try:
-        stack.start(timeout=240)
-    except Exception:
-        stack.stop()
-        raise
+    stack.start(timeout=240)
     yield stack
     stack.stop()
 

@@ -39,11 +39,7 @@ def tiny_render(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
                     "--torch-threads", "1", "--output-dir", str(logs / "renders")]},
         logs, env=ONE_THREAD, grace_period=3.0,
     )
-    try:
-        stack.start(timeout=240)
-    except Exception:
-        stack.stop()
-        raise
+    stack.start(timeout=240)
     yield stack
     stack.stop()
 
