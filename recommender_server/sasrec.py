@@ -24,6 +24,13 @@ class SASRecConfig:
     blocks: int = 2
     heads: int = 1
     dropout: float = 0.1
+    # LiGR-style blocks (as in eSASRec): each residual branch scaled by a sigmoid gate computed
+    # from the block's input, so a block can learn to pass a slot through unchanged.
+    gated: bool = False
+    # "relu": the paper's two d×d layers; "swiglu": SiLU(x W1) ⊙ (x W3) W2 with an inner size of
+    # `ffn_multiplier` × hidden and no biases.
+    ffn: str = "relu"
+    ffn_multiplier: int = 1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -40,14 +47,39 @@ class _Block(nn.Module):
         self.qkv = nn.Linear(cfg.hidden, 3 * cfg.hidden)
         self.out = nn.Linear(cfg.hidden, cfg.hidden)
         self.ffn_norm = nn.LayerNorm(cfg.hidden, eps=1e-8)
-        self.ffn = nn.Sequential(
-            nn.Linear(cfg.hidden, cfg.hidden),
-            nn.ReLU(),
-            nn.Dropout(cfg.dropout),
-            nn.Linear(cfg.hidden, cfg.hidden),
-        )
+        self.swiglu = cfg.ffn == "swiglu"
+        if self.swiglu:
+            inner = cfg.hidden * cfg.ffn_multiplier
+            self.ffn_in = nn.Linear(cfg.hidden, 2 * inner, bias=False)  # SiLU half, then linear half
+            self.ffn_dropout = nn.Dropout(cfg.dropout)
+            self.ffn_out = nn.Linear(inner, cfg.hidden, bias=False)
+        elif cfg.ffn == "relu":
+            self.ffn = nn.Sequential(
+                nn.Linear(cfg.hidden, cfg.hidden),
+                nn.ReLU(),
+                nn.Dropout(cfg.dropout),
+                nn.Linear(cfg.hidden, cfg.hidden),
+            )
+        else:
+            raise ValueError(f"unknown feed-forward {cfg.ffn!r}: expected 'relu' or 'swiglu'")
+        self.gated = cfg.gated
+        if self.gated:
+            self.attn_gate = nn.Linear(cfg.hidden, cfg.hidden)
+            self.ffn_gate = nn.Linear(cfg.hidden, cfg.hidden)
         self.dropout = nn.Dropout(cfg.dropout)
         self.attn_dropout = cfg.dropout
+
+    def _feed_forward(self, h: torch.Tensor) -> torch.Tensor:
+        if self.swiglu:
+            gate, up = _linear(h, self.ffn_in.weight, None).chunk(2, dim=-1)
+            return _linear(self.ffn_dropout(F.silu(gate) * up), self.ffn_out.weight, None)
+        inner = torch.relu(_linear(h, self.ffn[0].weight, self.ffn[0].bias))
+        return _linear(self.ffn[2](inner), self.ffn[3].weight, self.ffn[3].bias)
+
+    def _residual(self, x: torch.Tensor, branch: torch.Tensor, gate: nn.Linear | None) -> torch.Tensor:
+        if gate is None:
+            return x + branch
+        return x + torch.sigmoid(_linear(x, gate.weight, gate.bias)) * branch
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor, keep: torch.Tensor,
                 last_only: bool = False) -> torch.Tensor:
@@ -64,9 +96,12 @@ class _Block(nn.Module):
         attended = F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask.to(q.dtype), dropout_p=self.attn_dropout)
         attended = attended.transpose(1, 2).reshape(b, length, d)
-        x = x + self.dropout(self.out(attended))
-        x = x + self.dropout(self.ffn(self.ffn_norm(x)))
+        x = self._residual(x, self.dropout(self.out(attended)), self._gate("attn"))
+        x = self._residual(x, self.dropout(self._feed_forward(self.ffn_norm(x))), self._gate("ffn"))
         return x * keep
+
+    def _gate(self, branch: str) -> nn.Linear | None:
+        return getattr(self, f"{branch}_gate") if self.gated else None
 
     def _inference_forward(self, x: torch.Tensor, mask: torch.Tensor, keep: torch.Tensor,
                            last_only: bool) -> torch.Tensor:
@@ -92,13 +127,12 @@ class _Block(nn.Module):
             scores = torch.matmul(split(q), split(k).transpose(-1, -2)) + mask
             attended = torch.matmul(torch.softmax(scores, dim=-1), split(v))
             attended = attended.transpose(1, 2).reshape(q.shape[0], q.shape[1], d)
-        x = x + _linear(attended, self.out.weight, self.out.bias)
-        inner = torch.relu(_linear(self.ffn_norm(x), self.ffn[0].weight, self.ffn[0].bias))
-        x = x + _linear(inner, self.ffn[3].weight, self.ffn[3].bias)
+        x = self._residual(x, _linear(attended, self.out.weight, self.out.bias), self._gate("attn"))
+        x = self._residual(x, self._feed_forward(self.ffn_norm(x)), self._gate("ffn"))
         return x * keep
 
 
-def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
     """F.linear over [b, L, in] as one 2-D product, which the exporter writes as a Gemm."""
     out = F.linear(x.reshape(-1, x.shape[-1]), weight, bias)
     return out.reshape(x.shape[0], x.shape[1], weight.shape[0])

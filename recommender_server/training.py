@@ -151,6 +151,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--blocks", type=int, default=2, help="self-attention blocks")
     p.add_argument("--heads", type=int, default=1, help="attention heads per block")
     p.add_argument("--dropout", type=float, default=0.1, help="dropout rate (embeddings, attention, FFN)")
+    p.add_argument("--gated", action=argparse.BooleanOptionalAction, default=False,
+                   help="LiGR-style blocks: a sigmoid gate from the block input on each residual branch")
+    p.add_argument("--ffn", choices=["relu", "swiglu"], default="relu", help="feed-forward network")
+    p.add_argument("--ffn-multiplier", type=int, default=1, help="SwiGLU inner size / hidden size")
     p.add_argument("--all-windows", action=argparse.BooleanOptionalAction, default=True,
                    help="also train on the earlier stretches of histories longer than maxlen "
                    "(+52 %% interactions per epoch; --no-all-windows: the last window only)")
@@ -178,7 +182,8 @@ def train(args: argparse.Namespace) -> dict:
     seed_everything(args.seed)
     interactions, split = load_split(args.data_dir, args.limit_users)
     cfg = SASRecConfig(num_items=interactions.num_items, maxlen=args.maxlen, hidden=args.hidden,
-                       blocks=args.blocks, heads=args.heads, dropout=args.dropout)
+                       blocks=args.blocks, heads=args.heads, dropout=args.dropout,
+                       gated=args.gated, ffn=args.ffn, ffn_multiplier=args.ffn_multiplier)
     model = SASRec(cfg)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.98),
                                   weight_decay=args.weight_decay)

@@ -9,7 +9,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from recommender_server.onnx_export import load_checkpoint
+from recommender_server.onnx_export import export_to_repository, load_checkpoint
 from recommender_server.sasrec import SASRec, SASRecConfig
 from recommender_server.config import DEFAULT_MODEL_REPOSITORY
 from tests.recommender.conftest import TINY_IDS, tiny_model
@@ -107,13 +107,34 @@ def test_last_slot_shortcut_equals_the_full_forward() -> None:
     assert torch.allclose(full, last, atol=1e-5)
 
 
-@pytest.mark.parametrize("heads", [1, 2])
-def test_inference_form_equals_the_training_form(heads: int) -> None:
+BLOCK_VARIANTS = [dict(heads=1), dict(heads=2), dict(heads=1, gated=True),
+                  dict(heads=2, gated=True, ffn="swiglu", ffn_multiplier=2)]
+
+
+@pytest.mark.parametrize("variant", BLOCK_VARIANTS, ids=lambda v: "-".join(f"{k}={v[k]}" for k in v))
+def test_inference_form_equals_the_training_form(variant: dict) -> None:
     torch.manual_seed(4)
-    model = SASRec(SASRecConfig(num_items=12, maxlen=200, hidden=16, blocks=2, heads=heads, dropout=0.0))
+    model = SASRec(SASRecConfig(num_items=12, maxlen=200, hidden=16, blocks=2, dropout=0.0, **variant))
     batch = torch.from_numpy(_random_histories(np.arange(1, 13), 4, seed=4))
     with torch.no_grad():
         training_path = model.train()(batch)  # scaled_dot_product_attention (dropout 0)
         inference_path = model.eval()(batch)
     real = batch != 0
     assert torch.allclose(training_path[real], inference_path[real], atol=1e-5)
+
+
+@pytest.mark.parametrize("variant", BLOCK_VARIANTS[2:], ids=lambda v: "-".join(f"{k}={v[k]}" for k in v))
+def test_gated_and_swiglu_blocks_export_with_parity(variant: dict, tmp_path: Path) -> None:
+    torch.manual_seed(5)
+    model = SASRec(SASRecConfig(num_items=len(TINY_IDS), maxlen=200, hidden=16, blocks=2, dropout=0.1,
+                                **variant)).eval()
+    export_to_repository(model, TINY_IDS, tmp_path, version=1, max_batch_size=8)
+    session = _session(tmp_path / "sasrec" / "1" / "model.onnx")
+    batch = _random_histories(TINY_IDS, 5, seed=5)
+    onnx_scores = session.run(["scores"], {"movie_ids": batch})[0]
+    assert np.abs(onnx_scores - _torch_scores(model, TINY_IDS, batch)).max() <= 1e-4
+
+
+def test_an_unknown_feed_forward_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown feed-forward 'gelu'"):
+        SASRec(SASRecConfig(num_items=12, hidden=16, ffn="gelu"))

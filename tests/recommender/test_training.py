@@ -8,8 +8,10 @@ import random
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 import torch
 
+from recommender_server.onnx_export import export_checkpoint, load_checkpoint
 from recommender_server.training import (
     batches,
     full_softmax_loss,
@@ -85,3 +87,25 @@ def test_smoke_training_learns_checkpoints_and_resumes(tmp_path: Path, shared_da
     resumed = train(parse_args([*common, "--epochs", "4", "--resume"]))
     assert [r["epoch"] for r in resumed["history"]] == [1, 2, 3, 4]
     assert resumed["history"][:3] == first["history"]
+
+
+def test_block_options_reach_the_checkpoint_and_the_export(tmp_path: Path, shared_data: Path) -> None:
+    train(parse_args(["--data-dir", str(shared_data), "--checkpoint-dir", str(tmp_path / "run"),
+                      "--limit-users", "40", "--hidden", "16", "--maxlen", "50", "--batch-size", "32",
+                      "--epochs", "1", "--test-draws", "1", "--no-export", "--threads", "1",
+                      "--gated", "--ffn", "swiglu", "--ffn-multiplier", "2"]))
+    model, movie_ids, state = load_checkpoint(tmp_path / "run" / "best.pt")
+    assert (state["config"]["gated"], state["config"]["ffn"], state["config"]["ffn_multiplier"]) == (
+        True, "swiglu", 2)
+    assert model.blocks[0].ffn_in.weight.shape == (2 * 2 * 16, 16)
+    onnx_path = export_checkpoint(tmp_path / "run" / "best.pt", tmp_path / "repo")
+    batch = np.zeros((2, 50), dtype=np.int64)
+    batch[0, -3:] = movie_ids[:3]
+    batch[1, -1:] = movie_ids[7:8]
+    scores = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).run(
+        ["scores"], {"movie_ids": batch})[0]
+    index_of = {int(m): i + 1 for i, m in enumerate(movie_ids)}
+    items = torch.tensor([[index_of.get(int(m), 0) for m in row] for row in batch])
+    with torch.no_grad():
+        expected = model.eval().last_scores(items).numpy()
+    assert np.abs(scores - expected).max() <= 1e-4
