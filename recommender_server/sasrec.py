@@ -62,10 +62,8 @@ class _Block(nn.Module):
             )
         else:
             raise ValueError(f"unknown feed-forward {cfg.ffn!r}: expected 'relu' or 'swiglu'")
-        self.gated = cfg.gated
-        if self.gated:
-            self.attn_gate = nn.Linear(cfg.hidden, cfg.hidden)
-            self.ffn_gate = nn.Linear(cfg.hidden, cfg.hidden)
+        self.attn_gate = nn.Linear(cfg.hidden, cfg.hidden) if cfg.gated else None
+        self.ffn_gate = nn.Linear(cfg.hidden, cfg.hidden) if cfg.gated else None
         self.dropout = nn.Dropout(cfg.dropout)
         self.attn_dropout = cfg.dropout
 
@@ -75,11 +73,6 @@ class _Block(nn.Module):
             return _linear(self.ffn_dropout(F.silu(gate) * up), self.ffn_out.weight, None)
         inner = torch.relu(_linear(h, self.ffn[0].weight, self.ffn[0].bias))
         return _linear(self.ffn[2](inner), self.ffn[3].weight, self.ffn[3].bias)
-
-    def _residual(self, x: torch.Tensor, branch: torch.Tensor, gate: nn.Linear | None) -> torch.Tensor:
-        if gate is None:
-            return x + branch
-        return x + torch.sigmoid(_linear(x, gate.weight, gate.bias)) * branch
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor, keep: torch.Tensor,
                 last_only: bool = False) -> torch.Tensor:
@@ -96,12 +89,9 @@ class _Block(nn.Module):
         attended = F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask.to(q.dtype), dropout_p=self.attn_dropout)
         attended = attended.transpose(1, 2).reshape(b, length, d)
-        x = self._residual(x, self.dropout(self.out(attended)), self._gate("attn"))
-        x = self._residual(x, self.dropout(self._feed_forward(self.ffn_norm(x))), self._gate("ffn"))
+        x = _residual(x, self.dropout(self.out(attended)), self.attn_gate)
+        x = _residual(x, self.dropout(self._feed_forward(self.ffn_norm(x))), self.ffn_gate)
         return x * keep
-
-    def _gate(self, branch: str) -> nn.Linear | None:
-        return getattr(self, f"{branch}_gate") if self.gated else None
 
     def _inference_forward(self, x: torch.Tensor, mask: torch.Tensor, keep: torch.Tensor,
                            last_only: bool) -> torch.Tensor:
@@ -127,9 +117,16 @@ class _Block(nn.Module):
             scores = torch.matmul(split(q), split(k).transpose(-1, -2)) + mask
             attended = torch.matmul(torch.softmax(scores, dim=-1), split(v))
             attended = attended.transpose(1, 2).reshape(q.shape[0], q.shape[1], d)
-        x = self._residual(x, _linear(attended, self.out.weight, self.out.bias), self._gate("attn"))
-        x = self._residual(x, self._feed_forward(self.ffn_norm(x)), self._gate("ffn"))
+        x = _residual(x, _linear(attended, self.out.weight, self.out.bias), self.attn_gate)
+        x = _residual(x, self._feed_forward(self.ffn_norm(x)), self.ffn_gate)
         return x * keep
+
+
+def _residual(x: torch.Tensor, branch: torch.Tensor, gate: nn.Linear | None) -> torch.Tensor:
+    """x + branch, the branch scaled by sigmoid(gate(x)) in gated (LiGR-style) blocks."""
+    if gate is None:
+        return x + branch
+    return x + torch.sigmoid(_linear(x, gate.weight, gate.bias)) * branch
 
 
 def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:

@@ -27,6 +27,15 @@ def tiny_model(seed: int, num_items: int = len(TINY_IDS), maxlen: int = 200) -> 
                                dropout=0.1)).eval()
 
 
+def torch_scores(model: SASRec, movie_ids: np.ndarray, batch: np.ndarray) -> np.ndarray:
+    """The reference the exported graphs are checked against: PyTorch over the whole window of
+    raw ids `batch` (no cropping, no id table in the graph; an unknown id is padding)."""
+    index_of = {int(m): i + 1 for i, m in enumerate(movie_ids)}
+    items = np.vectorize(lambda m: index_of.get(int(m), 0))(batch) if batch.size else batch
+    with torch.no_grad():
+        return model.eval().last_scores(torch.from_numpy(items.astype(np.int64))).numpy()
+
+
 @pytest.fixture(scope="session")
 def tiny_repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`sasrec` with versions 1 and 2 (different weights) over the 12 ids of TINY_IDS."""

@@ -12,21 +12,13 @@ import torch
 from recommender_server.onnx_export import export_to_repository, load_checkpoint
 from recommender_server.sasrec import SASRec, SASRecConfig
 from recommender_server.config import DEFAULT_MODEL_REPOSITORY
-from tests.recommender.conftest import TINY_IDS, tiny_model
+from tests.recommender.conftest import TINY_IDS, tiny_model, torch_scores
 
 TRAINED_CHECKPOINT = DEFAULT_MODEL_REPOSITORY.parent / "trained" / "sasrec_ml1m.pt"
 
 
 def _session(path: Path) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-
-
-def _torch_scores(model, movie_ids: np.ndarray, batch: np.ndarray) -> np.ndarray:
-    """The reference: PyTorch over the whole 200-slot window (no cropping, no id table)."""
-    index_of = {int(m): i + 1 for i, m in enumerate(movie_ids)}
-    items = np.vectorize(lambda m: index_of.get(int(m), 0))(batch) if batch.size else batch
-    with torch.no_grad():
-        return model.eval().last_scores(torch.from_numpy(items.astype(np.int64))).numpy()
 
 
 def _random_histories(ids: np.ndarray, rows: int, seed: int) -> np.ndarray:
@@ -45,7 +37,7 @@ def test_tiny_model_parity_for_several_batch_sizes(tiny_repository: Path) -> Non
         batch = _random_histories(TINY_IDS, rows, seed=rows)
         onnx_scores = session.run(["scores"], {"movie_ids": batch})[0]
         assert onnx_scores.shape == (rows, len(TINY_IDS)) and onnx_scores.dtype == np.float32
-        assert np.abs(onnx_scores - _torch_scores(model, TINY_IDS, batch)).max() <= 1e-4
+        assert np.abs(onnx_scores - torch_scores(model, TINY_IDS, batch)).max() <= 1e-4
 
 
 def test_short_histories_match_the_full_window(tiny_repository: Path) -> None:
@@ -55,7 +47,7 @@ def test_short_histories_match_the_full_window(tiny_repository: Path) -> None:
     batch[1, -4:] = [1, 2, 3, 5]
     batch[2, -2:] = [233, 999_999]  # unknown ids are padding, wherever they are
     onnx_scores = session.run(["scores"], {"movie_ids": batch})[0]
-    assert np.abs(onnx_scores - _torch_scores(tiny_model(2), TINY_IDS, batch)).max() <= 1e-4
+    assert np.abs(onnx_scores - torch_scores(tiny_model(2), TINY_IDS, batch)).max() <= 1e-4
     alone = session.run(["scores"], {"movie_ids": batch[1:2]})[0]
     assert np.abs(alone - onnx_scores[1:2]).max() <= 1e-5
 
@@ -93,7 +85,7 @@ def test_trained_model_parity(committed_repository: Path) -> None:
     batch = _random_histories(movie_ids, 6, seed=7)
     onnx_scores = session.run(["scores"], {"movie_ids": batch})[0]
     assert onnx_scores.shape == (6, 3706)
-    assert np.abs(onnx_scores - _torch_scores(model, movie_ids, batch)).max() <= 1e-4
+    assert np.abs(onnx_scores - torch_scores(model, movie_ids, batch)).max() <= 1e-4
 
 
 def test_last_slot_shortcut_equals_the_full_forward() -> None:
@@ -132,7 +124,7 @@ def test_gated_and_swiglu_blocks_export_with_parity(variant: dict, tmp_path: Pat
     session = _session(tmp_path / "sasrec" / "1" / "model.onnx")
     batch = _random_histories(TINY_IDS, 5, seed=5)
     onnx_scores = session.run(["scores"], {"movie_ids": batch})[0]
-    assert np.abs(onnx_scores - _torch_scores(model, TINY_IDS, batch)).max() <= 1e-4
+    assert np.abs(onnx_scores - torch_scores(model, TINY_IDS, batch)).max() <= 1e-4
 
 
 def test_an_unknown_feed_forward_is_refused() -> None:

@@ -20,7 +20,7 @@ from recommender_server.training import (
     train,
     training_windows,
 )
-from tests.recommender.conftest import tiny_model
+from tests.recommender.conftest import tiny_model, torch_scores
 
 
 def test_windows_cover_every_training_step() -> None:
@@ -104,8 +104,4 @@ def test_block_options_reach_the_checkpoint_and_the_export(tmp_path: Path, share
     batch[1, -1:] = movie_ids[7:8]
     scores = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).run(
         ["scores"], {"movie_ids": batch})[0]
-    index_of = {int(m): i + 1 for i, m in enumerate(movie_ids)}
-    items = torch.tensor([[index_of.get(int(m), 0) for m in row] for row in batch])
-    with torch.no_grad():
-        expected = model.eval().last_scores(items).numpy()
-    assert np.abs(scores - expected).max() <= 1e-4
+    assert np.abs(scores - torch_scores(model, movie_ids, batch)).max() <= 1e-4
