@@ -17,7 +17,7 @@ from tests.deploy import kustomize_lite
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 K8S = REPO_ROOT / "deploy" / "k8s"
-OVERLAYS = ("cpu", "gpu", "triton")
+OVERLAYS = ("cpu", "gpu", "gpu-shared-cache", "triton")
 #: The oldest release with GA native gRPC probes, and the newest kubernetes-validate knows.
 KUBERNETES_VERSIONS = ("1.27", "1.37")
 #: Custom resources the manifests may use, with what checks them instead of a Kubernetes schema

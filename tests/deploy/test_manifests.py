@@ -132,6 +132,8 @@ def test_every_container_has_requests_limits_and_runs_unprivileged(overlay: str)
             where = (deployment["metadata"]["name"], container["name"])
             for section in ("requests", "limits"):
                 assert {"cpu", "memory"} <= set(container["resources"][section]), where
+            # Logs and writable volumes use node disk: the scheduler must count it.
+            assert "ephemeral-storage" in container["resources"]["requests"], where
             assert container["securityContext"]["allowPrivilegeEscalation"] is False, where
             assert container["securityContext"]["readOnlyRootFilesystem"] is True, where
             image = container["image"]
@@ -147,8 +149,9 @@ def test_every_container_has_requests_limits_and_runs_unprivileged(overlay: str)
             assert 0 < grace < spec["terminationGracePeriodSeconds"]
 
 
-def test_gpu_overlay_puts_render_pods_on_gpus_with_a_shared_hf_cache() -> None:
-    resources = render_overlay("gpu")
+@pytest.mark.parametrize("overlay", ["gpu", "gpu-shared-cache"])
+def test_gpu_overlays_put_render_pods_on_gpus(overlay: str) -> None:
+    resources = render_overlay(overlay)
     render = by_kind(resources, "Deployment")["render"]
     spec = pod_spec(render)
     container = _container(render)
@@ -158,9 +161,20 @@ def test_gpu_overlay_puts_render_pods_on_gpus_with_a_shared_hf_cache() -> None:
     assert spec["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
     config = by_kind(resources, "ConfigMap")["render-config"]["data"]
     assert config["MARQUEE_ENGINE"] == "creatilayout" and config["MARQUEE_DEVICE"] == "cuda"
+    # A rollout replaces pods one by one: a surge pod would wait for a spare GPU forever.
+    assert render["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 0, "maxUnavailable": 1}
     volume = next(v for v in spec["volumes"] if v["name"] == "hf-cache")
-    assert volume == {"name": "hf-cache", "persistentVolumeClaim": {"claimName": "render-hf-cache"}}
-    assert "render-hf-cache" in by_kind(resources, "PersistentVolumeClaim")
+    claims = by_kind(resources, "PersistentVolumeClaim")
+    if overlay == "gpu":
+        # The safe default: a per-pod claim on the default class with the mode every class has.
+        template = volume["ephemeral"]["volumeClaimTemplate"]["spec"]
+        assert set(volume) == {"name", "ephemeral"} and "storageClassName" not in template
+        assert template["accessModes"] == ["ReadWriteOnce"] and claims == {}
+    else:
+        # Shared: one ReadWriteMany claim on a class the operator names (never the default).
+        assert volume == {"name": "hf-cache", "persistentVolumeClaim": {"claimName": "render-hf-cache"}}
+        claim = claims["render-hf-cache"]["spec"]
+        assert claim["accessModes"] == ["ReadWriteMany"] and claim["storageClassName"]
     mount = next(m for m in container["volumeMounts"] if m["name"] == "hf-cache")
     assert mount["mountPath"] == config["HF_HOME"]
     # Only the render pods want GPUs; the CPU overlay's render pods want none.
@@ -205,8 +219,31 @@ def test_autoscalers_and_disruption_budgets(overlay: str) -> None:
         labels = deployments[name]["spec"]["template"]["metadata"]["labels"]
         assert _matches(pdb["spec"]["selector"]["matchLabels"], labels)
         # A budget of one pod that allows no disruption would block every node drain.
-        if deployments[name]["spec"]["replicas"] == 1:
+        if hpas[name]["spec"]["minReplicas"] == 1:
             assert pdb["spec"].get("maxUnavailable", 0) >= 1
+    # The HPA owns the scale: `replicas` in a Deployment would reset it at every `kubectl apply -k`.
+    for hpa in hpas.values():
+        assert "replicas" not in deployments[hpa["spec"]["scaleTargetRef"]["name"]]["spec"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_namespace_enforces_the_restricted_pod_security_standard(overlay: str) -> None:
+    [namespace] = by_kind(render_overlay(overlay), "Namespace").values()
+    labels = namespace["metadata"]["labels"]
+    for mode in ("enforce", "warn", "audit"):
+        assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted"
+    # What `restricted` demands of every pod, so enforcing it admits Marquee's own pods.
+    for deployment in by_kind(render_overlay(overlay), "Deployment").values():
+        spec = pod_spec(deployment)
+        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        allowed = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral",
+                   "persistentVolumeClaim", "projected", "secret"}
+        for volume in spec.get("volumes", []):
+            assert set(volume) - {"name"} <= allowed, volume
+        for container in containers(deployment):
+            context = container["securityContext"]
+            assert context["capabilities"]["drop"] == ["ALL"], container["name"]
+            assert context["allowPrivilegeEscalation"] is False
 
 
 def test_render_autoscaling_metric_is_the_gauge_the_render_server_exports() -> None:
