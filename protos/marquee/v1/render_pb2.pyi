@@ -134,7 +134,7 @@ class DescribeEngineRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class DescribeEngineResponse(_message.Message):
-    __slots__ = ("engine", "model", "device", "max_width", "max_height", "max_boxes", "default_steps", "default_guidance", "default_size", "max_queue_depth", "not_ready_reason")
+    __slots__ = ("engine", "model", "device", "max_width", "max_height", "max_boxes", "default_steps", "default_guidance", "default_size", "max_queue_depth", "not_ready_reason", "max_prompt_chars", "max_title_chars", "max_mood_chars", "max_negative_prompt_chars", "max_genres", "max_genre_chars", "max_phrase_chars", "min_box_side", "min_box_pixels", "max_steps")
     ENGINE_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     DEVICE_FIELD_NUMBER: _ClassVar[int]
@@ -146,6 +146,16 @@ class DescribeEngineResponse(_message.Message):
     DEFAULT_SIZE_FIELD_NUMBER: _ClassVar[int]
     MAX_QUEUE_DEPTH_FIELD_NUMBER: _ClassVar[int]
     NOT_READY_REASON_FIELD_NUMBER: _ClassVar[int]
+    MAX_PROMPT_CHARS_FIELD_NUMBER: _ClassVar[int]
+    MAX_TITLE_CHARS_FIELD_NUMBER: _ClassVar[int]
+    MAX_MOOD_CHARS_FIELD_NUMBER: _ClassVar[int]
+    MAX_NEGATIVE_PROMPT_CHARS_FIELD_NUMBER: _ClassVar[int]
+    MAX_GENRES_FIELD_NUMBER: _ClassVar[int]
+    MAX_GENRE_CHARS_FIELD_NUMBER: _ClassVar[int]
+    MAX_PHRASE_CHARS_FIELD_NUMBER: _ClassVar[int]
+    MIN_BOX_SIDE_FIELD_NUMBER: _ClassVar[int]
+    MIN_BOX_PIXELS_FIELD_NUMBER: _ClassVar[int]
+    MAX_STEPS_FIELD_NUMBER: _ClassVar[int]
     engine: str
     model: str
     device: str
@@ -157,4 +167,14 @@ class DescribeEngineResponse(_message.Message):
     default_size: int
     max_queue_depth: int
     not_ready_reason: str
-    def __init__(self, engine: _Optional[str] = ..., model: _Optional[str] = ..., device: _Optional[str] = ..., max_width: _Optional[int] = ..., max_height: _Optional[int] = ..., max_boxes: _Optional[int] = ..., default_steps: _Optional[int] = ..., default_guidance: _Optional[float] = ..., default_size: _Optional[int] = ..., max_queue_depth: _Optional[int] = ..., not_ready_reason: _Optional[str] = ...) -> None: ...
+    max_prompt_chars: int
+    max_title_chars: int
+    max_mood_chars: int
+    max_negative_prompt_chars: int
+    max_genres: int
+    max_genre_chars: int
+    max_phrase_chars: int
+    min_box_side: float
+    min_box_pixels: int
+    max_steps: int
+    def __init__(self, engine: _Optional[str] = ..., model: _Optional[str] = ..., device: _Optional[str] = ..., max_width: _Optional[int] = ..., max_height: _Optional[int] = ..., max_boxes: _Optional[int] = ..., default_steps: _Optional[int] = ..., default_guidance: _Optional[float] = ..., default_size: _Optional[int] = ..., max_queue_depth: _Optional[int] = ..., not_ready_reason: _Optional[str] = ..., max_prompt_chars: _Optional[int] = ..., max_title_chars: _Optional[int] = ..., max_mood_chars: _Optional[int] = ..., max_negative_prompt_chars: _Optional[int] = ..., max_genres: _Optional[int] = ..., max_genre_chars: _Optional[int] = ..., max_phrase_chars: _Optional[int] = ..., min_box_side: _Optional[float] = ..., min_box_pixels: _Optional[int] = ..., max_steps: _Optional[int] = ...) -> None: ...
