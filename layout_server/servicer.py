@@ -19,7 +19,13 @@ from layout_server.layout_rules import (
 )
 from layout_server.planning import LayoutPlanning
 from layout_server.prompting import DEFAULT_SYSTEM_INSTRUCTION
-from layout_server.request_limits import check_validate_request
+from layout_server.request_limits import (
+    MAX_GENRE_CHARS,
+    MAX_GENRES,
+    MAX_MOVIE_GENRES,
+    MAX_MOVIE_TITLE_CHARS,
+    check_validate_request,
+)
 
 log = get_logger("layout_server.servicer")
 
@@ -92,4 +98,9 @@ class LayoutServicer(layout_pb2_grpc.LayoutServiceServicer):
             min_objects=MIN_OBJECTS,
             max_objects=MAX_OBJECTS,
             min_box_area=MIN_BOX_AREA,
+            max_recommended_movies=caps.max_recommended_movies,
+            max_genres=MAX_GENRES,
+            max_genre_chars=MAX_GENRE_CHARS,
+            max_movie_title_chars=MAX_MOVIE_TITLE_CHARS,
+            max_movie_genres=MAX_MOVIE_GENRES,
         )

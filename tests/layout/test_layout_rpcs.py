@@ -93,6 +93,9 @@ async def test_describe_planner(start_server, fake_llm) -> None:
     assert described.min_box_area == pytest.approx(MIN_BOX_AREA)
     assert (described.max_scenario_chars, described.max_plot_chars,
             described.max_system_instruction_chars) == (4000, 2000, 8000)
+    # Every other cap check_context enforces is advertised too, so clients can clip to it.
+    assert (described.max_recommended_movies, described.max_genres, described.max_genre_chars,
+            described.max_movie_title_chars, described.max_movie_genres) == (20, 20, 40, 300, 20)
 
 
 async def test_offline_plans_are_valid_by_the_validate_rpc(start_server) -> None:

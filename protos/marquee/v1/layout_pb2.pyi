@@ -128,7 +128,7 @@ class DescribePlannerRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class DescribePlannerResponse(_message.Message):
-    __slots__ = ("llm_configured", "llm_model", "default_system_instruction", "max_scenario_chars", "max_plot_chars", "max_system_instruction_chars", "min_objects", "max_objects", "min_box_area")
+    __slots__ = ("llm_configured", "llm_model", "default_system_instruction", "max_scenario_chars", "max_plot_chars", "max_system_instruction_chars", "min_objects", "max_objects", "min_box_area", "max_recommended_movies", "max_genres", "max_genre_chars", "max_movie_title_chars", "max_movie_genres")
     LLM_CONFIGURED_FIELD_NUMBER: _ClassVar[int]
     LLM_MODEL_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_SYSTEM_INSTRUCTION_FIELD_NUMBER: _ClassVar[int]
@@ -138,6 +138,11 @@ class DescribePlannerResponse(_message.Message):
     MIN_OBJECTS_FIELD_NUMBER: _ClassVar[int]
     MAX_OBJECTS_FIELD_NUMBER: _ClassVar[int]
     MIN_BOX_AREA_FIELD_NUMBER: _ClassVar[int]
+    MAX_RECOMMENDED_MOVIES_FIELD_NUMBER: _ClassVar[int]
+    MAX_GENRES_FIELD_NUMBER: _ClassVar[int]
+    MAX_GENRE_CHARS_FIELD_NUMBER: _ClassVar[int]
+    MAX_MOVIE_TITLE_CHARS_FIELD_NUMBER: _ClassVar[int]
+    MAX_MOVIE_GENRES_FIELD_NUMBER: _ClassVar[int]
     llm_configured: bool
     llm_model: str
     default_system_instruction: str
@@ -147,4 +152,9 @@ class DescribePlannerResponse(_message.Message):
     min_objects: int
     max_objects: int
     min_box_area: float
-    def __init__(self, llm_configured: _Optional[bool] = ..., llm_model: _Optional[str] = ..., default_system_instruction: _Optional[str] = ..., max_scenario_chars: _Optional[int] = ..., max_plot_chars: _Optional[int] = ..., max_system_instruction_chars: _Optional[int] = ..., min_objects: _Optional[int] = ..., max_objects: _Optional[int] = ..., min_box_area: _Optional[float] = ...) -> None: ...
+    max_recommended_movies: int
+    max_genres: int
+    max_genre_chars: int
+    max_movie_title_chars: int
+    max_movie_genres: int
+    def __init__(self, llm_configured: _Optional[bool] = ..., llm_model: _Optional[str] = ..., default_system_instruction: _Optional[str] = ..., max_scenario_chars: _Optional[int] = ..., max_plot_chars: _Optional[int] = ..., max_system_instruction_chars: _Optional[int] = ..., min_objects: _Optional[int] = ..., max_objects: _Optional[int] = ..., min_box_area: _Optional[float] = ..., max_recommended_movies: _Optional[int] = ..., max_genres: _Optional[int] = ..., max_genre_chars: _Optional[int] = ..., max_movie_title_chars: _Optional[int] = ..., max_movie_genres: _Optional[int] = ...) -> None: ...
