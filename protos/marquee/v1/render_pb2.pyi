@@ -72,7 +72,7 @@ class Preview(_message.Message):
     def __init__(self, step: _Optional[int] = ..., image: _Optional[_Union[_common_pb2.EncodedImage, _Mapping]] = ...) -> None: ...
 
 class RenderMetadata(_message.Message):
-    __slots__ = ("seed", "steps", "guidance", "width", "height", "engine", "model", "queued_seconds", "total_seconds", "first_preview_seconds", "seconds_per_step", "saved_files", "layout_steps", "job_id")
+    __slots__ = ("seed", "steps", "guidance", "width", "height", "engine", "model", "queued_seconds", "total_seconds", "first_preview_seconds", "seconds_per_step", "saved_files", "layout_steps", "job_id", "steps_requested", "notice")
     SEED_FIELD_NUMBER: _ClassVar[int]
     STEPS_FIELD_NUMBER: _ClassVar[int]
     GUIDANCE_FIELD_NUMBER: _ClassVar[int]
@@ -87,6 +87,8 @@ class RenderMetadata(_message.Message):
     SAVED_FILES_FIELD_NUMBER: _ClassVar[int]
     LAYOUT_STEPS_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    STEPS_REQUESTED_FIELD_NUMBER: _ClassVar[int]
+    NOTICE_FIELD_NUMBER: _ClassVar[int]
     seed: int
     steps: int
     guidance: float
@@ -101,7 +103,9 @@ class RenderMetadata(_message.Message):
     saved_files: _containers.RepeatedScalarFieldContainer[str]
     layout_steps: int
     job_id: str
-    def __init__(self, seed: _Optional[int] = ..., steps: _Optional[int] = ..., guidance: _Optional[float] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., engine: _Optional[str] = ..., model: _Optional[str] = ..., queued_seconds: _Optional[float] = ..., total_seconds: _Optional[float] = ..., first_preview_seconds: _Optional[float] = ..., seconds_per_step: _Optional[float] = ..., saved_files: _Optional[_Iterable[str]] = ..., layout_steps: _Optional[int] = ..., job_id: _Optional[str] = ...) -> None: ...
+    steps_requested: int
+    notice: str
+    def __init__(self, seed: _Optional[int] = ..., steps: _Optional[int] = ..., guidance: _Optional[float] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., engine: _Optional[str] = ..., model: _Optional[str] = ..., queued_seconds: _Optional[float] = ..., total_seconds: _Optional[float] = ..., first_preview_seconds: _Optional[float] = ..., seconds_per_step: _Optional[float] = ..., saved_files: _Optional[_Iterable[str]] = ..., layout_steps: _Optional[int] = ..., job_id: _Optional[str] = ..., steps_requested: _Optional[int] = ..., notice: _Optional[str] = ...) -> None: ...
 
 class RenderResult(_message.Message):
     __slots__ = ("image", "layout_on_image", "layout_on_white", "metadata")
@@ -134,7 +138,7 @@ class DescribeEngineRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class DescribeEngineResponse(_message.Message):
-    __slots__ = ("engine", "model", "device", "max_width", "max_height", "max_boxes", "default_steps", "default_guidance", "default_size", "max_queue_depth", "not_ready_reason", "max_prompt_chars", "max_title_chars", "max_mood_chars", "max_negative_prompt_chars", "max_genres", "max_genre_chars", "max_phrase_chars", "min_box_side", "min_box_pixels", "max_steps")
+    __slots__ = ("engine", "model", "device", "max_width", "max_height", "max_boxes", "default_steps", "default_guidance", "default_size", "max_queue_depth", "not_ready_reason", "engine_notice", "max_prompt_chars", "max_title_chars", "max_mood_chars", "max_negative_prompt_chars", "max_genres", "max_genre_chars", "max_phrase_chars", "min_box_side", "min_box_pixels", "max_steps")
     ENGINE_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     DEVICE_FIELD_NUMBER: _ClassVar[int]
@@ -146,6 +150,7 @@ class DescribeEngineResponse(_message.Message):
     DEFAULT_SIZE_FIELD_NUMBER: _ClassVar[int]
     MAX_QUEUE_DEPTH_FIELD_NUMBER: _ClassVar[int]
     NOT_READY_REASON_FIELD_NUMBER: _ClassVar[int]
+    ENGINE_NOTICE_FIELD_NUMBER: _ClassVar[int]
     MAX_PROMPT_CHARS_FIELD_NUMBER: _ClassVar[int]
     MAX_TITLE_CHARS_FIELD_NUMBER: _ClassVar[int]
     MAX_MOOD_CHARS_FIELD_NUMBER: _ClassVar[int]
@@ -167,6 +172,7 @@ class DescribeEngineResponse(_message.Message):
     default_size: int
     max_queue_depth: int
     not_ready_reason: str
+    engine_notice: str
     max_prompt_chars: int
     max_title_chars: int
     max_mood_chars: int
@@ -177,4 +183,4 @@ class DescribeEngineResponse(_message.Message):
     min_box_side: float
     min_box_pixels: int
     max_steps: int
-    def __init__(self, engine: _Optional[str] = ..., model: _Optional[str] = ..., device: _Optional[str] = ..., max_width: _Optional[int] = ..., max_height: _Optional[int] = ..., max_boxes: _Optional[int] = ..., default_steps: _Optional[int] = ..., default_guidance: _Optional[float] = ..., default_size: _Optional[int] = ..., max_queue_depth: _Optional[int] = ..., not_ready_reason: _Optional[str] = ..., max_prompt_chars: _Optional[int] = ..., max_title_chars: _Optional[int] = ..., max_mood_chars: _Optional[int] = ..., max_negative_prompt_chars: _Optional[int] = ..., max_genres: _Optional[int] = ..., max_genre_chars: _Optional[int] = ..., max_phrase_chars: _Optional[int] = ..., min_box_side: _Optional[float] = ..., min_box_pixels: _Optional[int] = ..., max_steps: _Optional[int] = ...) -> None: ...
+    def __init__(self, engine: _Optional[str] = ..., model: _Optional[str] = ..., device: _Optional[str] = ..., max_width: _Optional[int] = ..., max_height: _Optional[int] = ..., max_boxes: _Optional[int] = ..., default_steps: _Optional[int] = ..., default_guidance: _Optional[float] = ..., default_size: _Optional[int] = ..., max_queue_depth: _Optional[int] = ..., not_ready_reason: _Optional[str] = ..., engine_notice: _Optional[str] = ..., max_prompt_chars: _Optional[int] = ..., max_title_chars: _Optional[int] = ..., max_mood_chars: _Optional[int] = ..., max_negative_prompt_chars: _Optional[int] = ..., max_genres: _Optional[int] = ..., max_genre_chars: _Optional[int] = ..., max_phrase_chars: _Optional[int] = ..., min_box_side: _Optional[float] = ..., min_box_pixels: _Optional[int] = ..., max_steps: _Optional[int] = ...) -> None: ...
