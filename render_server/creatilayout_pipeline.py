@@ -10,7 +10,8 @@ tensor for cheap previews, and cancellation that stops before the next transform
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -25,6 +26,26 @@ from render_server.siamlayout_transformer import SiamLayoutSD3Transformer2DModel
 # The fraction of the denoising steps that see the layout branch (bbox_scale 1, then 0).
 LAYOUT_STEP_FRACTION = 0.3
 OUTPUT_TYPES = ("pil", "np", "latent")
+
+
+class _StepTensors(Mapping[str, torch.Tensor]):
+    """The step callback's tensors, each computed only when the callback reads it: a callback that
+    previews every N steps pays for x0 on those steps alone."""
+
+    def __init__(self, makers: dict[str, Callable[[], torch.Tensor]]) -> None:
+        self._makers = makers
+        self._made: dict[str, torch.Tensor] = {}
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        if name not in self._made:
+            self._made[name] = self._makers[name]()
+        return self._made[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._makers)
+
+    def __len__(self) -> int:
+        return len(self._makers)
 
 
 class GenerationInterrupted(RuntimeError):
@@ -91,7 +112,32 @@ class CreatiLayoutPipeline(DiffusionPipeline):
         self._interrupt = False
         self._guidance_scale = 1.0
         self._num_timesteps = 0
+        # Off unless enabled: negative-prompt embeddings by (text, max length, device), LRU.
+        self._negative_cache: OrderedDict[tuple[str, int, str], tuple[torch.Tensor, torch.Tensor]] | None = None
+        self._negative_cache_size = 0
         self._check_phrase_embedding_width()
+
+    def enable_negative_prompt_cache(self, max_entries: int = 8) -> None:
+        """Encode each negative prompt once: most jobs send the same one (often empty), and
+        encoding it runs CLIP-L, CLIP-G and T5-XXL again for every job. The embeddings are the
+        same tensors the encoders would give, so images do not change."""
+        if max_entries < 1:
+            raise ValueError(f"max_entries must be at least 1, got {max_entries}")
+        self._negative_cache = OrderedDict()
+        self._negative_cache_size = max_entries
+
+    def _cached_negative(self, key: tuple[str, int, str]) -> tuple[torch.Tensor, torch.Tensor] | tuple[None, None]:
+        if self._negative_cache is None or key not in self._negative_cache:
+            return None, None
+        self._negative_cache.move_to_end(key)
+        return self._negative_cache[key]
+
+    def _remember_negative(self, key: tuple[str, int, str], embeds: torch.Tensor, pooled: torch.Tensor) -> None:
+        if self._negative_cache is None or key in self._negative_cache:
+            return
+        self._negative_cache[key] = (embeds, pooled)
+        while len(self._negative_cache) > self._negative_cache_size:
+            self._negative_cache.popitem(last=False)
 
     def _check_phrase_embedding_width(self) -> None:
         parts = (self.transformer, self.text_encoder, self.text_encoder_2)
@@ -262,6 +308,8 @@ class CreatiLayoutPipeline(DiffusionPipeline):
         device = self._execution_device
         do_cfg = self.do_classifier_free_guidance
 
+        negative_key = (negative_prompt or "", max_sequence_length, str(device))
+        cached_negative, cached_negative_pooled = self._cached_negative(negative_key) if do_cfg else (None, None)
         prompt_embeds, negative_prompt_embeds, pooled_prompt_embeds, negative_pooled_prompt_embeds = self.encode_prompt(
             prompt=prompt,
             prompt_2=None,
@@ -271,7 +319,11 @@ class CreatiLayoutPipeline(DiffusionPipeline):
             device=device,
             num_images_per_prompt=1,
             max_sequence_length=max_sequence_length,
+            negative_prompt_embeds=cached_negative,
+            negative_pooled_prompt_embeds=cached_negative_pooled,
         )
+        if do_cfg:
+            self._remember_negative(negative_key, negative_prompt_embeds, negative_pooled_prompt_embeds)
         if do_cfg:
             prompt_embeds = torch.cat([negative_prompt_embeds, prompt_embeds], dim=0)
             pooled_prompt_embeds = torch.cat([negative_pooled_prompt_embeds, pooled_prompt_embeds], dim=0)
@@ -282,6 +334,9 @@ class CreatiLayoutPipeline(DiffusionPipeline):
         )
         timesteps, num_inference_steps = retrieve_timesteps(self.scheduler, num_inference_steps, device)
         self._num_timesteps = len(timesteps)
+        # Python floats, read once: indexing the schedule on the device in the loop would copy
+        # (and on a GPU synchronise) every step.
+        sigmas = [float(s) for s in self.scheduler.sigmas.tolist()]
         layout_steps = layout_step_count(num_inference_steps)
 
         with self.progress_bar(total=num_inference_steps) as progress_bar:
@@ -308,11 +363,11 @@ class CreatiLayoutPipeline(DiffusionPipeline):
                 if callback_on_step_end is not None:
                     available = {
                         "latents": lambda: latents,
-                        "x0_pred": lambda: self._predicted_clean_latents(latents_before, noise_pred),
+                        "x0_pred": lambda: self._predicted_clean_latents(latents_before, noise_pred, sigmas[i]),
                         "prompt_embeds": lambda: prompt_embeds,
                         "pooled_prompt_embeds": lambda: pooled_prompt_embeds,
                     }
-                    callback_kwargs = {name: available[name]() for name in callback_on_step_end_tensor_inputs}
+                    callback_kwargs = _StepTensors({name: available[name] for name in callback_on_step_end_tensor_inputs})
                     callback_outputs = callback_on_step_end(self, i, t, callback_kwargs) or {}
                     latents = callback_outputs.pop("latents", latents)
                     prompt_embeds = callback_outputs.pop("prompt_embeds", prompt_embeds)
@@ -333,7 +388,7 @@ class CreatiLayoutPipeline(DiffusionPipeline):
             return (image,)
         return StableDiffusion3PipelineOutput(images=image)
 
-    def _predicted_clean_latents(self, latents: torch.Tensor, velocity: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def _predicted_clean_latents(latents: torch.Tensor, velocity: torch.Tensor, sigma: float) -> torch.Tensor:
         """x0 = x_t − σ_t·v for the step just taken (rectified flow), in the latents' dtype."""
-        sigma = self.scheduler.sigmas[self.scheduler.step_index - 1]
-        return (latents.float() - sigma.float().to(latents.device) * velocity.float()).to(latents.dtype)
+        return (latents.float() - sigma * velocity.float()).to(latents.dtype)
