@@ -164,11 +164,19 @@ async def test_bearer_token(clean_env: None) -> None:
                 recommender_pb2.RecommendRequest(k=1), metadata=[("authorization", "Bearer nope")]
             )
         assert wrong.value.code() == grpc.StatusCode.UNAUTHENTICATED
-        reply = await stub.Recommend(
-            recommender_pb2.RecommendRequest(k=1),
-            metadata=[("authorization", "Bearer let-me-in-please")],
-        )
-        assert reply.model_name == "fake"
+        with pytest.raises(grpc.aio.AioRpcError) as other_scheme:
+            await stub.Recommend(
+                recommender_pb2.RecommendRequest(k=1), metadata=[("authorization", "Basic let-me-in-please")]
+            )
+        assert other_scheme.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert "Bearer scheme" in other_scheme.value.details()
+        # RFC 6750 (through RFC 7235) makes the scheme name case-insensitive.
+        for scheme in ("Bearer", "bearer", "BEARER"):
+            reply = await stub.Recommend(
+                recommender_pb2.RecommendRequest(k=1),
+                metadata=[("authorization", f"{scheme} let-me-in-please")],
+            )
+            assert reply.model_name == "fake"
     handle.request_stop()
     assert await asyncio.wait_for(task, 10) == 0
 

@@ -29,13 +29,24 @@ def _rejecting(handler: grpc.RpcMethodHandler | None, message: str) -> grpc.RpcM
     return grpc.unary_unary_rpc_method_handler(deny)
 
 
+def bearer_token(header: str | bytes) -> bytes | None:
+    """The token of an `authorization` value of the Bearer scheme, else None. The scheme name is
+    case-insensitive (RFC 6750 via RFC 7235), so `bearer x` and `BEARER x` count too."""
+    if isinstance(header, str):
+        header = header.encode()
+    scheme, _, token = header.strip().partition(b" ")
+    if scheme.lower() != b"bearer":
+        return None
+    return token.lstrip(b" ")
+
+
 class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
     """Accepts a call only with metadata `authorization: Bearer <token>`."""
 
     def __init__(self, token: str) -> None:
         if not token:
             raise ValueError("the bearer token must not be empty")
-        self._expected = f"Bearer {token}".encode()
+        self._expected = token.encode()
 
     async def intercept_service(
         self,
@@ -47,13 +58,13 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
             return await continuation(handler_call_details)
         metadata = dict(handler_call_details.invocation_metadata or ())
         given = metadata.get("authorization", "")
-        if isinstance(given, str):
-            given = given.encode()
-        if given and hmac.compare_digest(given, self._expected):
+        token = bearer_token(given)
+        if token and hmac.compare_digest(token, self._expected):
             return await continuation(handler_call_details)
-        reason = (
-            "missing 'authorization: Bearer <token>' metadata; this server requires a token"
-            if not given
-            else "the bearer token does not match this server's token"
-        )
+        if not given:
+            reason = "missing 'authorization: Bearer <token>' metadata; this server requires a token"
+        elif token is None:
+            reason = "the authorization metadata must use the Bearer scheme: 'Bearer <token>'"
+        else:
+            reason = "the bearer token does not match this server's token"
         return _rejecting(await continuation(handler_call_details), reason)

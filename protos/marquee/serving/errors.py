@@ -8,6 +8,18 @@ from __future__ import annotations
 
 import grpc
 
+#: Longest status message sent. Messages travel in HTTP/2 trailers, percent-encoded, and gRPC
+#: clients refuse metadata over 8 KiB by default: a longer message loses the status itself.
+MESSAGE_LIMIT = 600
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    """`text` cut to `limit` characters, saying how many were left out: for echoing client input
+    (names, versions, queries) in a message without repeating a huge value."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… (+{len(text) - limit:,} characters)"
+
 
 class ServiceError(Exception):
     """An error with a gRPC status code and a message a person can act on."""
@@ -15,6 +27,7 @@ class ServiceError(Exception):
     code: grpc.StatusCode = grpc.StatusCode.INTERNAL
 
     def __init__(self, message: str, code: grpc.StatusCode | None = None) -> None:
+        message = shorten(message, MESSAGE_LIMIT)
         super().__init__(message)
         self.message = message
         if code is not None:

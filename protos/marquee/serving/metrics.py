@@ -3,7 +3,8 @@
 Names follow go-grpc-prometheus (`grpc_server_started_total`, `grpc_server_handled_total`,
 `grpc_server_handling_seconds`) so existing Grafana dashboards work unchanged. The same
 interceptor turns `ServiceError`s into gRPC statuses and any other exception into INTERNAL with
-a logged traceback, so no servicer bug reaches a client as a bare UNKNOWN.
+a logged traceback, so no servicer bug reaches a client as a bare UNKNOWN, and answers requests
+that do not parse with INVALID_ARGUMENT (see `marquee.serving.request_decoding`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any, Awaitable, Callable
 import grpc
 from prometheus_client import Counter, Histogram
 
-from marquee.serving.errors import ServiceError
+from marquee.serving.errors import ServiceError, shorten
+from marquee.serving.request_decoding import check_request, checked_stream, tolerant
 from marquee.serving.structured_logs import get_logger
 
 log = get_logger("marquee.rpc")
@@ -78,7 +80,8 @@ async def _fail(context: grpc.aio.ServicerContext, call: _Call, exc: BaseExcepti
     call.finish(grpc.StatusCode.INTERNAL)
     await context.abort(
         grpc.StatusCode.INTERNAL,
-        f"internal error in {call.method} ({type(exc).__name__}: {exc}); see the server log",
+        f"internal error in {call.method} ({type(exc).__name__}: {shorten(str(exc), 200)}); "
+        "see the server log",
     )
 
 
@@ -86,11 +89,19 @@ def _code_after_success(context: grpc.aio.ServicerContext) -> grpc.StatusCode:
     return context.code() or grpc.StatusCode.OK
 
 
+def _checked(request_or_iterator: Any, call: _Call) -> Any:
+    """The request, or a stream of requests, with undecodable messages turned into errors."""
+    if call.rpc_type in ("client_stream", "bidi_stream"):
+        return checked_stream(request_or_iterator, call.service, call.method)
+    check_request(request_or_iterator, call.service, call.method)
+    return request_or_iterator
+
+
 def _wrap_unary_response(behavior: Callable[..., Awaitable[Any]], rpc_type: str, method: str):
     async def wrapped(request_or_iterator: Any, context: grpc.aio.ServicerContext) -> Any:
         call = _Call(rpc_type, method)
         try:
-            response = behavior(request_or_iterator, context)
+            response = behavior(_checked(request_or_iterator, call), context)
             if inspect.isawaitable(response):
                 response = await response
         except BaseException as exc:  # noqa: BLE001 - every failure must become a status
@@ -108,7 +119,7 @@ def _wrap_stream_response(behavior: Callable[..., Any], rpc_type: str, method: s
         async def wrapped_gen(request_or_iterator: Any, context: grpc.aio.ServicerContext):
             call = _Call(rpc_type, method)
             try:
-                async for item in behavior(request_or_iterator, context):
+                async for item in behavior(_checked(request_or_iterator, call), context):
                     yield item
             except BaseException as exc:  # noqa: BLE001
                 await _fail(context, call, exc)
@@ -121,7 +132,7 @@ def _wrap_stream_response(behavior: Callable[..., Any], rpc_type: str, method: s
 
 
 class MetricsInterceptor(grpc.aio.ServerInterceptor):
-    """Counts and times every RPC and maps exceptions to statuses."""
+    """Counts and times every RPC, maps exceptions to statuses, and refuses undecodable requests."""
 
     async def intercept_service(
         self,
@@ -133,7 +144,7 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
             return handler
         method = handler_call_details.method
         kwargs = dict(
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=tolerant(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )
         if handler.unary_unary:
