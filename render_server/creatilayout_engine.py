@@ -21,6 +21,21 @@ WARM_UP_SIZE = 64
 WARM_UP_STEPS = 4  # int(0.3 × 4) = 1, so the layout branch runs too
 
 
+def model_max_size(pipe: Any) -> int | None:
+    """The largest side, in pixels, that the pipeline's transformer has position embeddings for.
+
+    SD3's patch embedding crops a `pos_embed_max_size`² grid of positions (one per patch of
+    `patch_size`² latent pixels, each latent pixel `vae_scale_factor` image pixels) and raises
+    for a larger latent: 192 × 2 × 8 = 3072 px for SD3-Medium, 32 × 2 × 8 = 512 for the tiny
+    test model. Without a maximum the embedding is computed for any size (None: no model limit).
+    """
+    config = pipe.transformer.config
+    grid = getattr(config, "pos_embed_max_size", None)
+    if not grid:
+        return None
+    return int(grid) * int(config.patch_size) * int(pipe.vae_scale_factor)
+
+
 class CreatiLayoutEngine(Engine):
     name = "creatilayout"
 
@@ -65,6 +80,7 @@ class CreatiLayoutEngine(Engine):
         )
         self.device = str(self.pipe.device)
         self.max_boxes = int(self.pipe.max_boxes_per_image)
+        self.max_size = model_max_size(self.pipe)
         self._layout_steps_for = layout_step_count
 
     def warm_up(self, control: JobControl) -> None:

@@ -59,12 +59,18 @@ class Engine(abc.ABC):
 
     #: "creatilayout" or "draft": every result names it.
     name: str = ""
+    #: What a person must know about every picture this engine makes (DescribeEngine); empty
+    #: for an engine that does what a request asks.
+    engine_notice: str = ""
 
     def __init__(self) -> None:
         #: The model id or path (empty when there is no model).
         self.model = ""
         self.device = "cpu"
         self.max_boxes = 10
+        #: The largest width or height the loaded model can render, in pixels; None when only
+        #: the server's --max-size limits it. Set by `load`.
+        self.max_size: int | None = None
 
     def describe_loading(self) -> str:
         """What `load` is about to do, for the not-ready reason and the logs."""
@@ -80,6 +86,11 @@ class Engine(abc.ABC):
     @abc.abstractmethod
     def render(self, spec: RenderSpec, control: JobControl) -> EngineOutput:
         """Renders `spec`; raises `JobCancelled` when `control.stop_requested` turns true."""
+
+    def result_notice(self, spec: RenderSpec, steps_done: int) -> str:
+        """What a person must know about this result (RenderMetadata.notice), e.g. that the steps
+        asked for were not run; empty when the result is what was asked."""
+        return ""
 
     def steps_for(self, spec: RenderSpec) -> int:
         """How many progress steps `spec` will report (for time estimates)."""

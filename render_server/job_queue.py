@@ -11,13 +11,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
-import threading
+import math
 import time
-import uuid
 from typing import Any, Callable
-
-import numpy as np
-from PIL import Image
 
 from marquee.serving import (
     Cancelled,
@@ -29,23 +25,44 @@ from marquee.serving import (
 from marquee.serving.structured_logs import get_logger
 from render_server import render_metrics as metrics
 from render_server.engines import JobCancelled
-from render_server.event_bridge import ERROR, PREVIEW, PROGRESS, QUEUED, RESULT, EventChannel
-from render_server.previews import encode_preview
+from render_server.event_bridge import ERROR, QUEUED, RESULT, EventChannel
+from render_server.job_ticket import (  # noqa: F401 - the stop reasons are part of the queue's interface
+    CLIENT_LEFT,
+    DEADLINE,
+    PREVIEWS_WAITING_FOR_ENCODER,
+    SHUTDOWN,
+    Ticket,
+)
 from render_server.request_validation import RenderSpec
+from render_server.step_time_estimator import MEASURED, StepEstimate, StepTimeEstimator
 
 log = get_logger("render.queue")
 
-# Why a job was stopped before its end.
-CLIENT_LEFT = "cancelled"
-DEADLINE = "deadline"
-SHUTDOWN = "shutdown"
+#: A retry hint resting on a rough estimate says at most this: retrying early costs one refusal
+#: (with a better hint by then), while a long wait for a job that takes a second is lost time.
+ROUGH_RETRY_CAP_SECONDS = 10
+#: The drain stops the running job this long before the grace ends, at least, so that its last
+#: step and its final status still fit; two step times when the step time is known.
+MIN_STOP_MARGIN_SECONDS = 0.5
+#: Decoding and composing after the last step, counted as this many steps.
+STEPS_AFTER_LAST = 1
 
-#: Until a job has been timed, estimates assume this many seconds per step per megapixel.
-INITIAL_SECONDS_PER_STEP_MP = 1.0
-#: Pictures that may wait while the preview encoder is busy (the oldest gives way).
-PREVIEWS_WAITING_FOR_ENCODER = 4
-#: Weight of the newest job in the running estimate of the step time.
-EMA_WEIGHT = 0.3
+
+def drain_plan(remaining: float, step: StepEstimate, now: float, deadline: float) -> tuple[bool, float]:
+    """Whether the shutdown should stop the running job at once, and when to stop it at the
+    latest (a `time.monotonic()` reading), given its estimated `remaining` seconds.
+
+    The job is stopped a margin before `deadline`, so that its last step and its final status
+    still fit: two step times, at least `MIN_STOP_MARGIN_SECONDS`, but no more than half the
+    grace when the step time is rough (it may be far too long). Stopping at once only tells the
+    client sooner, so it happens only when a trustworthy estimate says the job cannot finish; on
+    a rough one the job gets every chance and is stopped at the latest time if still running.
+    """
+    margin = max(MIN_STOP_MARGIN_SECONDS, 2.0 * step.seconds_per_step)
+    if step.rough:
+        margin = min(margin, max(MIN_STOP_MARGIN_SECONDS, (deadline - now) / 2))
+    stop_by = deadline - margin
+    return (not step.rough and now + remaining > stop_by), stop_by
 
 
 class QueueFull(ResourceExhausted):
@@ -54,134 +71,6 @@ class QueueFull(ResourceExhausted):
     def __init__(self, message: str, retry_after_seconds: int) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
-
-
-class Ticket:
-    """A job in the queue, and the `JobControl` its engine reports through."""
-
-    def __init__(self, spec: RenderSpec, channel: EventChannel, total_steps: int,
-                 deadline: float | None, engine: str, encoder: concurrent.futures.Executor,
-                 preview_max_side: int) -> None:
-        self.job_id = uuid.uuid4().hex
-        self.spec = spec
-        self.channel = channel
-        self.total_steps = total_steps
-        #: `time.monotonic()` value after which the job is abandoned, or None.
-        self.deadline = deadline
-        self.engine = engine
-        self._encoder = encoder
-        self._preview_max_side = preview_max_side
-        self._preview_lock = threading.Lock()
-        self._preview_busy = False
-        self._preview_waiting: collections.deque[tuple[int, np.ndarray | Image.Image]] = collections.deque(
-            maxlen=PREVIEWS_WAITING_FOR_ENCODER
-        )
-        self._preview_done = threading.Event()
-        self._preview_done.set()
-        #: Jobs ahead of this one when it was last told (0: next to run).
-        self.position = -1
-        self.submitted = time.monotonic()
-        self.started: float | None = None
-        self.finished: float | None = None
-        self.first_preview: float | None = None
-        self.steps_done = 0
-        self.last_stage = ""
-        self.deadline_timer: asyncio.TimerHandle | None = None
-        self._stop = threading.Event()
-        self.stop_reason: str | None = None
-        self.stop_requested_at: float | None = None
-        self.steps_at_stop_request: int | None = None
-        self.stopped_at: float | None = None
-        self.steps_at_stopped: int | None = None
-
-    # -- JobControl -------------------------------------------------------------------------
-    @property
-    def stop_requested(self) -> bool:
-        if self._stop.is_set():
-            return True
-        if self.deadline is not None and time.monotonic() >= self.deadline:
-            self.request_stop(DEADLINE)
-            return True
-        return False
-
-    def progress(self, step: int, total: int, stage: str) -> None:
-        if step > self.steps_done:
-            self.steps_done = step
-        self.last_stage = stage
-        elapsed = time.monotonic() - (self.started or self.submitted)
-        self.channel.publish(PROGRESS, (step, total, elapsed, stage))
-
-    def wants_preview(self, step: int) -> bool:
-        interval = self.spec.preview_interval
-        return interval > 0 and step % interval == 0
-
-    def preview(self, step: int, picture: np.ndarray | Image.Image) -> None:
-        """Hands the picture to the preview encoder; while it is busy a few newest pictures wait
-        (older ones are dropped), so a slow encode never delays a step."""
-        with self._preview_lock:
-            if self._preview_busy:
-                if len(self._preview_waiting) == self._preview_waiting.maxlen:
-                    metrics.DROPPED_EVENTS.labels(PREVIEW).inc()
-                self._preview_waiting.append((step, picture))
-                return
-            self._preview_busy = True
-            self._preview_done.clear()
-        try:
-            self._encoder.submit(self._encode_previews, step, picture)
-        except RuntimeError:  # the server is closing: no one will see it
-            with self._preview_lock:
-                self._preview_busy = False
-                self._preview_done.set()
-
-    def _encode_previews(self, step: int, picture: np.ndarray | Image.Image) -> None:
-        while True:
-            try:
-                jpeg, width, height = encode_preview(picture, self.spec.width, self.spec.height, self._preview_max_side)
-                if self.first_preview is None:
-                    self.first_preview = time.monotonic()
-                self.channel.publish(PREVIEW, (step, jpeg, width, height))
-            except Exception:  # noqa: BLE001 - a broken preview must not break the job
-                log.exception("preview failed", job_id=self.job_id, step=step)
-            with self._preview_lock:
-                if not self._preview_waiting:
-                    self._preview_busy = False
-                    self._preview_done.set()
-                    return
-                step, picture = self._preview_waiting.popleft()
-
-    def flush_previews(self, timeout: float = 5.0) -> None:
-        """Waits until every preview handed over so far is published (so they precede the result)."""
-        self._preview_done.wait(timeout)
-
-    # -- the queue's side -------------------------------------------------------------------
-    def request_stop(self, reason: str) -> None:
-        """Asks the engine to stop after its current step (any thread; the first reason wins)."""
-        if self._stop.is_set():
-            return
-        self.stop_reason = reason
-        self.stop_requested_at = time.monotonic()
-        self.steps_at_stop_request = self.steps_done
-        self._stop.set()
-
-    @property
-    def running_seconds(self) -> float:
-        if self.started is None:
-            return 0.0
-        return (self.finished or time.monotonic()) - self.started
-
-    @property
-    def queued_seconds(self) -> float:
-        return (self.started or time.monotonic()) - self.submitted
-
-    @property
-    def first_preview_seconds(self) -> float:
-        if self.first_preview is None or self.started is None:
-            return 0.0
-        return self.first_preview - self.started
-
-    @property
-    def megapixels(self) -> float:
-        return self.spec.width * self.spec.height / 1e6
 
 
 def _error_for(ticket: Ticket) -> ServiceError:
@@ -220,7 +109,7 @@ class JobQueue:
         self._runner: asyncio.Task[None] | None = None
         self._idle: asyncio.Event | None = None
         self.accepting = True
-        self.seconds_per_step_mp = INITIAL_SECONDS_PER_STEP_MP
+        self.step_times = StepTimeEstimator()
         #: The last finished or stopped tickets, newest last (tests and the benchmark read these).
         self.history: collections.deque[Ticket] = collections.deque(maxlen=32)
         metrics.QUEUE_DEPTH.set(0)
@@ -299,17 +188,24 @@ class JobQueue:
                 waiting.position = position
                 waiting.channel.publish(QUEUED, (position, len(self._waiting)))
 
-    def estimated_job_seconds(self, ticket: Ticket) -> float:
-        return ticket.total_steps * max(ticket.megapixels, 0.01) * self.seconds_per_step_mp
-
-    def remaining_seconds(self, ticket: Ticket) -> float:
-        done = ticket.steps_done / max(1, ticket.total_steps)
-        return self.estimated_job_seconds(ticket) * (1.0 - done)
+    def remaining_seconds(self, ticket: Ticket, now: float | None = None) -> tuple[float, StepEstimate]:
+        """Seconds until `ticket` ends, and the step time behind the number: the job's own pace
+        once two of its steps have ended, else the estimator's (which may be rough)."""
+        now = time.monotonic() if now is None else now
+        measured = ticket.pace.seconds_per_step(now) if ticket.started is not None else None
+        step = StepEstimate(measured, MEASURED) if measured is not None else self.step_times.per_step(ticket.megapixels)
+        left = max(0, ticket.total_steps - ticket.steps_done) + STEPS_AFTER_LAST
+        return left * step.seconds_per_step, step
 
     def retry_after_seconds(self) -> int:
-        """When a place in the queue should free up: the running job's estimated remaining time."""
-        running = self.remaining_seconds(self.running) if self.running is not None else 0.0
-        return max(1, round(running + 0.5))
+        """When a place in the queue should free up: the running job's estimated remaining time
+        (at most `ROUGH_RETRY_CAP_SECONDS` when the estimate is rough)."""
+        if self.running is None:
+            return 1
+        seconds, step = self.remaining_seconds(self.running)
+        if step.rough:
+            seconds = min(seconds, ROUGH_RETRY_CAP_SECONDS)
+        return max(1, math.ceil(seconds))
 
     async def _run(self) -> None:
         assert self._wakeup is not None and self._idle is not None
@@ -398,11 +294,11 @@ class JobQueue:
             return
         per_step = ticket.running_seconds / ticket.steps_done
         metrics.SECONDS_PER_STEP.labels(self.engine).observe(per_step)
-        self.learn_step_time(per_step, ticket.megapixels)
+        self.step_times.learn(ticket.megapixels, per_step)
 
-    def learn_step_time(self, seconds_per_step: float, megapixels: float) -> None:
-        sample = seconds_per_step / max(megapixels, 0.01)
-        self.seconds_per_step_mp += EMA_WEIGHT * (sample - self.seconds_per_step_mp)
+    def learn_warm_up(self, seconds_per_step: float, megapixels: float) -> None:
+        """The warm-up's step time (a rough guide until real jobs are timed)."""
+        self.step_times.learn_warm_up(megapixels, seconds_per_step)
 
     # -- shutting down -----------------------------------------------------------------------
     async def drain(self, deadline: float) -> None:
@@ -414,11 +310,14 @@ class JobQueue:
         running = self.running
         if running is None:
             return
-        # Keep time for the stopped job's last step and for sending its final status.
-        step = self.estimated_job_seconds(running) / max(1, running.total_steps)
-        margin = max(0.5, 2.0 * step)
-        stop_by = deadline - margin
-        if time.monotonic() + self.remaining_seconds(running) > stop_by:
+        now = time.monotonic()
+        remaining, step = self.remaining_seconds(running, now)
+        stop_now, stop_by = drain_plan(remaining, step, now, deadline)
+        log.info(
+            "draining", job_id=running.job_id, steps=running.steps_done, total_steps=running.total_steps,
+            remaining_seconds=round(remaining, 3), estimate=step.basis, grace_seconds=round(deadline - now, 3),
+        )
+        if stop_now:
             log.info("stopping the running job for shutdown", job_id=running.job_id)
             self.cancel(running, SHUTDOWN)
         assert self._idle is not None

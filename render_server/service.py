@@ -23,7 +23,7 @@ from render_server.output_store import OutputStore
 from render_server.previews import encode_preview
 from render_server.render_metrics import FAILURES
 from render_server.render_job import RenderJobRunner
-from render_server.request_validation import Limits, validate_request
+from render_server.request_validation import Limits, advertised_caps, size_limits, validate_request
 
 log = get_logger("render.service")
 #: Our copy of the deadline is taken a moment after gRPC's; a cancel this close to it is the deadline.
@@ -113,18 +113,21 @@ class RenderServicer(render_pb2_grpc.RenderServiceServicer):
         service = self.service
         settings = service.settings
         readiness = service.readiness
+        limits = service.limits
         return render_pb2.DescribeEngineResponse(
             engine=service.engine.name,
             model=service.engine.model,
             device=service.engine.device,
-            max_width=settings.max_size,
-            max_height=settings.max_size,
-            max_boxes=service.limits.max_boxes,
-            default_steps=service.limits.default_steps,
-            default_guidance=service.limits.default_guidance,
-            default_size=service.limits.default_size,
+            max_width=limits.max_size,
+            max_height=limits.max_size,
+            max_boxes=limits.max_boxes,
+            default_steps=limits.default_steps,
+            default_guidance=limits.default_guidance,
+            default_size=limits.default_size,
             max_queue_depth=settings.queue_depth,
             not_ready_reason="" if readiness.serving else readiness.reason,
+            engine_notice=service.engine.engine_notice,
+            **advertised_caps(),
         )
 
 
@@ -147,11 +150,8 @@ class RenderService(ModelService):
 
     @property
     def limits(self) -> Limits:
-        return Limits(
-            max_size=self.settings.max_size,
-            max_boxes=self.engine.max_boxes,
-            default_size=self.settings.default_size,
-        )
+        """What requests may ask for: --max-size clamped to what the loaded model can render."""
+        return size_limits(self.settings, self.engine)
 
     def register(self, server: grpc.aio.Server) -> list[str]:
         render_pb2_grpc.add_RenderServiceServicer_to_server(RenderServicer(self), server)
@@ -171,15 +171,21 @@ class RenderService(ModelService):
             await self.queue.run_in_worker(self._warm_up)
         log.info(
             "engine ready", engine=self.engine.name, model=self.engine.model, device=self.engine.device,
-            max_boxes=self.engine.max_boxes, seconds=round(time.monotonic() - started, 3),
+            max_boxes=self.engine.max_boxes, max_size=self.limits.max_size,
+            seconds=round(time.monotonic() - started, 3),
         )
+        if self.limits.max_size < self.settings.max_size:
+            log.warning(
+                "--max-size is above what the loaded model renders; requests are capped lower",
+                max_size=self.settings.max_size, model_max_size=self.limits.max_size,
+            )
 
     def _warm_up(self) -> None:
         control = _WarmUpControl()
         started = time.monotonic()
         self.engine.warm_up(control)
         if control.steps:
-            self.queue.learn_step_time((time.monotonic() - started) / control.steps, control.megapixels)
+            self.queue.learn_warm_up((time.monotonic() - started) / control.steps, control.megapixels)
 
     async def drain(self, deadline: float) -> None:
         await self.queue.drain(deadline)
