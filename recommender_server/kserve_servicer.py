@@ -16,7 +16,7 @@ from tritonclient.grpc import service_pb2 as kserve
 from tritonclient.grpc import service_pb2_grpc as kserve_grpc
 
 import marquee
-from marquee.serving import InvalidArgument, Readiness
+from marquee.serving import InvalidArgument, Readiness, shorten
 from recommender_server.model_host import ModelHost, ServedModel
 from recommender_server.repository import kserve_datatype, numpy_dtype
 
@@ -64,10 +64,12 @@ def decode_inputs(model: ServedModel, request: kserve.ModelInferRequest) -> dict
     given = [t.name for t in request.inputs]
     unknown = [name for name in given if name not in specs]
     if unknown:
-        raise InvalidArgument(f"model {model.name!r} has no input {unknown[0]!r}; it expects {expected}")
+        raise InvalidArgument(
+            f"model {model.name!r} has no input {shorten(unknown[0])!r}; it expects {expected}")
     missing = [name for name in specs if name not in given]
     if missing or len(given) != len(set(given)):
-        raise InvalidArgument(f"model {model.name!r} expects exactly the inputs {expected}; got {given}")
+        raise InvalidArgument(
+            f"model {model.name!r} expects exactly the inputs {expected}; got {shorten(str(given))}")
     if request.raw_input_contents and len(request.raw_input_contents) != len(request.inputs):
         raise InvalidArgument(
             f"raw_input_contents holds {len(request.raw_input_contents)} tensors for "
@@ -79,13 +81,13 @@ def decode_inputs(model: ServedModel, request: kserve.ModelInferRequest) -> dict
         want_type = kserve_datatype(spec.data_type)
         if tensor.datatype != want_type:
             raise InvalidArgument(
-                f"input {tensor.name!r} must be {want_type}, got {tensor.datatype or 'no datatype'}; "
+                f"input {tensor.name!r} must be {want_type}, got {shorten(tensor.datatype) or 'no datatype'}; "
                 f"expected {_describe(spec)}")
         shape = list(tensor.shape)
         if (len(shape) != len(spec.dims) + 1 or list(spec.dims) != shape[1:]
                 or not 1 <= shape[0] <= config.max_batch_size):
             raise InvalidArgument(
-                f"input {tensor.name!r} has shape {shape}; expected {_describe(spec)} with "
+                f"input {tensor.name!r} has shape {shorten(str(shape))}; expected {_describe(spec)} with "
                 f"1 <= batch <= {config.max_batch_size}")
         dtype = numpy_dtype(spec.data_type)
         count = int(np.prod(shape))
@@ -120,7 +122,7 @@ def requested_outputs(model: ServedModel, request: kserve.ModelInferRequest) -> 
     for output in request.outputs:
         if output.name not in specs:
             raise InvalidArgument(
-                f"model {model.name!r} has no output {output.name!r}; it has "
+                f"model {model.name!r} has no output {shorten(output.name)!r}; it has "
                 + ", ".join(_describe(s) for s in config.output))
         k = 0
         if CLASSIFICATION in output.parameters:

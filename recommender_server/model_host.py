@@ -10,12 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from marquee.serving import NotFound
+from marquee.serving import NotFound, shorten
 from marquee.serving.structured_logs import get_logger
 from recommender_server.dynamic_batching import DynamicBatcher
 from recommender_server.inference_statistics import ModelStatistics
 from recommender_server.onnx_runner import OnnxModel
-from recommender_server.repository import ModelEntry, RepositoryError, load_entry, numpy_dtype
+from recommender_server.repository import (
+    ModelEntry, RepositoryError, load_entry, numpy_dtype, parse_version)
 
 log = get_logger("recommender.models")
 
@@ -45,10 +46,12 @@ class ServedModel:
         """The version asked for, or the highest when `requested` is empty."""
         if not requested:
             return self.versions[max(self.versions)]
-        if not requested.isdigit() or int(requested) not in self.versions:
+        number = parse_version(requested)
+        if number not in self.versions:
             served = ", ".join(str(v) for v in sorted(self.versions))
-            raise NotFound(f"model {self.name!r} has no version {requested!r} loaded (served: {served})")
-        return self.versions[int(requested)]
+            raise NotFound(
+                f"model {self.name!r} has no version {shorten(requested)!r} loaded (served: {served})")
+        return self.versions[number]
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,7 @@ class ModelHost:
     def get(self, name: str) -> ServedModel:
         if name not in self.models:
             known = ", ".join(sorted(self.models)) or "none"
-            raise NotFound(f"model {name!r} is not in the repository (models: {known})")
+            raise NotFound(f"model {shorten(name)!r} is not in the repository (models: {known})")
         return self.models[name]
 
     def start(self) -> None:

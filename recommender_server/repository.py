@@ -95,10 +95,24 @@ def read_config(model_dir: Path) -> mc.ModelConfig:
     return config
 
 
+#: Triton's versions are int64: at most 18 digits always fit.
+MAX_VERSION_DIGITS = 18
+
+
+def parse_version(text: str) -> int | None:
+    """The version number `text` spells ("1", "007"), or None. Only ASCII digits count:
+    `str.isdigit` also accepts "²" and "٣", which `int` then refuses or reads differently."""
+    if 0 < len(text) <= MAX_VERSION_DIGITS and text.isascii() and text.isdigit():
+        return int(text)
+    return None
+
+
 def available_versions(model_dir: Path, model_file: str = MODEL_FILE) -> list[int]:
+    """Version folders holding the model file, named canonically ("2", not "02" or "²")."""
+    found = ((parse_version(child.name), child) for child in model_dir.iterdir() if child.is_dir())
     return sorted(
-        int(child.name) for child in model_dir.iterdir()
-        if child.is_dir() and child.name.isdigit() and (child / model_file).is_file()
+        version for version, child in found
+        if version is not None and child.name == str(version) and (child / model_file).is_file()
     )
 
 

@@ -20,22 +20,31 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from tritonclient.utils import InferenceServerException
 
 from client_tui.local_stack import LocalStack, free_port
+from marquee.serving import MESSAGE_LIMIT
 from marquee.v1 import recommender_pb2 as rec
 from marquee.v1 import recommender_pb2_grpc as rec_grpc
+from recommender_server.repository import available_versions, parse_version
 from tests.recommender.conftest import TINY_IDS
+from tritonclient.grpc import service_pb2 as kserve
+from tritonclient.grpc import service_pb2_grpc as kserve_grpc
 
 
 @pytest.fixture(scope="module")
-def client(tiny_repository: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[triton.InferenceServerClient]:
+def address(tiny_repository: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     stack = LocalStack({"recommender": ["--model-repository", str(tiny_repository), "--no-dynamic-batching",
                                         "--intra-op-threads", "1"]},
                        tmp_path_factory.mktemp("recommender_versions_logs"), grace_period=3.0)
     stack.start(timeout=120)
     try:
-        with triton.InferenceServerClient(stack.addresses()["recommender"]) as c:
-            yield c
+        yield stack.addresses()["recommender"]
     finally:
         stack.stop()
+
+
+@pytest.fixture(scope="module")
+def client(address: str) -> Iterator[triton.InferenceServerClient]:
+    with triton.InferenceServerClient(address) as c:
+        yield c
 
 
 def test_highest_version_is_served(client: triton.InferenceServerClient, tiny_repository: Path) -> None:
@@ -58,6 +67,60 @@ def test_highest_version_is_served(client: triton.InferenceServerClient, tiny_re
     with pytest.raises(InferenceServerException) as info:
         client.infer("sasrec", [tensor], model_version="1")
     assert info.value.status() == "StatusCode.NOT_FOUND"
+
+
+def test_version_strings_parse_as_ascii_numbers_only() -> None:
+    assert parse_version("2") == 2 and parse_version("007") == 7
+    for text in ("", "²", "٣", "-1", " 2", "2.0", "1e3", "9" * 19, "9" * 5000):
+        assert parse_version(text) is None, text
+
+
+def test_only_canonically_named_version_folders_are_versions(tmp_path: Path) -> None:
+    for name in ("1", "02", "²", "9" * 30, "3"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "model.onnx").write_bytes(b"")
+    assert available_versions(tmp_path) == [1, 3]
+
+
+HOSTILE_VERSIONS = ("²", "٣", "9" * 5000, "-1", "1" * 19)
+HUGE_NAME = "m" * 20_000
+
+
+@pytest.mark.parametrize("version", HOSTILE_VERSIONS + (HUGE_NAME,))
+def test_hostile_versions_are_not_found_on_every_rpc(address: str, version: str) -> None:
+    tensor = kserve.ModelInferRequest.InferInputTensor(name="movie_ids", datatype="INT64", shape=[1, 200])
+    with grpc.insecure_channel(address) as channel:
+        stub = kserve_grpc.GRPCInferenceServiceStub(channel)
+        calls = {
+            "ModelReady": lambda: stub.ModelReady(kserve.ModelReadyRequest(name="sasrec", version=version)),
+            "ModelMetadata": lambda: stub.ModelMetadata(kserve.ModelMetadataRequest(name="sasrec", version=version)),
+            "ModelConfig": lambda: stub.ModelConfig(kserve.ModelConfigRequest(name="sasrec", version=version)),
+            "ModelStatistics": lambda: stub.ModelStatistics(
+                kserve.ModelStatisticsRequest(name="sasrec", version=version)),
+            "ModelInfer": lambda: stub.ModelInfer(kserve.ModelInferRequest(
+                model_name="sasrec", model_version=version, inputs=[tensor],
+                raw_input_contents=[bytes(1600)])),
+        }
+        for rpc, call in calls.items():
+            with pytest.raises(grpc.RpcError) as info:
+                call()
+            assert info.value.code() == grpc.StatusCode.NOT_FOUND, (rpc, info.value.details())
+            assert "has no version" in info.value.details() and "(served: 2)" in info.value.details()
+            assert len(info.value.details()) < 300, rpc
+
+
+def test_a_huge_model_name_is_not_found_with_a_short_message(address: str) -> None:
+    with grpc.insecure_channel(address) as channel:
+        stub = kserve_grpc.GRPCInferenceServiceStub(channel)
+        for call in (lambda: stub.ModelReady(kserve.ModelReadyRequest(name=HUGE_NAME)),
+                     lambda: stub.ModelMetadata(kserve.ModelMetadataRequest(name=HUGE_NAME)),
+                     lambda: stub.ModelInfer(kserve.ModelInferRequest(model_name=HUGE_NAME))):
+            with pytest.raises(grpc.RpcError) as info:
+                call()
+            assert info.value.code() == grpc.StatusCode.NOT_FOUND
+            details = info.value.details()
+            assert details.startswith("model 'mmm") and "(models: sasrec)" in details
+            assert "(+19,920 characters)" in details and len(details) < MESSAGE_LIMIT
 
 
 def test_without_dynamic_batching_every_request_runs_alone(client: triton.InferenceServerClient) -> None:

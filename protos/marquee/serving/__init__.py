@@ -1,6 +1,7 @@
 """The shared server bootstrap: see `marquee.serving.server`."""
 
 from marquee.serving.errors import (
+    MESSAGE_LIMIT,
     Cancelled,
     DeadlineExceeded,
     FailedPrecondition,
@@ -9,12 +10,14 @@ from marquee.serving.errors import (
     ResourceExhausted,
     ServiceError,
     Unavailable,
+    shorten,
 )
 from marquee.serving.readiness import Readiness, State
 from marquee.serving.server import ModelService, ServerHandle, run, serve
 from marquee.serving.settings import ServerSettings, parse_settings
 
 __all__ = [
+    "MESSAGE_LIMIT",
     "Cancelled",
     "DeadlineExceeded",
     "FailedPrecondition",
@@ -31,4 +34,5 @@ __all__ = [
     "parse_settings",
     "run",
     "serve",
+    "shorten",
 ]
