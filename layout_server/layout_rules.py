@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable, Sequence
 
+from marquee.titles import fold, split_year, strip_article, title_parts
 from marquee.v1 import common_pb2, layout_pb2
 from layout_server.word_tokens import SENTENCE_STOPS, word_tokens
 
@@ -38,11 +38,6 @@ STYLE_WORDS: tuple[str, ...] = (
 )
 _STYLE_SET = frozenset(STYLE_WORDS)
 
-# Titles of the form "Shawshank Redemption, The" (MovieLens) are matched without the article.
-_TRAILING_ARTICLE = re.compile(r",\s*(the|a|an|les|la|le|il|el|das|der|die)\s*$", re.I)
-_LEADING_ARTICLE = re.compile(r"^(the|a|an|les|la|le|il|el|das|der|die)\s+", re.I)
-_PARENTHESES = re.compile(r"\(([^)]*)\)")
-_YEAR = re.compile(r"^\d{4}$")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
 _HONORIFIC = re.compile(
     r"\b(Mr|Mrs|Ms|Miss|Dr|Sir|Dame|Lord|Lady|Saint|St|Captain|Capt|Agent|Detective|Professor|"
@@ -74,27 +69,16 @@ _NOT_NAMES = frozenset(
 
 
 def _fold(text: str) -> str:
-    """Lower case, accents and punctuation removed, spaces collapsed: for matching titles."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    text = re.sub(r"[^a-z0-9]+", " ", text)
-    return f" {text.strip()} "
+    """Folded (`marquee.titles.fold`) and padded, so a phrase matches whole words only."""
+    return f" {fold(text)} "
 
 
 def _title_cores(title: str) -> list[str]:
     """The ways a title may be written: "City of Lost Children, The (Cite des enfants perdus,
     La)" gives "city of lost children" and "cite des enfants perdus"."""
-    names = [_PARENTHESES.sub("", title)]
-    names += [inner for inner in _PARENTHESES.findall(title) if not _YEAR.match(inner.strip())]
-    cores = []
-    for name in names:
-        name = name.strip()
-        name = _TRAILING_ARTICLE.sub("", name)
-        name = _LEADING_ARTICLE.sub("", name)
-        name = re.sub(r"^a\.?k\.?a\.?\s+", "", name, flags=re.I).strip()
-        if name:
-            cores.append(name)
-    return cores
+    name, _year = split_year(title)
+    # Titles of the form "Shawshank Redemption, The" (MovieLens) are matched without the article.
+    return [core for core in (strip_article(part) for part in title_parts(name)) if core]
 
 
 @lru_cache(maxsize=2048)

@@ -8,11 +8,11 @@ plot. Both are optional; a movie without a plot keeps its title, year and genres
 from __future__ import annotations
 
 import csv
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from marquee.titles import readable_title
 from recommender_server.movielens import DataFileError
 
 MOVIES_FILE = "movies.dat"
@@ -20,51 +20,18 @@ OMDB_FILE = "movies_extrainfos.dat"
 TMDB_FILE = "tmdb_5000_movies.csv"
 LINKS_FILE = "links.csv"
 
-_YEAR = re.compile(r"^(?P<name>.*?)\s*\((?P<year>\d{4})\)\s*$")
-_ALTERNATE = re.compile(r"^(?P<main>.*?)\s*\((?P<alt>[^()]*)\)$")
-# MovieLens moves leading articles to the end ("Usual Suspects, The").
-_ARTICLE = re.compile(
-    r"^(?P<rest>.*), (?P<article>The|A|An|L'|La|Le|Les|Il|Lo|I|Das|Der|Die|Den|Det|El|Los|Las|"
-    r"Une|Un|O|Os|As)$"
-)
-
 
 @dataclass(frozen=True)
 class MovieRecord:
+    """One movie: `title` in the readable form ("The Matrix"), `display_title` as MovieLens
+    writes it ("Matrix, The (1999)"); see `marquee.titles`."""
+
     movie_id: int
     title: str
     year: int
     genres: tuple[str, ...]
     display_title: str
     plot: str = ""
-
-
-def _front_article(name: str) -> str:
-    match = _ARTICLE.match(name)
-    if not match:
-        return name
-    article = match["article"]
-    joiner = "" if article.endswith("'") else " "
-    return f"{article}{joiner}{match['rest']}"
-
-
-def readable_title(raw: str) -> tuple[str, int]:
-    """("The Usual Suspects", 1995) from "Usual Suspects, The (1995)"; alternate titles in
-    parentheses keep their parentheses, each with its article moved to the front."""
-    match = _YEAR.match(raw)
-    name, year = (match["name"], int(match["year"])) if match else (raw.strip(), 0)
-    parts = []
-    rest = name
-    while True:
-        alt = _ALTERNATE.match(rest)
-        if not alt or not alt["main"]:
-            break
-        parts.insert(0, _front_article(alt["alt"].strip()))
-        rest = alt["main"]
-    title = _front_article(rest.strip())
-    if parts:
-        title += "".join(f" ({p})" for p in parts)
-    return title, year
 
 
 def _records(path: Path, encoding: str, fields: int, layout: str) -> Iterator[tuple[int, list[str]]]:

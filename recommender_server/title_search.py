@@ -1,43 +1,32 @@
 """Title search over the catalog: case- and accent-insensitive and tolerant of typos.
 
-Titles are folded to lower-case ASCII words (no accents, no punctuation) under both the
-MovieLens spelling ("Usual Suspects, The") and the readable one ("The Usual Suspects"). A query
-is matched in two steps so that it stays well under a millisecond or two: each query word picks
-the title words that are close to it (rapidfuzz ratio, or a prefix for a word still being typed),
-their titles become the candidates, and rapidfuzz's WRatio ranks the candidates against the whole
-query. A year in the query ("heat 1995") favours movies of that year. Ties go to the
-more-watched movie.
+Titles are folded (`marquee.titles.fold`: lower-case ASCII words, no accents, no punctuation)
+under both the MovieLens spelling ("Usual Suspects, The") and the readable one ("The Usual
+Suspects"). A query is matched in two steps so that it stays well under a millisecond or two:
+each query word picks the title words that are close to it (rapidfuzz ratio, or a prefix for a
+word still being typed), their titles become the candidates, and rapidfuzz's WRatio ranks the
+candidates against the whole query. A year in the query ("heat 1995") favours movies of that
+year. Ties go to the more-watched movie.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
 from rapidfuzz import fuzz, process
 
+from marquee.titles import fold, split_year
 from recommender_server.catalog import MovieRecord
 
-_NON_WORD = re.compile(r"[^0-9a-z]+")
 _YEAR = re.compile(r"^(19|20)\d\d$")
 # Words too common to pick candidates on their own.
 _STOP_WORDS = frozenset({"the", "a", "an", "of", "and", "in", "to", "on", "la", "le", "les", "de"})
-# Letters that Unicode does not decompose into an ASCII base letter.
-_LIGATURES = str.maketrans({"æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "þ": "th", "ð": "d"})
 MIN_SCORE = 60.0
 YEAR_BONUS = 5.0
 PREFIX_BONUS = 5.0
-
-
-def fold(text: str) -> str:
-    """"Amélie, Le Fabuleux Destin d'" → "amelie le fabuleux destin d": no accents, no case,
-    no punctuation."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_LIGATURES))
-    ascii_only = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _NON_WORD.sub(" ", ascii_only.casefold()).strip()
 
 
 def _word_cutoff(word: str) -> float:
@@ -64,7 +53,7 @@ class TitleIndex:
         postings: dict[str, set[int]] = {}
         for movie in movies:
             self._year[movie.movie_id] = movie.year
-            for variant in sorted({fold(movie.title), fold(movie.display_title.rsplit("(", 1)[0])}):
+            for variant in sorted({fold(movie.title), fold(split_year(movie.display_title)[0])}):
                 if not variant:
                     continue
                 position = len(self._keys)
