@@ -5,18 +5,23 @@ Layout under the output directory, as the seed kept it plus a record of each job
     images_with_layout/<name>.png  numbered boxes over the image
     layouts/<name>.png             numbered boxes on white
     metadata/<name>.json           the request and what the job used
-A reader never sees a half-written file: each is written to a hidden temporary file in the same
-directory, flushed to disk, then renamed over its final name (`os.replace` is atomic on POSIX).
+A reader never sees a half-written file (`marquee.atomic_files`); files get one mode, 0644 unless
+configured, as the client's exports do. Temporaries that a killed write left behind are swept when
+the store opens, so they do not pile up across restarts.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Mapping
+
+from marquee.atomic_files import DEFAULT_FILE_MODE, atomic_write_bytes, sweep_temporaries
+from marquee.serving.structured_logs import get_logger
+
+log = get_logger("render.outputs")
 
 FOLDERS = {
     "image": ("images", ".png"),
@@ -26,32 +31,20 @@ FOLDERS = {
 }
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Writes `data` to `path` so that `path` holds either nothing (or its old content) or all of it."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 class OutputStore:
     """Saves each job's files under `root`; creating it up front makes a bad path fail at start-up."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, file_mode: int = DEFAULT_FILE_MODE) -> None:
         self.root = Path(root)
+        self.file_mode = file_mode
         for folder, _ in FOLDERS.values():
             (self.root / folder).mkdir(parents=True, exist_ok=True)
         if not os.access(self.root, os.W_OK):
             raise PermissionError(f"output directory {self.root} is not writable")
+        swept = [path for folder, _ in FOLDERS.values() for path in sweep_temporaries(self.root / folder)]
+        if swept:
+            log.info("removed temporaries of interrupted writes", count=len(swept),
+                     output_dir=str(self.root))
 
     @staticmethod
     def name_for(job_id: str) -> str:
@@ -66,10 +59,11 @@ class OutputStore:
             kind: f"{FOLDERS[kind][0]}/{name}{FOLDERS[kind][1]}" for kind in (*files, "metadata")
         }
         for kind, data in files.items():
-            atomic_write(self.root / relative[kind], data)
+            atomic_write_bytes(self.root / relative[kind], data, mode=self.file_mode)
         record = {**metadata, "files": {k: v for k, v in relative.items() if k != "metadata"}}
-        atomic_write(
+        atomic_write_bytes(
             self.root / relative["metadata"],
             json.dumps(record, indent=2, sort_keys=True).encode(),
+            mode=self.file_mode,
         )
         return list(relative.values())

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import stat
+import time
 from pathlib import Path
 
 import pytest
 
-from render_server.output_store import OutputStore, atomic_write
+from marquee.atomic_files import STALE_AFTER_S, atomic_write_bytes
+from render_server.output_store import FOLDERS, OutputStore
 
 
 def test_save_writes_every_file_under_unique_names(tmp_path: Path) -> None:
@@ -23,18 +26,29 @@ def test_save_writes_every_file_under_unique_names(tmp_path: Path) -> None:
     assert not [p for p in store.root.rglob("*") if p.name.startswith(".")]  # no temporary left
 
 
-def test_a_failed_write_leaves_neither_a_partial_file_nor_a_temporary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    target = tmp_path / "image.png"
-    atomic_write(target, b"old")
+def test_outputs_are_world_readable_unless_configured(tmp_path: Path) -> None:
+    store = OutputStore(tmp_path / "out")
+    paths = store.save("c" * 32, {"image": b"png"}, {"seed": 3})
+    assert {stat.S_IMODE((store.root / p).stat().st_mode) for p in paths} == {0o644}
+    private = OutputStore(tmp_path / "private", file_mode=0o600)
+    paths = private.save("d" * 32, {"image": b"png"}, {"seed": 4})
+    assert {stat.S_IMODE((private.root / p).stat().st_mode) for p in paths} == {0o600}
 
-    def broken_replace(src: str, dst: str) -> None:
-        raise OSError("disk full")
 
-    monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(OSError, match="disk full"):
-        atomic_write(target, b"new content")
-    assert target.read_bytes() == b"old"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["image.png"]
+def test_opening_the_store_sweeps_stale_temporaries_of_killed_writes(tmp_path: Path) -> None:
+    root = tmp_path / "out"
+    OutputStore(root)
+    stale = [root / folder / f".x{ext}.abc123.tmp" for folder, ext in FOLDERS.values()]
+    fresh = root / "images" / ".y.png.def456.tmp"
+    old = time.time() - STALE_AFTER_S - 5
+    for path in (*stale, fresh):
+        path.write_bytes(b"half")
+    for path in stale:
+        os.utime(path, (old, old))
+    kept = atomic_write_bytes(root / "images" / "done.png", b"png")
+    os.utime(kept, (old, old))
+    OutputStore(root)  # a restart
+    assert sorted(p.name for p in root.rglob("*") if p.is_file()) == [".y.png.def456.tmp", "done.png"]
 
 
 def test_an_unusable_output_directory_fails_at_construction(tmp_path: Path) -> None:
