@@ -10,8 +10,13 @@ record of every step (`attempts`).
   refuses the request (bad key, unknown model) FAILED_PRECONDITION, each with the cause.
 
 A reply is validated; if it breaks rules, repair is tried; if problems remain the model is
-asked once more with the list of problems; if that reply is no better, the offline planner
-answers (in LLM mode too: the endpoint worked, the model did not follow the rules).
+asked once more with the list of problems (and the start of its reply, never the whole of a huge
+one); if that reply is no better, the offline planner answers (in LLM mode too: the endpoint
+worked, the model did not follow the rules).
+
+Raw replies are kept once (the one that produced the layout in `raw_model_reply`, rejected ones
+in their attempt), capped, and every string of the response has the configured secrets masked:
+an endpoint may echo the key it was sent.
 """
 
 from __future__ import annotations
@@ -20,14 +25,24 @@ import asyncio
 from dataclasses import dataclass
 
 from marquee.serving import DeadlineExceeded, FailedPrecondition, Unavailable
+from marquee.serving.structured_logs import get_logger
 from marquee.v1 import layout_pb2
 from layout_server.genre_vocabulary import rank_genres, style_for
 from layout_server.layout_repair import repair_layout
 from layout_server.layout_rules import ForbiddenNames, validate_layout
 from layout_server.llm_planner import LlmError, LlmPlanner
+from layout_server.metrics import LLM_ERRORS, LLM_REASKS, OFFLINE_FALLBACKS
 from layout_server.offline_planner import OfflinePlanner
 from layout_server.prompting import build_messages, reask_messages
+from layout_server.reply_safety import (
+    MAX_KEPT_REPLY_CHARS,
+    MAX_REASK_REPLY_CHARS,
+    excerpt,
+    scrub_message,
+)
 from layout_server.request_limits import Caps, check_plan_request
+
+log = get_logger("layout_server.planning")
 
 P = layout_pb2.Planner
 #: Time kept back from the caller's deadline for the offline fallback and the reply.
@@ -81,18 +96,31 @@ class LayoutPlanning:
                 planner=P.PLANNER_LLM, outcome="error", error=exc.cause))
             if wanted == P.PLANNER_LLM:
                 raise self._llm_failure(exc, self.llm) from exc
-            return self._offline(request, names, attempts)
+            return self._offline(request, names, attempts, fallback=exc.kind)
         except asyncio.TimeoutError:
             cause = (f"no answer from the LLM within the caller's deadline "
                      f"({max(0.0, time_remaining or 0.0):.1f} s left when planning began)")
+            LLM_ERRORS.labels("deadline").inc()
             attempts.append(layout_pb2.PlanAttempt(
                 planner=P.PLANNER_LLM, outcome="error", error=cause))
             if wanted == P.PLANNER_LLM:
                 raise DeadlineExceeded(cause) from None
-            return self._offline(request, names, attempts)
+            return self._offline(request, names, attempts, fallback="deadline")
+        except Exception as exc:  # noqa: BLE001 - AUTO must answer whatever the endpoint did
+            log.exception("unexpected error while asking the LLM")
+            cause = (f"unexpected {type(exc).__name__} while asking the LLM at "
+                     f"{self.llm.base_url}; see the layout server's log")
+            LLM_ERRORS.labels("unavailable").inc()
+            attempts.append(layout_pb2.PlanAttempt(
+                planner=P.PLANNER_LLM, outcome="error", error=cause))
+            if wanted == P.PLANNER_LLM:
+                raise Unavailable(f"{cause}; ask for PLANNER_AUTO to fall back to the offline "
+                                  "planner") from None
+            return self._offline(request, names, attempts, fallback="unavailable")
         if response is not None:
-            return PlanResult(response)
-        return self._offline(request, names, attempts)
+            return PlanResult(scrub_message(response))
+        LLM_ERRORS.labels("unusable_reply").inc()
+        return self._offline(request, names, attempts, fallback="unusable_reply")
 
     @staticmethod
     def _llm_failure(exc: LlmError, llm: LlmPlanner) -> Exception:
@@ -100,6 +128,11 @@ class LayoutPlanning:
         if exc.kind == "timeout":
             return DeadlineExceeded(f"{detail}; raise --timeout, retry later, or ask for "
                                     "PLANNER_AUTO to fall back to the offline planner")
+        if exc.kind == "unreadable":
+            return Unavailable(f"{detail}; the answer was unreadable: check that --base-url "
+                               "(or OPENAI_BASE_URL) is an OpenAI-compatible API such as "
+                               "http://host:port/v1, or ask for PLANNER_AUTO to fall back to the "
+                               "offline planner")
         if exc.kind == "unavailable":
             return Unavailable(f"{detail}; retry later, or ask for PLANNER_AUTO to fall back "
                                "to the offline planner")
@@ -118,32 +151,40 @@ class LayoutPlanning:
                                       [list(m.genres) for m in context.recommended_movies]))
         for round_ in range(LLM_ROUNDS):
             reply = await llm.ask(messages)
+            # Kept once: the reply that makes the layout goes in `raw_model_reply` only.
+            kept = excerpt(reply.raw, MAX_KEPT_REPLY_CHARS)
             problems = reply.problems
             if reply.layout is not None:
                 problems = validate_layout(reply.layout, names)
                 if not problems:
                     attempts.append(layout_pb2.PlanAttempt(
-                        planner=P.PLANNER_LLM, outcome="accepted", raw_reply=reply.raw))
+                        planner=P.PLANNER_LLM, outcome="accepted"))
                     return self._response(reply.layout, P.PLANNER_LLM, attempts,
-                                          raw=reply.raw, model=llm.model)
+                                          raw=kept, model=llm.model)
                 repaired, repairs = repair_layout(reply.layout, names, style_word=style)
                 if not validate_layout(repaired, names):
                     attempts.append(layout_pb2.PlanAttempt(
-                        planner=P.PLANNER_LLM, outcome="repaired", problems=problems,
-                        raw_reply=reply.raw))
-                    return self._response(repaired, P.PLANNER_LLM, attempts, raw=reply.raw,
+                        planner=P.PLANNER_LLM, outcome="repaired", problems=problems))
+                    return self._response(repaired, P.PLANNER_LLM, attempts, raw=kept,
                                           model=llm.model, repairs=repairs)
             attempts.append(layout_pb2.PlanAttempt(
-                planner=P.PLANNER_LLM, outcome="rejected", problems=problems, raw_reply=reply.raw))
+                planner=P.PLANNER_LLM, outcome="rejected", problems=problems, raw_reply=kept))
             if round_ + 1 < LLM_ROUNDS:
-                messages = reask_messages(messages, reply.raw, problems)
+                LLM_REASKS.inc()
+                messages = reask_messages(
+                    messages, excerpt(reply.raw, MAX_REASK_REPLY_CHARS), problems)
         return None
 
     def _offline(self, request: layout_pb2.PlanLayoutRequest, names: ForbiddenNames,
-                 attempts: list[layout_pb2.PlanAttempt]) -> PlanResult:
+                 attempts: list[layout_pb2.PlanAttempt], *, fallback: str | None = None,
+                 ) -> PlanResult:
+        """The offline planner's layout; `fallback` is why the LLM's was not used, if tried."""
+        if fallback is not None:
+            OFFLINE_FALLBACKS.labels(fallback).inc()
         plan = self.offline.plan(request.scenario, request.context, names)
         attempts.append(layout_pb2.PlanAttempt(planner=P.PLANNER_OFFLINE, outcome="accepted"))
-        return PlanResult(self._response(plan.layout, P.PLANNER_OFFLINE, attempts), plan.template)
+        response = self._response(plan.layout, P.PLANNER_OFFLINE, attempts)
+        return PlanResult(scrub_message(response), plan.template)
 
     @staticmethod
     def _response(layout: layout_pb2.Layout, planner: int,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import grpc
-from prometheus_client import Counter
 
 from marquee.serving import Readiness
 from marquee.serving.structured_logs import get_logger
@@ -17,6 +16,7 @@ from layout_server.layout_rules import (
     ForbiddenNames,
     validate_layout,
 )
+from layout_server.metrics import PLANS
 from layout_server.planning import LayoutPlanning
 from layout_server.prompting import DEFAULT_SYSTEM_INSTRUCTION
 from layout_server.request_limits import (
@@ -28,13 +28,6 @@ from layout_server.request_limits import (
 )
 
 log = get_logger("layout_server.servicer")
-
-PLANS = Counter(
-    "marquee_layout_plans_total",
-    "Layouts planned, by planner asked for, planner used and how the LLM's layout was taken.",
-    ["requested", "used", "path"],
-)
-
 
 def _path(response: layout_pb2.PlanLayoutResponse) -> str:
     """"llm", "llm_repaired", "llm_reasked", "offline" or "offline_fallback"."""
