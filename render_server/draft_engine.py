@@ -1,24 +1,47 @@
-"""The draft engine: the layout as a poster mock-up, composed on the CPU in well under a second.
+"""The draft engine: the layout as a poster mock-up, composed on the CPU in well under a second,
+without a diffusion model. It runs no denoising steps: its progress steps are layers, and it
+says so (`engine_notice`, and each result's notice) so nobody takes its picture for a render.
 
 Layers, each followed by a progress event and (unless previews are off) a preview:
 background (a gradient and film grain in a palette from the mood and genres), one layer per
-object (a labelled shape filling its box), the title set in type, and a finish (vignette,
-frame, genre line). The same request and seed give the same bytes.
+object (a translucent shape in the box's colour, outlined and labelled as in every layout
+picture), the title set in type, and a finish (vignette, frame, genre line). The same request
+and seed give the same bytes.
 """
 
 from __future__ import annotations
 
 import colorsys
 import hashlib
+import math
 import textwrap
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
-from render_server.engines import COMPOSING, Engine, EngineOutput, JobCancelled, JobControl
 from marquee.fonts import truetype as font
+from marquee.layout_drawing import (
+    LabelStyle, PixelBox, Rect, box_colour, draw_label, draw_outline, ellipsised, label_text, pixel_box,
+    place_labels,
+)
+from render_server.engines import COMPOSING, Engine, EngineOutput, JobCancelled, JobControl
 from render_server.request_validation import LayoutObject, RenderSpec
+
+#: How to get a real render instead; part of every notice the draft engine gives.
+PAINT_WITH_CREATILAYOUT = (
+    "To paint the layout with CreatiLayout, start the render server with --engine creatilayout "
+    "(or --model ID_OR_DIR): it loads HuiZhang0812/CreatiLayout (SiamLayout_SD3) on "
+    "stabilityai/stable-diffusion-3-medium-diffusers from Hugging Face (set HF_TOKEN after "
+    "accepting the SD3-Medium licence) or from a local directory (--model, --base-model); "
+    "a GPU is advised."
+)
+ENGINE_NOTICE = (
+    "The draft engine draws a layout mock-up without a diffusion model: each job is composed in "
+    "(objects + 3) layers, its progress steps and previews count layers, and the requested steps "
+    "and guidance are not used. " + PAINT_WITH_CREATILAYOUT
+)
 
 #: Base hue (degrees), saturation and value per MovieLens genre.
 GENRE_HSV = {
@@ -90,6 +113,7 @@ class DraftEngine(Engine):
     """CPU poster mock-up; needs no model."""
 
     name = "draft"
+    engine_notice = ENGINE_NOTICE
 
     def __init__(self, max_boxes: int = 10) -> None:
         super().__init__()
@@ -116,6 +140,17 @@ class DraftEngine(Engine):
         rng = np.random.default_rng(spec.seed & 0xFFFFFFFFFFFFFFFF)
         colours = palette(spec.mood, spec.genres, rng)
         width, height = spec.width, spec.height
+        title = _plan_title(width, height, spec.title or spec.prompt, spec.objects)
+        genre_line = _plan_genre_line(width, height, spec.genres)
+        # Every label is placed up front, clear of the title, the genre line and the frame, so
+        # a later layer never covers or cuts one.
+        reserved = [title.rect, *_frame_strips(width, height)]
+        if genre_line is not None:
+            reserved.append(genre_line.rect)
+        style = LabelStyle.for_size(width, height)
+        boxes = [pixel_box(obj.box, width, height) for obj in spec.objects]
+        labels = place_labels(boxes, [label_text(i, obj.phrase) for i, obj in enumerate(spec.objects)],
+                              (width, height), style.measure, reserved)
         step = 0
 
         def layer_done(canvas: Image.Image) -> None:
@@ -130,14 +165,28 @@ class DraftEngine(Engine):
         control.progress(0, total, COMPOSING)
         canvas = self._background(width, height, colours, rng)
         layer_done(canvas)
-        for index, obj in enumerate(spec.objects):
-            canvas = self._object(canvas, index, obj, colours, rng)
+        for index, box in enumerate(boxes):
+            canvas = self._object(canvas, index, box, style, rng)
+            # Labels of the objects drawn so far, again on top of the newest shape.
+            draw = ImageDraw.Draw(canvas)
+            for label in labels[: index + 1]:
+                if label is not None:
+                    draw_label(draw, label, style)
             layer_done(canvas)
-        canvas = self._title(canvas, spec.title or spec.prompt, colours, spec.objects)
+        canvas = self._title(canvas, title, colours)
         layer_done(canvas)
-        canvas = self._finish(canvas, spec.genres, colours)
+        canvas = self._finish(canvas, genre_line, colours)
         layer_done(canvas)
         return EngineOutput(image=canvas, steps=total, layout_steps=0)
+
+    def result_notice(self, spec: RenderSpec, steps_done: int) -> str:
+        """What a person must know about this picture: it is a mock-up, and what it did instead
+        of the steps asked for."""
+        return (
+            f"Draft engine: a layout mock-up drawn without a diffusion model, composed in {steps_done} "
+            f"layers (background, {len(spec.objects)} objects, title, finish); the {spec.steps} denoising "
+            f"steps and guidance {spec.guidance:g} asked for were not run. {PAINT_WITH_CREATILAYOUT}"
+        )
 
     @staticmethod
     def _background(width: int, height: int, colours: dict, rng: np.random.Generator) -> Image.Image:
@@ -156,72 +205,38 @@ class DraftEngine(Engine):
         return Image.fromarray(pixels)
 
     @staticmethod
-    def _object(canvas: Image.Image, index: int, obj: LayoutObject, colours: dict,
+    def _object(canvas: Image.Image, index: int, box: PixelBox, style: LabelStyle,
                 rng: np.random.Generator) -> Image.Image:
-        width, height = canvas.size
-        x1, y1, x2, y2 = (round(obj.box[0] * width), round(obj.box[1] * height),
-                          round(obj.box[2] * width) - 1, round(obj.box[3] * height) - 1)
-        colour = colours[f"accent{index % 10}"]
+        """A translucent shape in the box's colour (the same colour as in every layout picture),
+        with the box outline over it."""
+        x1, y1, x2, y2 = box
+        colour = box_colour(index)
         overlay = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
         draw = ImageDraw.Draw(overlay)
-        line = max(1, round(min(width, height) / 170))
         kind = int(rng.integers(0, 3))
-        fill = (*colour, 150)
-        outline = (*colour, 255)
+        fill = (*colour, 120)
         if kind == 0:
-            draw.ellipse((x1, y1, x2, y2), fill=fill, outline=outline, width=line)
+            draw.ellipse(box, fill=fill)
         elif kind == 1:
-            radius = max(1, min(x2 - x1, y2 - y1) // 6)
-            draw.rounded_rectangle((x1, y1, x2, y2), radius=radius, fill=fill, outline=outline, width=line)
+            draw.rounded_rectangle(box, radius=max(0, min(x2 - x1, y2 - y1) // 6), fill=fill)
         else:
             mx, my = (x1 + x2) / 2, (y1 + y2) / 2
-            draw.polygon([(mx, y1), (x2, my), (mx, y2), (x1, my)], fill=fill, outline=outline, width=line)
-        # The phrase, wrapped to the box, in a dark tag for contrast.
-        box_w, box_h = max(1, x2 - x1), max(1, y2 - y1)
-        size = max(8, min(box_h // 6, round(min(width, height) / 26)))
-        label_font = font(size, bold=True)
-        chars = max(4, int(box_w / (0.6 * size)))
-        label = "\n".join(textwrap.wrap(f"{index + 1}. {obj.phrase}", chars)[:3])
-        left, top, right, bottom = draw.multiline_textbbox((0, 0), label, font=label_font, align="center")
-        tw, th = right - left, bottom - top
-        tx, ty = x1 + (box_w - tw) / 2, y1 + (box_h - th) / 2
-        pad = max(2, size // 4)
-        draw.rounded_rectangle((tx - pad, ty - pad, tx + tw + pad, ty + th + pad), radius=pad,
-                               fill=(10, 10, 14, 170))
-        draw.multiline_text((tx - left, ty - top), label, font=label_font, fill=(255, 255, 255, 255),
-                            align="center")
-        return Image.alpha_composite(canvas.convert("RGBA"), overlay).convert("RGB")
+            draw.polygon([(mx, y1), (x2, my), (mx, y2), (x1, my)], fill=fill)
+        out = Image.alpha_composite(canvas.convert("RGBA"), overlay).convert("RGB")
+        draw_outline(ImageDraw.Draw(out), box, index, style.line)
+        return out
 
     @staticmethod
-    def _title(canvas: Image.Image, title: str, colours: dict, objects: Sequence[LayoutObject]) -> Image.Image:
-        width, height = canvas.size
-        title = (title or "Untitled").upper()
-        # Put the title where the layout leaves the most room: the top or the bottom band.
-        top_use = sum(max(0.0, 0.25 - o.box[1]) * (o.box[2] - o.box[0]) for o in objects)
-        bottom_use = sum(max(0.0, o.box[3] - 0.75) * (o.box[2] - o.box[0]) for o in objects)
-        at_top = top_use < bottom_use
+    def _title(canvas: Image.Image, title: "_PlacedText", colours: dict) -> Image.Image:
         draw = ImageDraw.Draw(canvas)
-        size = max(8, round(height / 9))
-        lines = [title]
-        while size > 8:
-            title_font = font(size, bold=True)
-            lines = textwrap.wrap(title, max(1, int(width * 0.9 / (0.62 * size)))) or [title]
-            if len(lines) <= 2 and all(draw.textlength(l, font=title_font) <= width * 0.92 for l in lines):
-                break
-            size = round(size * 0.85)
-        title_font = font(size, bold=True)
-        text = "\n".join(lines[:2])
-        left, top, right, bottom = draw.multiline_textbbox((0, 0), text, font=title_font, align="center")
-        tw, th = right - left, bottom - top
-        x = (width - tw) / 2 - left
-        y = (height * 0.08 if at_top else height * 0.95 - th) - top
-        shadow = max(1, size // 18)
-        draw.multiline_text((x + shadow, y + shadow), text, font=title_font, fill=(0, 0, 0), align="center")
-        draw.multiline_text((x, y), text, font=title_font, fill=colours["text"], align="center")
+        x, y = title.origin
+        draw.multiline_text((x + title.shadow, y + title.shadow), title.text, font=title.font,
+                            fill=(0, 0, 0), align="center")
+        draw.multiline_text((x, y), title.text, font=title.font, fill=colours["text"], align="center")
         return canvas
 
     @staticmethod
-    def _finish(canvas: Image.Image, genres: Sequence[str], colours: dict) -> Image.Image:
+    def _finish(canvas: Image.Image, genre_line: "_PlacedText | None", colours: dict) -> Image.Image:
         width, height = canvas.size
         ys = np.linspace(-1.0, 1.0, height, dtype=np.float32)[:, None]
         xs = np.linspace(-1.0, 1.0, width, dtype=np.float32)[None, :]
@@ -229,11 +244,85 @@ class DraftEngine(Engine):
         pixels = (np.asarray(canvas, dtype=np.float32) * shade[..., None]).astype(np.uint8)
         out = Image.fromarray(pixels)
         draw = ImageDraw.Draw(out)
-        frame = max(1, round(min(width, height) / 100))
-        draw.rectangle((0, 0, width - 1, height - 1), outline=colours["accent0"], width=frame)
-        if genres:
-            small = font(max(7, round(height / 40)))
-            line = "  •  ".join(g.upper() for g in genres)
-            tw = draw.textlength(line, font=small)
-            draw.text(((width - tw) / 2, frame * 2), line, font=small, fill=colours["text"])
+        draw.rectangle((0, 0, width - 1, height - 1), outline=colours["accent0"], width=_frame_width(width, height))
+        if genre_line is not None:
+            draw.text(genre_line.origin, genre_line.text, font=genre_line.font, fill=colours["text"])
         return out
+
+
+@dataclass(frozen=True)
+class _PlacedText:
+    text: str
+    font: ImageFont.FreeTypeFont
+    #: Where Pillow is asked to draw (top-left anchor).
+    origin: tuple[float, float]
+    #: The ink's bounding rectangle [left, top, right, bottom), shadow included.
+    rect: Rect
+    shadow: int = 0
+
+
+def _frame_width(width: int, height: int) -> int:
+    return max(1, round(min(width, height) / 100))
+
+
+def _frame_strips(width: int, height: int) -> list[Rect]:
+    frame = _frame_width(width, height)
+    return [(0, 0, width, frame), (0, height - frame, width, height),
+            (0, 0, frame, height), (width - frame, 0, width, height)]
+
+
+def _ink_rect(origin: tuple[float, float], bbox: tuple[float, float, float, float], shadow: int) -> Rect:
+    x, y = origin
+    left, top, right, bottom = bbox
+    return (math.floor(x + left), math.floor(y + top), math.ceil(x + right) + shadow, math.ceil(y + bottom) + shadow)
+
+
+def _plan_title(width: int, height: int, title: str, objects: Sequence[LayoutObject]) -> _PlacedText:
+    """The title in capitals, in one or two lines, in the top or bottom band (whichever the
+    layout leaves freer)."""
+    title = (title or "Untitled").upper()
+    top_use = sum(max(0.0, 0.25 - o.box[1]) * (o.box[2] - o.box[0]) for o in objects)
+    bottom_use = sum(max(0.0, o.box[3] - 0.75) * (o.box[2] - o.box[0]) for o in objects)
+    at_top = top_use < bottom_use
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    size = max(8, round(height / 9))
+    # Smaller type until the title fits in two lines (down to 6 px, for the tiniest pictures);
+    # at the smallest size, a title that still does not fit is cut with an ellipsis.
+    while True:
+        title_font = font(size, bold=True)
+        lines = _wrap_to(title, title_font, width * 0.92, measure)
+        if len(lines) <= 2 or size <= 6:
+            break
+        size = max(6, round(size * 0.85))
+    if len(lines) > 2:
+        lines = [lines[0], ellipsised(f"{lines[1]} {lines[2]}", int(width * 0.92),
+                                      lambda t: (math.ceil(measure.textlength(t, font=title_font)), 0))]
+    text = "\n".join(lines)
+    bbox = measure.multiline_textbbox((0, 0), text, font=title_font, align="center")
+    tw, th = bbox[2] - bbox[0], bbox[3] - bbox[1]
+    origin = ((width - tw) / 2 - bbox[0], (height * 0.08 if at_top else height * 0.95 - th) - bbox[1])
+    shadow = max(1, size // 18)
+    return _PlacedText(text, title_font, origin, _ink_rect(origin, bbox, shadow), shadow)
+
+
+def _wrap_to(text: str, title_font: ImageFont.FreeTypeFont, max_width: float,
+             measure: ImageDraw.ImageDraw) -> list[str]:
+    """Word wrap by rendered width; a word wider than a line is broken."""
+    chars = max(1, len(text))
+    while True:
+        lines = textwrap.wrap(text, chars) or [text]
+        if chars == 1 or all(measure.textlength(line, font=title_font) <= max_width for line in lines):
+            return lines
+        chars -= 1
+
+
+def _plan_genre_line(width: int, height: int, genres: Sequence[str]) -> _PlacedText | None:
+    if not genres:
+        return None
+    small = font(max(6, round(height / 40)))
+    line = "  •  ".join(g.upper() for g in genres)
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    if measure.textlength(line, font=small) > width - 4 * _frame_width(width, height):
+        return None  # a picture too narrow for it: no line rather than a cut one
+    origin = ((width - measure.textlength(line, font=small)) / 2, _frame_width(width, height) * 2)
+    return _PlacedText(line, small, origin, _ink_rect(origin, measure.textbbox((0, 0), line, font=small), 0))

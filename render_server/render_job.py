@@ -8,7 +8,7 @@ import time
 from marquee.v1 import common_pb2, render_pb2
 from render_server.engines import COMPOSING, Engine
 from render_server.job_queue import Ticket
-from render_server.layout_visualisation import draw_layout, layout_on_white
+from marquee.layout_drawing import layout_on_image, layout_on_white
 from render_server.output_store import OutputStore
 from render_server.previews import encode_png
 
@@ -36,10 +36,11 @@ class RenderJobRunner:
                 f"the {self.engine.name} engine returned {image.size[0]}×{image.size[1]}, "
                 f"not the {spec.width}×{spec.height} asked for"
             )
+        boxes = [(o.phrase, o.box) for o in spec.objects]
         files = {
             "image": encode_png(image),
-            "layout_on_image": encode_png(draw_layout(image, spec.objects)),
-            "layout_on_white": encode_png(layout_on_white(spec.objects, spec.width, spec.height)),
+            "layout_on_image": encode_png(layout_on_image(image, boxes)),
+            "layout_on_white": encode_png(layout_on_white(boxes, spec.width, spec.height)),
         }
         running = time.monotonic() - (ticket.started or ticket.submitted)
         metadata = render_pb2.RenderMetadata(
@@ -56,6 +57,8 @@ class RenderJobRunner:
             seconds_per_step=running / max(1, output.steps),
             layout_steps=output.layout_steps,
             job_id=ticket.job_id,
+            steps_requested=spec.steps,
+            notice=self.engine.result_notice(spec, output.steps),
         )
         record = {
             "job_id": ticket.job_id,
@@ -70,6 +73,8 @@ class RenderJobRunner:
             "objects": [{"phrase": o.phrase, "box": list(o.box)} for o in spec.objects],
             "seed": spec.seed,
             "steps": output.steps,
+            "steps_requested": spec.steps,
+            "notice": metadata.notice,
             "layout_steps": output.layout_steps,
             "guidance": spec.guidance,
             "width": spec.width,
