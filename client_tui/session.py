@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from client_tui.staleness import image_drift, recommendation_drift
 from marquee.v1 import common_pb2, layout_pb2, recommender_pb2, render_pb2
 
 SESSION_FORMAT = "marquee.session"
@@ -275,6 +276,26 @@ class SummaryRecord(_Model):
     size: list[int] = Field(default_factory=list)
 
 
+class MadeFrom(_Model):
+    """What each downstream product was made from, recorded when it was made. A later change
+    upstream then shows as out of date (`Session.stale_steps`) instead of a session that
+    contradicts itself. None: not recorded (sessions saved before this existed), never stale."""
+
+    #: The watched movie ids, oldest first, and the k the recommendations were asked with.
+    recommended_from: list[int] | None = None
+    recommended_k: int | None = None
+    #: The scenario the layout was planned from.
+    planned_scenario: str | None = None
+    #: The layout, global prompt and parameters the image was rendered from.
+    rendered_layout: LayoutRecord | None = None
+    rendered_prompt: str | None = None
+    rendered_params: RenderParams | None = None
+
+
+#: The products that can go out of date, upstream first.
+STALE_STEPS = ("recommendations", "scenario", "layout", "image")
+
+
 class Session(_Model):
     format: Literal["marquee.session"] = SESSION_FORMAT
     version: Literal[1] = SESSION_VERSION
@@ -300,6 +321,55 @@ class Session(_Model):
     #: Seconds per step of the flow: "search", "recommend", "plan", "render", "summary".
     timings: dict[str, float] = Field(default_factory=dict)
     summary: SummaryRecord | None = None
+    made_from: MadeFrom = Field(default_factory=MadeFrom)
+
+    # -- what each product was made from ------------------------------------------------------
+
+    def record_recommended(self) -> None:
+        """Call when the recommendations (and the pre-filled scenario) were just made."""
+        self.made_from.recommended_from = [m.movie_id for m in self.watched]
+        self.made_from.recommended_k = self.k
+
+    def record_planned(self) -> None:
+        """Call when the layout was just planned from `scenario`."""
+        self.made_from.planned_scenario = self.scenario
+
+    def record_rendered(self) -> None:
+        """Call when `result` was just rendered; copies, because layouts and params are edited."""
+        self.made_from.rendered_layout = self.layout.model_copy(deep=True) if self.layout else None
+        self.made_from.rendered_prompt = self.current_prompt()
+        self.made_from.rendered_params = self.render.model_copy(deep=True)
+
+    def current_prompt(self) -> str:
+        return self.global_prompt or (global_prompt(self.layout) if self.layout is not None else "")
+
+    def stale_steps(self) -> dict[str, str]:
+        """Each product that no longer matches what it was made from -> why, in words, upstream
+        first. A product made from a stale one is stale too."""
+        stale: dict[str, str] = {}
+        made = self.made_from
+        if self.recommendations and made.recommended_from is not None:
+            now = [m.movie_id for m in self.watched]
+            reason = recommendation_drift(made.recommended_from, made.recommended_k, now, self.k)
+            if reason:
+                stale["recommendations"] = reason
+        if "recommendations" in stale and self.scenario.strip():
+            stale["scenario"] = "the scenario was written from out-of-date recommendations"
+        if self.layout is not None:
+            if "scenario" in stale:
+                stale["layout"] = "the layout was planned from an out-of-date scenario"
+            elif made.planned_scenario is not None and made.planned_scenario != self.scenario:
+                stale["layout"] = "the scenario was edited after the layout was planned"
+        if self.result is not None:
+            reason = (
+                "the image was rendered from an out-of-date layout"
+                if "layout" in stale
+                else image_drift(made.rendered_layout, made.rendered_prompt, made.rendered_params,
+                                 self.layout, self.current_prompt(), self.render)
+            )
+            if reason:
+                stale["image"] = reason
+        return stale
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2) + "\n"

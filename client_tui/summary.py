@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw, ImageFont
 from marquee.fonts import truetype as _font
 from client_tui.layout_drawing import draw_layout
 from client_tui.session import Session, SummaryRecord, global_prompt
+from client_tui.staleness import mark_stale
 
 MARGIN = 32
 COLUMN = 720
@@ -147,7 +148,8 @@ def summary_sections(session: Session) -> dict[str, list[str]]:
             f"first preview {r.first_preview_seconds:.2f} s, {r.seconds_per_step:.3f} s/step"
         )
     sections["Timings"] = timings or ["(none)"]
-    return sections
+    stale_headings = {"recommendations": heading, "scenario": "Scenario", "layout": "Layout", "image": "Render"}
+    return mark_stale(sections, session.stale_steps(), stale_headings)
 
 
 def _fit(image: Image.Image, width: int, height: int) -> Image.Image:
