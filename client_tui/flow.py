@@ -121,6 +121,7 @@ async def recommend(gateway: Gateway, session: Session, *, max_plot_chars: int =
         max_plot_chars=max_plot_chars,
         max_chars=max_chars,
     )
+    session.record_recommended()
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,7 @@ async def plan(gateway: Gateway, session: Session) -> None:
     session.layout = LayoutRecord.from_proto(reply.layout)
     session.global_prompt = global_prompt(session.layout)
     session.problems = []
+    session.record_planned()
 
 
 async def validate(gateway: Gateway, session: Session) -> list[ProblemRecord]:
@@ -213,5 +215,6 @@ async def render(
                 layout_on_white=decode(result.layout_on_white),
             )
             session.result = RenderOutcome.from_proto(result.metadata, attempts=output.attempts)
+            session.record_rendered()
     session.timings["render"] = time.perf_counter() - started
     return output
