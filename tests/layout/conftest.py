@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
 from pathlib import Path
-from typing import AsyncIterator, Awaitable, Callable
+from typing import AsyncIterator, Awaitable, Callable, Iterator
 
 import grpc
 import pytest
@@ -13,6 +15,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from layout_server.config import LayoutSettings
 from layout_server.service import LayoutService
 from marquee.serving import ServerHandle, serve
+from marquee.serving.structured_logs import configure_logging
 from marquee.v1 import common_pb2, layout_pb2, layout_pb2_grpc
 from tests.layout.fake_openai import FakeOpenAI
 
@@ -45,7 +48,7 @@ def context() -> layout_pb2.PlanningContext:
 @pytest.fixture
 def no_llm_env(clean_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No key or endpoint leaks in from the shell, and no ./.env is found by accident."""
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
 
@@ -54,6 +57,18 @@ def no_llm_env(clean_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
 def fake_llm() -> FakeOpenAI:
     with FakeOpenAI() as fake:
         yield fake
+
+
+@pytest.fixture
+def captured_logs() -> Iterator[io.StringIO]:
+    """The process's structured logs (JSON lines, debug level) while the test runs."""
+    configure_logging("debug", "json", process="test")
+    handler = logging.getLogger().handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    stream = io.StringIO()
+    previous = handler.setStream(stream)
+    yield stream
+    handler.setStream(previous)
 
 
 StartServer = Callable[..., Awaitable[layout_pb2_grpc.LayoutServiceStub]]

@@ -1,7 +1,8 @@
 """A scripted OpenAI-compatible chat-completions server on loopback (real HTTP, stdlib only).
 
-Tests script its answers in order (a layout, broken JSON, an HTTP 500, a slow reply...) and read
-back every request it received, so they exercise the real `openai` SDK end to end.
+Tests script its answers in order (a layout, broken JSON, an HTTP 500, a slow reply, an HTML page,
+a body that trickles or breaks off, an echo of the credentials it was sent...) and read back every
+request it received, so they exercise the real `openai` SDK end to end.
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+#: In a scripted content or body, replaced by the `Authorization` header the request carried
+#: (a hostile or careless endpoint that echoes what it was sent).
+ECHO_AUTHORIZATION = "<<authorization>>"
 
 
 @dataclass
@@ -26,6 +31,12 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     refusal: str | None = None
     finish_reason: str = "stop"
+    content_type: str = "application/json"
+    #: Send the body `trickle_bytes` at a time, waiting this long before each piece.
+    trickle_every: float = 0.0
+    trickle_bytes: int = 1
+    #: Announce the whole body's length but send only this many bytes, then close.
+    cut_after: int | None = None
 
 
 def layout_json(
@@ -128,10 +139,13 @@ class FakeOpenAI:
                 deadline = time.monotonic() + reply.delay
                 while time.monotonic() < deadline and not fake._stop.is_set():
                     time.sleep(0.01)
+                echo = self.headers.get("authorization", "")
                 if reply.body is not None:
-                    data = reply.body
+                    data = reply.body.replace(ECHO_AUTHORIZATION.encode(), echo.encode())
                 else:
-                    message: dict[str, Any] = {"role": "assistant", "content": reply.content,
+                    content = (reply.content.replace(ECHO_AUTHORIZATION, echo)
+                               if reply.content is not None else None)
+                    message: dict[str, Any] = {"role": "assistant", "content": content,
                                                "refusal": reply.refusal}
                     data = json.dumps({
                         "id": f"chatcmpl-{len(fake.requests)}", "object": "chat.completion",
@@ -142,14 +156,28 @@ class FakeOpenAI:
                     }).encode()
                 try:
                     self.send_response(reply.status)
-                    self.send_header("content-type", "application/json")
+                    self.send_header("content-type", reply.content_type)
                     self.send_header("content-length", str(len(data)))
                     for key, value in reply.headers.items():
                         self.send_header(key, value)
                     self.end_headers()
-                    self.wfile.write(data)
+                    if reply.cut_after is not None:
+                        self.wfile.write(data[:reply.cut_after])
+                        self.wfile.flush()
+                        self.close_connection = True
+                    elif reply.trickle_every:
+                        self._trickle(data, reply)
+                    else:
+                        self.wfile.write(data)
                     fake.handling_seconds.append(time.perf_counter() - started - reply.delay)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (timeout): expected in those tests
+
+            def _trickle(self, data: bytes, reply: Reply) -> None:
+                for start in range(0, len(data), reply.trickle_bytes):
+                    if fake._stop.wait(reply.trickle_every):
+                        return
+                    self.wfile.write(data[start:start + reply.trickle_bytes])
+                    self.wfile.flush()
 
         return Handler

@@ -26,7 +26,7 @@ from marquee.serving.auth import BearerTokenInterceptor
 from marquee.serving.metrics import MetricsInterceptor
 from marquee.serving.readiness import Readiness, State
 from marquee.serving.settings import ServerSettings, parse_settings
-from marquee.serving.structured_logs import configure_logging, get_logger
+from marquee.serving.structured_logs import configure_logging, get_logger, register_secret
 from marquee.serving.tls import server_credentials
 
 log = get_logger("marquee.server")
@@ -91,6 +91,8 @@ async def serve(
     """Runs `service` until SIGTERM/SIGINT (or `request_stop`), then drains and returns 0."""
     interceptors: list[grpc.aio.ServerInterceptor] = [MetricsInterceptor()]
     if settings.auth_token is not None:
+        # Masked by value in every log line, whatever its shape (an echo, a traceback).
+        register_secret(settings.auth_token.get_secret_value())
         interceptors.insert(0, BearerTokenInterceptor(settings.auth_token.get_secret_value()))
     limit = settings.max_message_bytes
     server = grpc.aio.server(
