@@ -27,7 +27,7 @@ def test_every_contract_has_its_services() -> None:
         for svc in mod.DESCRIPTOR.services_by_name.values()
     }
     assert rpcs == {
-        "marquee.v1.RecommenderService": ["GetMovies", "Recommend", "SearchMovies"],
+        "marquee.v1.RecommenderService": ["GetMovies", "Recommend", "ResolveTitles", "SearchMovies"],
         "marquee.v1.LayoutService": ["DescribePlanner", "PlanLayout", "ValidateLayout"],
         "marquee.v1.RenderService": ["DescribeEngine", "Render"],
     }

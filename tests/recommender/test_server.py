@@ -20,6 +20,7 @@ from tritonclient.grpc import service_pb2_grpc as kserve_grpc
 from tritonclient.utils import InferenceServerException
 
 from client_tui.local_stack import LocalStack
+from marquee.titles import MAX_RESOLVE_QUERIES, MAX_RESOLVE_QUERY_CHARS, MAX_SEARCH_QUERY_CHARS
 from marquee.v1 import recommender_pb2 as rec
 from marquee.v1 import recommender_pb2_grpc as rec_grpc
 
@@ -244,6 +245,65 @@ def test_search_movies(stub: rec_grpc.RecommenderServiceStub) -> None:
     assert len(stub.SearchMovies(rec.SearchMoviesRequest(query="star wars")).hits) == 10
 
 
+def test_resolve_titles_every_catalog_title_in_both_forms(stub: rec_grpc.RecommenderServiceStub,
+                                                         shared_data: Path) -> None:
+    from recommender_server.catalog import load_catalog
+
+    movies = sorted(load_catalog(shared_data / "ml-1m", None).values(), key=lambda m: m.movie_id)
+    # "Matrix, The (1999)" as MovieLens writes it and "The Matrix (1999)" as people do. No two
+    # movies of movies.dat share a title and a year, so every one must come back as itself.
+    for queries in ([m.display_title for m in movies], [f"{m.title} ({m.year})" for m in movies]):
+        for start in range(0, len(movies), MAX_RESOLVE_QUERIES):
+            batch = queries[start:start + MAX_RESOLVE_QUERIES]
+            reply = stub.ResolveTitles(rec.ResolveTitlesRequest(queries=batch), timeout=30)
+            expected = [(q, rec.TitleResolution.STATUS_RESOLVED, m.movie_id)
+                        for q, m in zip(batch, movies[start:start + MAX_RESOLVE_QUERIES])]
+            assert [(r.query, r.status, r.movie.movie_id) for r in reply.resolutions] == expected
+
+
+def test_resolve_titles_readme_ambiguous_and_unknown(stub: rec_grpc.RecommenderServiceStub) -> None:
+    queries = ["Toy Story (1995)", "Matrix, The (1999)", "the matrix", "Life Is Beautiful", "Star Wars",
+               "Hamlet", "Godzilla", "Toy Story (2001)"]
+    reply = stub.ResolveTitles(rec.ResolveTitlesRequest(queries=queries), timeout=10)
+    got = {r.query: r for r in reply.resolutions}
+    assert [r.query for r in reply.resolutions] == queries
+    for query, movie_id in (("Toy Story (1995)", 1), ("Matrix, The (1999)", 2571), ("the matrix", 2571),
+                            ("Life Is Beautiful", 2324)):
+        assert got[query].status == rec.TitleResolution.STATUS_RESOLVED
+        assert got[query].movie.movie_id == movie_id
+    assert got["Matrix, The (1999)"].movie.title == "The Matrix" and got["the matrix"].movie.plot
+    assert got["Life Is Beautiful"].movie.display_title == "Life Is Beautiful (La Vita è bella) (1997)"
+    for query, ids in (("Star Wars", [260, 1196, 1210, 2628]), ("Hamlet", [1941, 2820, 3723, 1411, 3598]),
+                       ("Godzilla", [2363, 2364, 1882])):
+        assert got[query].status == rec.TitleResolution.STATUS_AMBIGUOUS
+        assert [m.movie_id for m in got[query].candidates] == ids
+    assert got["Toy Story (2001)"].status == rec.TitleResolution.STATUS_NOT_FOUND
+    assert got["Toy Story (2001)"].closest[0].display_title == "Toy Story (1995)"
+
+
+def test_health_answers_while_max_size_title_calls_run(server: str,
+                                                       stub: rec_grpc.RecommenderServiceStub) -> None:
+    # Titles that match nothing cost the most: each falls back to a fuzzy search for the closest.
+    words = "qzx vbn wmk plj hrt gfd kcs yeu oia"
+    resolve = rec.ResolveTitlesRequest(queries=[
+        f"{words} {i} {words}".ljust(MAX_RESOLVE_QUERY_CHARS, "q")[:MAX_RESOLVE_QUERY_CHARS]
+        for i in range(MAX_RESOLVE_QUERIES)])
+    search = rec.SearchMoviesRequest(query=(words + " ") * 20)
+    search.query = search.query[:MAX_SEARCH_QUERY_CHARS]
+    with grpc.insecure_channel(server) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        calls = [stub.ResolveTitles.future(resolve, timeout=300)]
+        calls += [stub.SearchMovies.future(search, timeout=300) for _ in range(2)]
+        answers = [health.Check(health_pb2.HealthCheckRequest(service=""), timeout=60) for _ in range(3)]
+        in_flight_after_health = sum(not call.done() for call in calls)
+        results = [call.result() for call in calls]
+    assert all(a.status == health_pb2.HealthCheckResponse.SERVING for a in answers)
+    # Health was answered while title work was still running (it used to wait for all of it).
+    assert in_flight_after_health > 0
+    assert len(results[0].resolutions) == MAX_RESOLVE_QUERIES
+    assert all(r.status == rec.TitleResolution.STATUS_NOT_FOUND for r in results[0].resolutions)
+
+
 def test_get_movies_keeps_order_and_names_unknown_ids(stub: rec_grpc.RecommenderServiceStub) -> None:
     movies = stub.GetMovies(rec.GetMoviesRequest(movie_ids=[260, 1, UNRATED_MOVIE])).movies
     assert [m.movie_id for m in movies] == [260, 1, UNRATED_MOVIE]
@@ -293,10 +353,18 @@ def test_unrated_catalog_movies_carry_no_signal(stub: rec_grpc.RecommenderServic
         (rec.RecommendRequest(watched_movie_ids=[1, 99999, 5, -3], k=5), "unknown movie ids: -3, 99999"),
         (rec.SearchMoviesRequest(query="  "), "query must not be empty"),
         (rec.SearchMoviesRequest(query="heat", limit=500), "limit must be between 1 and 100"),
+        # 4 MiB of query words used to hold the event loop for minutes.
+        (rec.SearchMoviesRequest(query="heat " * 800_000),
+         f"query is 4000000 characters long; at most {MAX_SEARCH_QUERY_CHARS}"),
+        (rec.ResolveTitlesRequest(queries=[]), "queries is empty"),
+        (rec.ResolveTitlesRequest(queries=["Heat"] * 101), f"queries holds 101 titles; at most {MAX_RESOLVE_QUERIES}"),
+        (rec.ResolveTitlesRequest(queries=["Heat", " "]), "queries[1] is empty"),
+        (rec.ResolveTitlesRequest(queries=["x" * 301]),
+         f"queries[0] is 301 characters long; at most {MAX_RESOLVE_QUERY_CHARS}"),
     ],
 )
 def test_domain_bad_input(stub: rec_grpc.RecommenderServiceStub, request_, message: str) -> None:
-    call = stub.Recommend if isinstance(request_, rec.RecommendRequest) else stub.SearchMovies
+    call = getattr(stub, type(request_).__name__.removesuffix("Request"))
     code, details = _code(lambda: call(request_))
     assert code == grpc.StatusCode.INVALID_ARGUMENT
     assert message in details

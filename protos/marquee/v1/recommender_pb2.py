@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from marquee.v1 import common_pb2 as marquee_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cmarquee/v1/recommender.proto\x12\nmarquee.v1\x1a\x17marquee/v1/common.proto\"3\n\x13SearchMoviesRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"B\n\tSearchHit\x12 \n\x05movie\x18\x01 \x01(\x0b\x32\x11.marquee.v1.Movie\x12\x13\n\x0bmatch_score\x18\x02 \x01(\x02\";\n\x14SearchMoviesResponse\x12#\n\x04hits\x18\x01 \x03(\x0b\x32\x15.marquee.v1.SearchHit\"%\n\x10GetMoviesRequest\x12\x11\n\tmovie_ids\x18\x01 \x03(\x03\"6\n\x11GetMoviesResponse\x12!\n\x06movies\x18\x01 \x03(\x0b\x32\x11.marquee.v1.Movie\"j\n\x10RecommendRequest\x12\x19\n\x11watched_movie_ids\x18\x01 \x03(\x03\x12\t\n\x01k\x18\x02 \x01(\x05\x12\x1c\n\x0f\x65xclude_watched\x18\x03 \x01(\x08H\x00\x88\x01\x01\x42\x12\n\x10_exclude_watched\"L\n\x0bScoredMovie\x12 \n\x05movie\x18\x01 \x01(\x0b\x32\x11.marquee.v1.Movie\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x0c\n\x04rank\x18\x03 \x01(\x05\"\x8d\x01\n\x11RecommendResponse\x12\x30\n\x0frecommendations\x18\x01 \x03(\x0b\x32\x17.marquee.v1.ScoredMovie\x12\x12\n\nmodel_name\x18\x02 \x01(\t\x12\x15\n\rmodel_version\x18\x03 \x01(\t\x12\x1b\n\x13history_length_used\x18\x04 \x01(\x05\x32\xfb\x01\n\x12RecommenderService\x12Q\n\x0cSearchMovies\x12\x1f.marquee.v1.SearchMoviesRequest\x1a .marquee.v1.SearchMoviesResponse\x12H\n\tGetMovies\x12\x1c.marquee.v1.GetMoviesRequest\x1a\x1d.marquee.v1.GetMoviesResponse\x12H\n\tRecommend\x12\x1c.marquee.v1.RecommendRequest\x1a\x1d.marquee.v1.RecommendResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cmarquee/v1/recommender.proto\x12\nmarquee.v1\x1a\x17marquee/v1/common.proto\"3\n\x13SearchMoviesRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"B\n\tSearchHit\x12 \n\x05movie\x18\x01 \x01(\x0b\x32\x11.marquee.v1.Movie\x12\x13\n\x0bmatch_score\x18\x02 \x01(\x02\";\n\x14SearchMoviesResponse\x12#\n\x04hits\x18\x01 \x03(\x0b\x32\x15.marquee.v1.SearchHit\"\'\n\x14ResolveTitlesRequest\x12\x0f\n\x07queries\x18\x01 \x03(\t\"\xbd\x02\n\x0fTitleResolution\x12\r\n\x05query\x18\x01 \x01(\t\x12\x32\n\x06status\x18\x02 \x01(\x0e\x32\".marquee.v1.TitleResolution.Status\x12 \n\x05movie\x18\x03 \x01(\x0b\x32\x11.marquee.v1.Movie\x12%\n\ncandidates\x18\x04 \x03(\x0b\x32\x11.marquee.v1.Movie\x12\x17\n\x0f\x63\x61ndidate_count\x18\x05 \x01(\x05\x12\"\n\x07\x63losest\x18\x06 \x03(\x0b\x32\x11.marquee.v1.Movie\"a\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\x13\n\x0fSTATUS_RESOLVED\x10\x01\x12\x14\n\x10STATUS_AMBIGUOUS\x10\x02\x12\x14\n\x10STATUS_NOT_FOUND\x10\x03\"I\n\x15ResolveTitlesResponse\x12\x30\n\x0bresolutions\x18\x01 \x03(\x0b\x32\x1b.marquee.v1.TitleResolution\"%\n\x10GetMoviesRequest\x12\x11\n\tmovie_ids\x18\x01 \x03(\x03\"6\n\x11GetMoviesResponse\x12!\n\x06movies\x18\x01 \x03(\x0b\x32\x11.marquee.v1.Movie\"j\n\x10RecommendRequest\x12\x19\n\x11watched_movie_ids\x18\x01 \x03(\x03\x12\t\n\x01k\x18\x02 \x01(\x05\x12\x1c\n\x0f\x65xclude_watched\x18\x03 \x01(\x08H\x00\x88\x01\x01\x42\x12\n\x10_exclude_watched\"L\n\x0bScoredMovie\x12 \n\x05movie\x18\x01 \x01(\x0b\x32\x11.marquee.v1.Movie\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x0c\n\x04rank\x18\x03 \x01(\x05\"\x8d\x01\n\x11RecommendResponse\x12\x30\n\x0frecommendations\x18\x01 \x03(\x0b\x32\x17.marquee.v1.ScoredMovie\x12\x12\n\nmodel_name\x18\x02 \x01(\t\x12\x15\n\rmodel_version\x18\x03 \x01(\t\x12\x1b\n\x13history_length_used\x18\x04 \x01(\x05\x32\xd1\x02\n\x12RecommenderService\x12Q\n\x0cSearchMovies\x12\x1f.marquee.v1.SearchMoviesRequest\x1a .marquee.v1.SearchMoviesResponse\x12T\n\rResolveTitles\x12 .marquee.v1.ResolveTitlesRequest\x1a!.marquee.v1.ResolveTitlesResponse\x12H\n\tGetMovies\x12\x1c.marquee.v1.GetMoviesRequest\x1a\x1d.marquee.v1.GetMoviesResponse\x12H\n\tRecommend\x12\x1c.marquee.v1.RecommendRequest\x1a\x1d.marquee.v1.RecommendResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,16 +38,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SEARCHHIT']._serialized_end=188
   _globals['_SEARCHMOVIESRESPONSE']._serialized_start=190
   _globals['_SEARCHMOVIESRESPONSE']._serialized_end=249
-  _globals['_GETMOVIESREQUEST']._serialized_start=251
-  _globals['_GETMOVIESREQUEST']._serialized_end=288
-  _globals['_GETMOVIESRESPONSE']._serialized_start=290
-  _globals['_GETMOVIESRESPONSE']._serialized_end=344
-  _globals['_RECOMMENDREQUEST']._serialized_start=346
-  _globals['_RECOMMENDREQUEST']._serialized_end=452
-  _globals['_SCOREDMOVIE']._serialized_start=454
-  _globals['_SCOREDMOVIE']._serialized_end=530
-  _globals['_RECOMMENDRESPONSE']._serialized_start=533
-  _globals['_RECOMMENDRESPONSE']._serialized_end=674
-  _globals['_RECOMMENDERSERVICE']._serialized_start=677
-  _globals['_RECOMMENDERSERVICE']._serialized_end=928
+  _globals['_RESOLVETITLESREQUEST']._serialized_start=251
+  _globals['_RESOLVETITLESREQUEST']._serialized_end=290
+  _globals['_TITLERESOLUTION']._serialized_start=293
+  _globals['_TITLERESOLUTION']._serialized_end=610
+  _globals['_TITLERESOLUTION_STATUS']._serialized_start=513
+  _globals['_TITLERESOLUTION_STATUS']._serialized_end=610
+  _globals['_RESOLVETITLESRESPONSE']._serialized_start=612
+  _globals['_RESOLVETITLESRESPONSE']._serialized_end=685
+  _globals['_GETMOVIESREQUEST']._serialized_start=687
+  _globals['_GETMOVIESREQUEST']._serialized_end=724
+  _globals['_GETMOVIESRESPONSE']._serialized_start=726
+  _globals['_GETMOVIESRESPONSE']._serialized_end=780
+  _globals['_RECOMMENDREQUEST']._serialized_start=782
+  _globals['_RECOMMENDREQUEST']._serialized_end=888
+  _globals['_SCOREDMOVIE']._serialized_start=890
+  _globals['_SCOREDMOVIE']._serialized_end=966
+  _globals['_RECOMMENDRESPONSE']._serialized_start=969
+  _globals['_RECOMMENDRESPONSE']._serialized_end=1110
+  _globals['_RECOMMENDERSERVICE']._serialized_start=1113
+  _globals['_RECOMMENDERSERVICE']._serialized_end=1450
 # @@protoc_insertion_point(module_scope)

@@ -1,5 +1,6 @@
 from marquee.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
@@ -28,6 +29,44 @@ class SearchMoviesResponse(_message.Message):
     HITS_FIELD_NUMBER: _ClassVar[int]
     hits: _containers.RepeatedCompositeFieldContainer[SearchHit]
     def __init__(self, hits: _Optional[_Iterable[_Union[SearchHit, _Mapping]]] = ...) -> None: ...
+
+class ResolveTitlesRequest(_message.Message):
+    __slots__ = ("queries",)
+    QUERIES_FIELD_NUMBER: _ClassVar[int]
+    queries: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, queries: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class TitleResolution(_message.Message):
+    __slots__ = ("query", "status", "movie", "candidates", "candidate_count", "closest")
+    class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        STATUS_UNSPECIFIED: _ClassVar[TitleResolution.Status]
+        STATUS_RESOLVED: _ClassVar[TitleResolution.Status]
+        STATUS_AMBIGUOUS: _ClassVar[TitleResolution.Status]
+        STATUS_NOT_FOUND: _ClassVar[TitleResolution.Status]
+    STATUS_UNSPECIFIED: TitleResolution.Status
+    STATUS_RESOLVED: TitleResolution.Status
+    STATUS_AMBIGUOUS: TitleResolution.Status
+    STATUS_NOT_FOUND: TitleResolution.Status
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    MOVIE_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    CLOSEST_FIELD_NUMBER: _ClassVar[int]
+    query: str
+    status: TitleResolution.Status
+    movie: _common_pb2.Movie
+    candidates: _containers.RepeatedCompositeFieldContainer[_common_pb2.Movie]
+    candidate_count: int
+    closest: _containers.RepeatedCompositeFieldContainer[_common_pb2.Movie]
+    def __init__(self, query: _Optional[str] = ..., status: _Optional[_Union[TitleResolution.Status, str]] = ..., movie: _Optional[_Union[_common_pb2.Movie, _Mapping]] = ..., candidates: _Optional[_Iterable[_Union[_common_pb2.Movie, _Mapping]]] = ..., candidate_count: _Optional[int] = ..., closest: _Optional[_Iterable[_Union[_common_pb2.Movie, _Mapping]]] = ...) -> None: ...
+
+class ResolveTitlesResponse(_message.Message):
+    __slots__ = ("resolutions",)
+    RESOLUTIONS_FIELD_NUMBER: _ClassVar[int]
+    resolutions: _containers.RepeatedCompositeFieldContainer[TitleResolution]
+    def __init__(self, resolutions: _Optional[_Iterable[_Union[TitleResolution, _Mapping]]] = ...) -> None: ...
 
 class GetMoviesRequest(_message.Message):
     __slots__ = ("movie_ids",)

@@ -42,6 +42,11 @@ class RecommenderServiceStub:
                 request_serializer=marquee_dot_v1_dot_recommender__pb2.SearchMoviesRequest.SerializeToString,
                 response_deserializer=marquee_dot_v1_dot_recommender__pb2.SearchMoviesResponse.FromString,
                 _registered_method=True)
+        self.ResolveTitles = channel.unary_unary(
+                '/marquee.v1.RecommenderService/ResolveTitles',
+                request_serializer=marquee_dot_v1_dot_recommender__pb2.ResolveTitlesRequest.SerializeToString,
+                response_deserializer=marquee_dot_v1_dot_recommender__pb2.ResolveTitlesResponse.FromString,
+                _registered_method=True)
         self.GetMovies = channel.unary_unary(
                 '/marquee.v1.RecommenderService/GetMovies',
                 request_serializer=marquee_dot_v1_dot_recommender__pb2.GetMoviesRequest.SerializeToString,
@@ -62,6 +67,14 @@ class RecommenderServiceServicer:
 
     def SearchMovies(self, request, context):
         """Finds movies by title: case- and accent-insensitive and tolerant of typos.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResolveTitles(self, request, context):
+        """Resolves titles as people or MovieLens write them ("Matrix, The (1999)", "the matrix",
+        an alternate title alone) to catalog movies, one resolution per query, in order.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -88,6 +101,11 @@ def add_RecommenderServiceServicer_to_server(servicer, server):
                     servicer.SearchMovies,
                     request_deserializer=marquee_dot_v1_dot_recommender__pb2.SearchMoviesRequest.FromString,
                     response_serializer=marquee_dot_v1_dot_recommender__pb2.SearchMoviesResponse.SerializeToString,
+            ),
+            'ResolveTitles': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveTitles,
+                    request_deserializer=marquee_dot_v1_dot_recommender__pb2.ResolveTitlesRequest.FromString,
+                    response_serializer=marquee_dot_v1_dot_recommender__pb2.ResolveTitlesResponse.SerializeToString,
             ),
             'GetMovies': grpc.unary_unary_rpc_method_handler(
                     servicer.GetMovies,
@@ -130,6 +148,33 @@ class RecommenderService:
             '/marquee.v1.RecommenderService/SearchMovies',
             marquee_dot_v1_dot_recommender__pb2.SearchMoviesRequest.SerializeToString,
             marquee_dot_v1_dot_recommender__pb2.SearchMoviesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveTitles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marquee.v1.RecommenderService/ResolveTitles',
+            marquee_dot_v1_dot_recommender__pb2.ResolveTitlesRequest.SerializeToString,
+            marquee_dot_v1_dot_recommender__pb2.ResolveTitlesResponse.FromString,
             options,
             channel_credentials,
             insecure,
