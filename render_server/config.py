@@ -66,7 +66,11 @@ class RenderSettings(ServerSettings):
     )
     max_size: int = Field(
         1536, ge=64, le=4096,
-        description="Largest width or height a request may ask for, in pixels (a multiple of 16).",
+        description=(
+            "Largest width or height a request may ask for, in pixels (a multiple of 16). Lowered "
+            "at load to what the model can render (its position-embedding grid: 3072 for SD3-Medium); "
+            "DescribeEngine reports the value in force."
+        ),
     )
     queue_depth: int = Field(
         8, ge=0, le=1000,

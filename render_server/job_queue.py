@@ -197,12 +197,12 @@ class JobQueue:
         left = max(0, ticket.total_steps - ticket.steps_done) + STEPS_AFTER_LAST
         return left * step.seconds_per_step, step
 
-    def retry_after_seconds(self) -> int:
+    def retry_after_seconds(self, now: float | None = None) -> int:
         """When a place in the queue should free up: the running job's estimated remaining time
         (at most `ROUGH_RETRY_CAP_SECONDS` when the estimate is rough)."""
         if self.running is None:
             return 1
-        seconds, step = self.remaining_seconds(self.running)
+        seconds, step = self.remaining_seconds(self.running, now)
         if step.rough:
             seconds = min(seconds, ROUGH_RETRY_CAP_SECONDS)
         return max(1, math.ceil(seconds))

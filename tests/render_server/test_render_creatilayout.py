@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from marquee.v1 import render_pb2
+from marquee.v1 import common_pb2, render_pb2
 from tests.render_server.conftest import TINY_PIPELINE, collect, kinds, request, running_server
 
 pytest.importorskip("torch")
@@ -89,3 +89,28 @@ async def test_a_model_that_cannot_load_keeps_the_server_not_serving_with_the_re
             await collect(server.stub.Render(request()))
         assert error.value.code() == grpc.StatusCode.UNAVAILABLE
         assert "failed to load" in error.value.details()
+
+
+async def test_the_size_limit_is_the_loaded_models_and_its_largest_size_renders(tmp_path: Path) -> None:
+    """The tiny model's position embeddings cover 32 × 32 patches, 512 px: with --max-size 1536 the
+    server advertised 1536 and answered INTERNAL above 512. A sliver of a box ran a whole
+    diffusion before the layout drawing failed."""
+    async with running_server(tmp_path, **TINY) as server:
+        described = await server.stub.DescribeEngine(render_pb2.DescribeEngineRequest())
+        assert server.service.settings.max_size == 1536
+        assert (described.max_width, described.max_height, described.default_size) == (512, 512, 512)
+        for side in ("width", "height"):
+            with pytest.raises(grpc.aio.AioRpcError) as error:
+                await collect(server.stub.Render(request(steps=1, **{side: 528})))
+            assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert f"{side} 528 is over this server's cap of 512" in error.value.details()
+        sliver = render_pb2.RenderObject(phrase="needle", box=common_pb2.Box(x1=0.3, y1=0.3, x2=0.3 + 1e-7, y2=0.6))
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await collect(server.stub.Render(request(steps=1, objects=[sliver])))
+        assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "too small" in error.value.details()
+        assert not server.service.queue.history  # refused before any diffusion
+
+        largest = await collect(server.stub.Render(request(steps=1, width=512, height=512, preview_interval=0)))
+        result = largest[-1].result
+        assert (result.image.width, result.image.height) == (512, 512)
+        assert Image.open(io.BytesIO(result.image.data)).size == (512, 512)

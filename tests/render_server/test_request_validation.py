@@ -8,7 +8,21 @@ import pytest
 
 from marquee.serving import InvalidArgument
 from marquee.v1 import common_pb2, render_pb2
-from render_server.request_validation import Limits, validate_request
+from render_server.config import RenderSettings
+from render_server.draft_engine import DraftEngine
+from render_server.request_validation import (
+    MAX_GENRE_CHARS,
+    MAX_GENRES,
+    MAX_MOOD_CHARS,
+    MAX_NEGATIVE_PROMPT_CHARS,
+    MAX_PHRASE_CHARS,
+    MAX_PROMPT_CHARS,
+    MAX_TITLE_CHARS,
+    MIN_BOX_SIDE,
+    Limits,
+    size_limits,
+    validate_request,
+)
 
 LIMITS = Limits(max_size=512, max_boxes=3, default_size=512)
 
@@ -40,6 +54,17 @@ BAD_REQUESTS = [
     (dict(prompt="   "), ["prompt", "empty"]),
     (dict(preview_interval=-1), ["preview_interval", "-1"]),
     (dict(prompt="x" * 2001), ["prompt", "2001"]),
+    # Every text field has a cap, named with the field in the refusal.
+    (dict(title="t" * (MAX_TITLE_CHARS + 1)), ["title", f"{MAX_TITLE_CHARS + 1} characters", f"limit is {MAX_TITLE_CHARS}"]),
+    (dict(mood="m" * 2**20), ["mood", str(2**20), f"limit is {MAX_MOOD_CHARS}"]),
+    (dict(negative_prompt="n" * (MAX_NEGATIVE_PROMPT_CHARS + 1)), ["negative_prompt", f"limit is {MAX_NEGATIVE_PROMPT_CHARS}"]),
+    (dict(genres=["Drama", "g" * 2**20]), ["genres[1]", str(2**20), f"limit is {MAX_GENRE_CHARS}"]),
+    (dict(genres=["Drama"] * (MAX_GENRES + 1)), ["genres", f"{MAX_GENRES + 1} given", f"limit is {MAX_GENRES}"]),
+    (dict(objects=[obj(), obj(phrase="p" * (MAX_PHRASE_CHARS + 1))]), ["objects[1].phrase", f"limit is {MAX_PHRASE_CHARS}"]),
+    # Degenerate boxes: a sliver of the image, or under two pixels at the size asked for.
+    (dict(objects=[obj(x1=0.3, x2=0.3 + 1e-7)]), ["objects[0].box", "too small", "width", "min_box_side"]),
+    (dict(objects=[obj(), obj(y1=0.5, y2=0.505)], width=512, height=512), ["objects[1].box", "height", "0.01"]),
+    (dict(objects=[obj(x1=0.0, x2=0.1)], width=16, height=16), ["objects[0].box", "min_box_pixels 2", "16-pixel width"]),
 ]
 
 
@@ -74,3 +99,30 @@ def test_explicit_values_are_kept_including_zeroes_that_mean_something() -> None
         200, 0.0, 16, 512, 0, 0,
     )
     assert spec.genres == ("Western",)
+
+
+def test_text_at_its_cap_and_boxes_at_their_minimum_pass() -> None:
+    side = 2 / 64  # two pixels at 64: more than MIN_BOX_SIDE, so the pixel minimum binds
+    request = render_pb2.RenderRequest(
+        prompt="p" * MAX_PROMPT_CHARS, title=" " + "t" * MAX_TITLE_CHARS + " ", mood="m" * MAX_MOOD_CHARS,
+        negative_prompt="n" * MAX_NEGATIVE_PROMPT_CHARS, genres=["g" * MAX_GENRE_CHARS] * MAX_GENRES,
+        objects=[obj("p" * MAX_PHRASE_CHARS, 0.5, 0.5, 0.5 + side, 0.5 + side)], width=64, height=64,
+    )
+    spec = validate_request(request, LIMITS)
+    assert spec.title == "t" * MAX_TITLE_CHARS and len(spec.genres) == MAX_GENRES
+    big = render_pb2.RenderRequest(prompt="p", objects=[obj(x1=0.2, x2=0.2 + MIN_BOX_SIDE)], width=512, height=512)
+    assert validate_request(big, LIMITS).objects[0].box[2] == pytest.approx(0.2 + MIN_BOX_SIDE)
+
+
+def test_the_size_cap_is_the_smaller_of_max_size_and_what_the_model_renders() -> None:
+    settings = RenderSettings(_cli_parse_args=False, max_size=1536)
+    engine = DraftEngine()
+    assert size_limits(settings, engine).max_size == 1536  # no model limit
+    engine.max_size = 512
+    limits = size_limits(settings, engine)
+    assert (limits.max_size, limits.default_size) == (512, 512)
+    with pytest.raises(InvalidArgument) as error:
+        validate_request(render_pb2.RenderRequest(prompt="p", height=528), limits)
+    assert "height 528 is over this server's cap of 512" in error.value.message
+    engine.max_size = 3072
+    assert size_limits(settings, engine).max_size == 1536  # --max-size is lower
