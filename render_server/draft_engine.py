@@ -23,8 +23,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from marquee.fonts import truetype as font
 from marquee.layout_drawing import (
-    LabelStyle, PixelBox, Rect, box_colour, draw_label, draw_outline, ellipsised, label_text, pixel_box,
-    place_labels,
+    LabelStyle, PixelBox, PlacedLabel, Rect, box_colour, draw_label, draw_outline, ellipsised, label_text,
+    pixel_box, place_labels,
 )
 from render_server.engines import COMPOSING, Engine, EngineOutput, JobCancelled, JobControl
 from render_server.request_validation import LayoutObject, RenderSpec
@@ -140,17 +140,8 @@ class DraftEngine(Engine):
         rng = np.random.default_rng(spec.seed & 0xFFFFFFFFFFFFFFFF)
         colours = palette(spec.mood, spec.genres, rng)
         width, height = spec.width, spec.height
-        title = _plan_title(width, height, spec.title or spec.prompt, spec.objects)
-        genre_line = _plan_genre_line(width, height, spec.genres)
-        # Every label is placed up front, clear of the title, the genre line and the frame, so
-        # a later layer never covers or cuts one.
-        reserved = [title.rect, *_frame_strips(width, height)]
-        if genre_line is not None:
-            reserved.append(genre_line.rect)
-        style = LabelStyle.for_size(width, height)
-        boxes = [pixel_box(obj.box, width, height) for obj in spec.objects]
-        labels = place_labels(boxes, [label_text(i, obj.phrase) for i, obj in enumerate(spec.objects)],
-                              (width, height), style.measure, reserved)
+        plan = plan_poster(spec)
+        style, boxes, labels = plan.style, plan.boxes, plan.labels
         step = 0
 
         def layer_done(canvas: Image.Image) -> None:
@@ -173,9 +164,9 @@ class DraftEngine(Engine):
                 if label is not None:
                     draw_label(draw, label, style)
             layer_done(canvas)
-        canvas = self._title(canvas, title, colours)
+        canvas = self._title(canvas, plan.title, colours)
         layer_done(canvas)
-        canvas = self._finish(canvas, genre_line, colours)
+        canvas = self._finish(canvas, plan, colours)
         layer_done(canvas)
         return EngineOutput(image=canvas, steps=total, layout_steps=0)
 
@@ -236,7 +227,7 @@ class DraftEngine(Engine):
         return canvas
 
     @staticmethod
-    def _finish(canvas: Image.Image, genre_line: "_PlacedText | None", colours: dict) -> Image.Image:
+    def _finish(canvas: Image.Image, plan: "PosterPlan", colours: dict) -> Image.Image:
         width, height = canvas.size
         ys = np.linspace(-1.0, 1.0, height, dtype=np.float32)[:, None]
         xs = np.linspace(-1.0, 1.0, width, dtype=np.float32)[None, :]
@@ -245,8 +236,13 @@ class DraftEngine(Engine):
         out = Image.fromarray(pixels)
         draw = ImageDraw.Draw(out)
         draw.rectangle((0, 0, width - 1, height - 1), outline=colours["accent0"], width=_frame_width(width, height))
+        genre_line = plan.genre_line
         if genre_line is not None:
             draw.text(genre_line.origin, genre_line.text, font=genre_line.font, fill=colours["text"])
+        # The labels once more, crisp over the vignette, in the colours every layout picture uses.
+        for label in plan.labels:
+            if label is not None:
+                draw_label(draw, label, plan.style)
         return out
 
 
@@ -259,6 +255,35 @@ class _PlacedText:
     #: The ink's bounding rectangle [left, top, right, bottom), shadow included.
     rect: Rect
     shadow: int = 0
+
+
+@dataclass(frozen=True)
+class PosterPlan:
+    """Where the type goes, decided before any layer is drawn."""
+
+    title: _PlacedText
+    genre_line: _PlacedText | None
+    #: What labels keep clear of: the title, the genre line and the frame.
+    reserved: list[Rect]
+    style: LabelStyle
+    boxes: list[PixelBox]
+    labels: list[PlacedLabel | None]
+
+
+def plan_poster(spec: RenderSpec) -> PosterPlan:
+    """Every label placed up front, clear of the title, the genre line and the frame, so a later
+    layer never covers or cuts one."""
+    width, height = spec.width, spec.height
+    title = _plan_title(width, height, spec.title or spec.prompt, spec.objects)
+    genre_line = _plan_genre_line(width, height, spec.genres)
+    reserved = [title.rect, *_frame_strips(width, height)]
+    if genre_line is not None:
+        reserved.append(genre_line.rect)
+    style = LabelStyle.for_size(width, height)
+    boxes = [pixel_box(obj.box, width, height) for obj in spec.objects]
+    labels = place_labels(boxes, [label_text(i, obj.phrase) for i, obj in enumerate(spec.objects)],
+                          (width, height), style.measure, reserved)
+    return PosterPlan(title, genre_line, reserved, style, boxes, labels)
 
 
 def _frame_width(width: int, height: int) -> int:
