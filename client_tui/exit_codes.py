@@ -15,12 +15,14 @@ class ExitCode(enum.IntEnum):
     BAD_INPUT = 2
     #: A server cannot be reached (after retries), is not ready, or did not answer in time.
     UNAVAILABLE = 3
-    #: A server failed or refused for a reason that is not the input (busy, unimplemented, crash).
+    #: A server failed or refused for a reason that is not the input (unimplemented, crash).
     SERVER_ERROR = 4
     #: A server wants a (different) bearer token or client certificate.
     AUTH = 5
     #: The output folder or session file cannot be written.
     OUTPUT = 6
+    #: A server is busy (RESOURCE_EXHAUSTED): the render queue stayed full for all of --wait.
+    BUSY = 7
     #: Cancelled by Ctrl-C / SIGTERM (or the server cancelled the job).
     CANCELLED = 130
 
@@ -34,6 +36,8 @@ def for_status(code: grpc.StatusCode) -> ExitCode:
         return ExitCode.AUTH
     if code is grpc.StatusCode.CANCELLED:
         return ExitCode.CANCELLED
+    if code is grpc.StatusCode.RESOURCE_EXHAUSTED:
+        return ExitCode.BUSY
     return ExitCode.SERVER_ERROR
 
 
@@ -46,9 +50,10 @@ def describe() -> str:
             ExitCode.INTERNAL: "a bug in the client (set MARQUEE_DEBUG=1 for the traceback)",
             ExitCode.BAD_INPUT: "bad flags, unknown title, invalid session, or input a server rejected",
             ExitCode.UNAVAILABLE: "a server cannot be reached, is not ready, or timed out",
-            ExitCode.SERVER_ERROR: "a server failed or is busy (see the message)",
+            ExitCode.SERVER_ERROR: "a server failed or refused (see the message)",
             ExitCode.AUTH: "a server wants a (different) --auth-token or client certificate",
             ExitCode.OUTPUT: "the output folder cannot be written",
+            ExitCode.BUSY: "a server is busy (the render queue stayed full for --wait); --resume later",
             ExitCode.CANCELLED: "cancelled (Ctrl-C, SIGTERM) — the server job is cancelled too",
         }[code]
         lines.append(f"  {int(code):>3}  {doc}")

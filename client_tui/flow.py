@@ -10,9 +10,18 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from client_tui.gateway import Gateway, RenderEvent, RenderRetry
+from client_tui.gateway import DEFAULT_QUEUE_WAIT, Gateway, RenderEvent, RenderRetry
 from client_tui.images import decode
 from client_tui.scenario import default_scenario, top_genres
+from client_tui.server_caps import (
+    EngineCaps,
+    OverCap,
+    PlannerCaps,
+    check_boxes,
+    check_scenario,
+    check_size,
+    check_system_instruction,
+)
 from client_tui.session import (
     PLANNER_TO_PROTO,
     LayoutRecord,
@@ -104,8 +113,20 @@ async def resolve_watched(gateway: Gateway, titles: Sequence[str]) -> list[Movie
     return unique
 
 
-async def recommend(gateway: Gateway, session: Session, *, max_plot_chars: int = 400, max_chars: int = 0) -> None:
-    """Fills the recommendations, the top genres and (re)writes the default scenario."""
+async def recommend(
+    gateway: Gateway,
+    session: Session,
+    caps: PlannerCaps | None = None,
+    *,
+    max_plot_chars: int | None = None,
+    max_chars: int | None = None,
+) -> None:
+    """Fills the recommendations, the top genres and (re)writes the default scenario, which fits
+    the planner's `caps` (DescribePlanner; the server defaults when None). `max_plot_chars` and
+    `max_chars` narrow the scenario further (kept for callers that pass them)."""
+    caps = caps or PlannerCaps()
+    plot_chars = min(caps.scenario_plot_chars, max_plot_chars or caps.scenario_plot_chars)
+    scenario_chars = min(caps.max_scenario_chars, max_chars or caps.max_scenario_chars)
     if not session.watched:
         raise InputError("choose at least one watched movie first")
     started = time.perf_counter()
@@ -118,31 +139,17 @@ async def recommend(gateway: Gateway, session: Session, *, max_plot_chars: int =
     session.scenario = default_scenario(
         session.top_genres,
         [r.movie for r in session.recommendations],
-        max_plot_chars=max_plot_chars,
-        max_chars=max_chars,
+        max_plot_chars=plot_chars,
+        max_chars=scenario_chars,
     )
     session.record_recommended()
 
 
-@dataclass(frozen=True)
-class PlannerCaps:
-    """The planner's input caps that shape the scenario (DescribePlanner)."""
-
-    max_plot_chars: int = 400
-    max_scenario_chars: int = 0
-
-    @classmethod
-    def from_proto(cls, reply: layout_pb2.DescribePlannerResponse) -> "PlannerCaps":
-        return cls(
-            max_plot_chars=min(reply.max_plot_chars or 400, 400),
-            max_scenario_chars=reply.max_scenario_chars,
-        )
-
-
-def plan_request(session: Session) -> layout_pb2.PlanLayoutRequest:
+def plan_request(session: Session, caps: PlannerCaps | None = None) -> layout_pb2.PlanLayoutRequest:
+    """The planning request; its context is clipped to `caps` (the server defaults when None)."""
     request = layout_pb2.PlanLayoutRequest(
         scenario=session.scenario,
-        context=planning_context(session),
+        context=planning_context(session, caps),
         planner=PLANNER_TO_PROTO[session.planner],
     )
     if session.system_instruction is not None:
@@ -150,12 +157,25 @@ def plan_request(session: Session) -> layout_pb2.PlanLayoutRequest:
     return request
 
 
-async def plan(gateway: Gateway, session: Session) -> None:
-    """Plans a layout with the chosen planner; the record says which planner answered."""
+def check_plan_inputs(session: Session, caps: PlannerCaps | None = None) -> None:
+    """Raises InputError when the text the person wrote (scenario, system instruction) is over
+    the planner's caps; everything else in the request is clipped to fit."""
+    caps = caps or PlannerCaps()
+    try:
+        check_scenario(session.scenario, caps)
+        check_system_instruction(session.system_instruction, caps)
+    except OverCap as exc:
+        raise InputError(str(exc)) from None
+
+
+async def plan(gateway: Gateway, session: Session, caps: PlannerCaps | None = None) -> None:
+    """Plans a layout with the chosen planner; the record says which planner answered. `caps`
+    (DescribePlanner) bound the request; the server defaults when None."""
     if not session.scenario.strip():
         raise InputError("the scenario is empty; write one or recommend first")
+    check_plan_inputs(session, caps)
     started = time.perf_counter()
-    reply = await gateway.plan_layout(plan_request(session))
+    reply = await gateway.plan_layout(plan_request(session, caps))
     session.timings["plan"] = time.perf_counter() - started
     session.plan = PlanRecord.from_proto(session.planner, reply)
     session.layout = LayoutRecord.from_proto(reply.layout)
@@ -164,10 +184,10 @@ async def plan(gateway: Gateway, session: Session) -> None:
     session.record_planned()
 
 
-async def validate(gateway: Gateway, session: Session) -> list[ProblemRecord]:
+async def validate(gateway: Gateway, session: Session, caps: PlannerCaps | None = None) -> list[ProblemRecord]:
     if session.layout is None:
         return []
-    reply = await gateway.validate_layout(session.layout.to_proto(), planning_context(session))
+    reply = await gateway.validate_layout(session.layout.to_proto(), planning_context(session, caps))
     session.problems = [ProblemRecord.from_proto(p) for p in reply.problems]
     return session.problems
 
@@ -187,19 +207,39 @@ def fix_seed(session: Session) -> int:
     return session.render.seed
 
 
+def check_render_inputs(session: Session, caps: EngineCaps, size_flag: str = "the image size") -> None:
+    """Raises InputError when the size or the layout is over the render engine's caps (named as
+    `size_flag`), before a render call that would fail."""
+    try:
+        check_size(session.render.width, session.render.height, caps, size_flag)
+        if session.layout is not None:
+            check_boxes(len(session.layout.objects), caps)
+    except OverCap as exc:
+        raise InputError(str(exc)) from None
+
+
 async def render(
-    gateway: Gateway, session: Session, on_event: Callable[[RenderEvent], None] | None = None
+    gateway: Gateway,
+    session: Session,
+    on_event: Callable[[RenderEvent], None] | None = None,
+    *,
+    engine_caps: EngineCaps | None = None,
+    queue_wait: float = DEFAULT_QUEUE_WAIT,
 ) -> RenderOutput:
-    """Runs the render stream to its result; fills `session.result`."""
+    """Runs the render stream to its result; fills `session.result`. With `engine_caps`
+    (DescribeEngine) the size and layout are checked against them first. A full render queue is
+    waited for, up to `queue_wait` seconds (0: not at all; see `Gateway.render`)."""
     if session.layout is None or not session.layout.objects:
         raise InputError("there is no layout to render; plan one first")
+    if engine_caps is not None:
+        check_render_inputs(session, engine_caps)
     fix_seed(session)
     if not session.global_prompt:
         session.global_prompt = global_prompt(session.layout)
     request = render_request(session)
     started = time.perf_counter()
     output = RenderOutput(images=SummaryImages())
-    async for event in gateway.render(request):
+    async for event in gateway.render(request, queue_wait=queue_wait):
         output.events += 1
         if isinstance(event, RenderRetry):
             output.attempts = event.attempt

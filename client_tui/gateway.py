@@ -41,13 +41,39 @@ TIMEOUTS = {
 }
 
 
+#: Seconds a render waits, in all, for room in a full render queue (RESOURCE_EXHAUSTED).
+DEFAULT_QUEUE_WAIT = 300.0
+#: Trailing metadata the render server sets on RESOURCE_EXHAUSTED (render_server.service).
+RETRY_AFTER_KEY = "retry-after-seconds"
+
+
 @dataclass(frozen=True)
 class RenderRetry:
-    """The render stream broke with UNAVAILABLE and is being started again."""
+    """The render call is being started again: its stream broke with UNAVAILABLE, or
+    (`queue_full`) the server's queue was full and it said when to come back."""
 
     attempt: int
     reason: str
     delay: float
+    queue_full: bool = False
+    #: Seconds already spent waiting for the queue, before this wait, and the limit on them.
+    waited: float = 0.0
+    wait_limit: float = 0.0
+
+
+def retry_after(error: grpc.RpcError) -> float | None:
+    """The server's hint, in seconds, when to retry a RESOURCE_EXHAUSTED call; None without one."""
+    if error.code() is not grpc.StatusCode.RESOURCE_EXHAUSTED:
+        return None
+    trailing = error.trailing_metadata() if hasattr(error, "trailing_metadata") else None
+    for key, value in trailing or ():
+        if key == RETRY_AFTER_KEY:
+            try:
+                seconds = float(value)
+            except (TypeError, ValueError):
+                return None
+            return seconds if seconds >= 0 else None
+    return None
 
 
 RenderEvent = render_pb2.RenderResponse | RenderRetry
@@ -153,13 +179,18 @@ class Gateway:
             "render", "DescribeEngine", self.renderer.DescribeEngine, render_pb2.DescribeEngineRequest()
         )
 
-    async def render(self, request: render_pb2.RenderRequest) -> AsyncIterator[RenderEvent]:
+    async def render(
+        self, request: render_pb2.RenderRequest, queue_wait: float = DEFAULT_QUEUE_WAIT
+    ) -> AsyncIterator[RenderEvent]:
         """The render stream's events, ending with the one that carries the result. A stream cut
-        by UNAVAILABLE (a replica lost) is started again, at most `retry.attempts` times in all;
-        leaving the iteration early (or cancelling the task) cancels the call, which stops the job
-        on the server."""
+        by UNAVAILABLE (a replica lost) is started again, at most `retry.attempts` times in all; a
+        full queue (RESOURCE_EXHAUSTED with a retry-after hint) is tried again after the hint, for
+        at most `queue_wait` seconds of waiting in all (0: fail at once). Each restart is announced
+        by a `RenderRetry` event. Leaving the iteration early (or cancelling the task) cancels the
+        call, which stops the job on the server."""
         delays = self.retry.delays()
         attempt = 1
+        waited = 0.0
         while True:
             call = self.renderer.Render(request, metadata=self._metadata)
             try:
@@ -172,6 +203,15 @@ class Gateway:
                     "The render server ended the stream without a result. Check its log and retry.",
                 )
             except grpc.RpcError as error:
+                hint = retry_after(error)
+                if hint is not None and waited < queue_wait:
+                    delay = min(max(hint, 0.1), queue_wait - waited)
+                    attempt += 1
+                    yield RenderRetry(attempt, error.details() or "the render queue is full", delay,
+                                      queue_full=True, waited=waited, wait_limit=queue_wait)
+                    await asyncio.sleep(delay)
+                    waited += delay
+                    continue
                 delay = next(delays, None) if retryable(error) else None
                 if delay is None:
                     raise explain("render", "Render", error, self.endpoints.addresses) from None

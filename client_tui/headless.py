@@ -1,8 +1,10 @@
 """`python -m client_tui run ...`: the whole flow without a screen, with a progress bar, writing
 the summary PNG and PDF, the final image, the layout visualisations and the session JSON into
---out. `--resume SESSION.json` renders a saved session again (same layout and seed unless flags
-say otherwise). Every failure ends with one message and a documented exit code, never a
-traceback (set MARQUEE_DEBUG=1 to see one for an internal error)."""
+--out. The session is saved after every completed step (watched, recommended, planned,
+rendered), so `--resume SESSION.json` continues from the step a failure interrupted; a finished
+session renders again (same layout and seed unless flags say otherwise). Every failure ends with
+one message and a documented exit code, never a traceback (set MARQUEE_DEBUG=1 to see one for
+an internal error), and says where the session is saved and how to resume it."""
 
 from __future__ import annotations
 
@@ -15,18 +17,33 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import TextIO
 
+import grpc
+
+from client_tui.checkpoint import PROG, Checkpoint, next_step
+from client_tui.cli_progress import Progress
 from client_tui.connections import AddressError, Endpoints, endpoints_from_args
 from client_tui.errors import ServerError
 from client_tui.exit_codes import ExitCode, describe, for_status
-from client_tui.export import ExportError, export_session
-from client_tui.flow import InputError, PlannerCaps, fix_seed, plan, recommend, render, resolve_watched
-from client_tui.gateway import Gateway, RenderEvent, RenderRetry
+from client_tui.export import ExportError, export_session, load_images
+from client_tui.flow import InputError, fix_seed, plan, recommend, render, resolve_watched
+from client_tui.gateway import DEFAULT_QUEUE_WAIT, Gateway
 from client_tui.images import ImageError
+from client_tui.scenario import default_scenario, top_genres
+from client_tui.server_caps import (
+    EngineCaps,
+    OverCap,
+    PlannerCaps,
+    check_scenario,
+    check_size,
+    check_system_instruction,
+    engine_caps,
+    fit_default_size,
+    planner_caps,
+)
 from client_tui.session import RenderParams, Session, SessionError, global_prompt
+from client_tui.summary import SummaryImages
 
-PROG = "python -m client_tui run"
 _SIZE = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")
 
 
@@ -54,6 +71,16 @@ def _bounded_int(low: int, high: int):  # type: ignore[no-untyped-def]
         return value
 
     return parse
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0.0 <= value <= 86400.0:
+        raise argparse.ArgumentTypeError(f"{value:g} is not between 0 and 86400 seconds")
+    return value
 
 
 def _guidance(text: str) -> float:
@@ -93,6 +120,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "--preview-every", type=_bounded_int(0, 200), metavar="N", help="A preview every N steps (0: none)."
     )
     render_group.add_argument("--negative-prompt", metavar="TEXT", help="What the image should avoid.")
+    render_group.add_argument(
+        "--wait", type=_seconds, default=DEFAULT_QUEUE_WAIT, metavar="SECONDS",
+        help=f"How long to wait, in all, for room when the render queue is full (default "
+        f"{DEFAULT_QUEUE_WAIT:g}; 0: do not wait).",
+    )
     output = parser.add_argument_group("output")
     output.add_argument(
         "--out", type=Path, metavar="DIR",
@@ -100,61 +132,14 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     output.add_argument(
         "--resume", type=Path, metavar="SESSION.json",
-        help="Render a saved session again (its watched, recommendations and layout; flags override "
-        "render settings).",
+        help="Continue a saved session from the step it lacks (recommend, plan, render, export); a "
+        "finished one renders again. Flags override its render settings, and the settings of steps "
+        "still to run.",
     )
     output.add_argument("--quiet", action="store_true", help="No progress output (errors still go to stderr).")
 
 
-class Progress:
-    """What the CLI shows while it works: one line per stage and a bar over the render steps."""
-
-    def __init__(self, stream: TextIO, quiet: bool) -> None:
-        self.stream = stream
-        self.quiet = quiet
-        self._bar = None  # tqdm, created on the first render event
-        self._position: int | None = None
-
-    def say(self, text: str) -> None:
-        if not self.quiet:
-            if self._bar is not None:
-                self._bar.write(text, file=self.stream)
-            else:
-                print(text, file=self.stream, flush=True)
-
-    def render_event(self, event: RenderEvent) -> None:
-        if self.quiet:
-            return
-        if isinstance(event, RenderRetry):
-            self.say(f"  render stream lost ({event.reason}); retrying (attempt {event.attempt}) ...")
-            if self._bar is not None:
-                self._bar.reset()
-            return
-        kind = event.WhichOneof("event")
-        if kind == "queued":
-            if event.queued.position != self._position:
-                self._position = event.queued.position
-                self.say(f"  queued: {event.queued.position} job(s) ahead of this one")
-        elif kind == "progress":
-            bar = self._ensure_bar(event.progress.total_steps)
-            bar.set_postfix_str(event.progress.stage or "", refresh=False)
-            bar.update(max(0, event.progress.step - bar.n))
-        elif kind == "preview" and self._bar is not None:
-            self._bar.set_postfix_str(f"preview at step {event.preview.step}", refresh=False)
-
-    def _ensure_bar(self, total: int):  # type: ignore[no-untyped-def]
-        if self._bar is None:
-            from tqdm import tqdm
-
-            self._bar = tqdm(total=total, unit="step", desc="render", file=self.stream, dynamic_ncols=True, leave=True)
-        elif self._bar.total != total:
-            self._bar.total = total
-        return self._bar
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
+_RENDER_FLAGS = ("steps", "guidance", "size", "seed", "preview_every", "negative_prompt")
 
 
 def _apply_render_flags(params: RenderParams, args: argparse.Namespace) -> RenderParams:
@@ -174,100 +159,224 @@ def _apply_render_flags(params: RenderParams, args: argparse.Namespace) -> Rende
     return RenderParams(**values)
 
 
-async def run_flow(args: argparse.Namespace, endpoints: Endpoints, progress: Progress) -> tuple[Session, Path]:
-    """The flow; returns the finished session and the folder it was written to."""
+def open_session(args: argparse.Namespace) -> tuple[Session, Path]:
+    """The session to work on (new, or the one --resume names) and the folder it is saved in.
+    Reads --system-instruction-file now, so a bad one fails before any call."""
+    if args.resume is not None:
+        session = Session.load(args.resume)
+        folder = args.out or args.resume.resolve().parent
+    else:
+        if not args.watched:
+            raise InputError("give at least one --watched TITLE (or --resume SESSION.json)")
+        session = Session(k=args.k or 5, planner=args.planner or "auto")
+        folder = args.out or Path("outputs") / session.session_id
+    session.render = _apply_render_flags(session.render, args)
+    args.system_instruction = None
+    if args.system_instruction_file is not None:
+        try:
+            args.system_instruction = args.system_instruction_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"--system-instruction-file: {exc.strerror or exc}") from exc
+    return session, folder
+
+
+async def _early_engine_caps(task: "asyncio.Task[EngineCaps]") -> EngineCaps | None:
+    """The engine's caps if the render server answered; None if not (checked again before the
+    render, whose failure is then the one reported, after the earlier steps are saved)."""
+    try:
+        return await task
+    except ServerError:
+        return None
+
+
+def _check_person_input(
+    args: argparse.Namespace, session: Session, step: str, planner: PlannerCaps | None, engine: EngineCaps | None
+) -> None:
+    """What the person typed (flags, or the session file they resume) against the servers' caps,
+    named by flag, before any call that would fail on it. Raises OverCap."""
+    source = f"in {args.resume}" if args.resume is not None else ""
+    if planner is not None and step in ("recommend", "plan"):
+        if args.scenario is not None:
+            check_scenario(args.scenario, planner, "--scenario")
+        elif step == "plan":
+            check_scenario(session.scenario, planner, f"the scenario {source}".strip())
+        what = "--system-instruction-file" if args.system_instruction_file else f"the system instruction {source}"
+        check_system_instruction(session.system_instruction, planner, what.strip())
+    if engine is not None and step != "export":
+        if args.size is not None:
+            check_size(session.render.width, session.render.height, engine, "--size")
+        elif args.resume is not None:
+            check_size(session.render.width, session.render.height, engine, f"the size {source}")
+        else:
+            width, height = fit_default_size(session.render.width, session.render.height, engine)
+            session.render = session.render.model_copy(update={"width": width, "height": height})
+
+
+def _apply_step_flags(args: argparse.Namespace, session: Session, step: str, progress: Progress) -> None:
+    """Flags that shape a step apply when that step is still to run; otherwise they are noted."""
+    pending = {"recommend": ("k", "planner", "scenario", "system_instruction_file"),
+               "plan": ("planner", "scenario", "system_instruction_file")}.get(step, ())
+    for name in ("k", "planner", "scenario", "system_instruction_file"):
+        if getattr(args, name) is not None and name not in pending:
+            flag = "--" + name.replace("_", "-")
+            progress.say(f"  {flag} ignored: the session is past that step (next: {step})")
+    if "k" in pending and args.k is not None:
+        session.k = args.k
+    if "planner" in pending and args.planner is not None:
+        session.planner = args.planner
+    if step == "plan" and args.scenario is not None:
+        session.scenario = args.scenario
+    if "system_instruction_file" in pending and args.system_instruction is not None:
+        session.system_instruction = args.system_instruction
+
+
+async def run_flow(
+    args: argparse.Namespace, session: Session, checkpoint: Checkpoint, endpoints: Endpoints, progress: Progress
+) -> Session:
+    """Runs every step the session still lacks, saving it after each; returns it finished."""
     async with Gateway(endpoints) as gateway:
         gateway.on_retry = lambda server, method, attempt, reason: progress.say(
             f"  {server} {method} failed ({reason}); retrying ..."
         )
-        if args.resume is not None:
-            session = Session.load(args.resume)
-            if session.layout is None or not session.layout.objects:
-                raise SessionError(f"{args.resume} has no layout to render")
-            session.render = _apply_render_flags(session.render, args)
-            if not session.global_prompt:
-                session.global_prompt = global_prompt(session.layout)
-            folder = args.out or args.resume.resolve().parent
-            progress.say(f"resuming session {session.session_id}: {session.layout.title!r}")
-        else:
-            if not args.watched:
-                raise InputError("give at least one --watched TITLE (or --resume SESSION.json)")
-            session = Session(k=args.k or 5, planner=args.planner or "auto")
-            session.render = _apply_render_flags(session.render, args)
-            folder = args.out or Path("outputs") / session.session_id
-            started = time.perf_counter()
-            progress.say(f"looking up {len(args.watched)} watched title(s) ...")
-            session.watched = await resolve_watched(gateway, args.watched)
-            session.timings["search"] = time.perf_counter() - started
-            progress.say("  " + "; ".join(m.label for m in session.watched))
-            caps = PlannerCaps.from_proto(await gateway.describe_planner())
-            progress.say(f"recommending {session.k} ...")
-            await recommend(
-                gateway, session, max_plot_chars=caps.max_plot_chars, max_chars=caps.max_scenario_chars
-            )
-            for rec in session.recommendations:
-                progress.say(f"  {rec.rank}. {rec.movie.label}  ({rec.score:.2f})")
-            if args.scenario is not None:
-                session.scenario = args.scenario
-            if args.system_instruction_file is not None:
-                try:
-                    session.system_instruction = args.system_instruction_file.read_text(encoding="utf-8")
-                except OSError as exc:
-                    raise InputError(f"--system-instruction-file: {exc.strerror or exc}") from exc
-            progress.say(f"planning the layout ({session.planner}) ...")
-            await plan(gateway, session)
-            assert session.layout is not None and session.plan is not None
-            progress.say(f"  {session.layout.title!r} by the {session.plan.description}")
-        seed = fix_seed(session)
-        progress.say(
-            f"rendering {session.render.width}x{session.render.height}, {session.render.steps} steps, seed {seed} ..."
-        )
+        engine_task = asyncio.create_task(engine_caps(gateway))
         try:
-            output = await render(gateway, session, progress.render_event)
+            return await _steps(args, session, checkpoint, gateway, progress, engine_task)
         finally:
-            progress.close()
-        assert session.result is not None
-        progress.say(
-            f"  rendered by {session.result.engine} in {session.result.total_seconds:.1f} s"
-            + (f" (attempt {output.attempts})" if output.attempts > 1 else "")
+            engine_task.cancel()
+
+
+async def _steps(
+    args: argparse.Namespace, session: Session, checkpoint: Checkpoint, gateway: Gateway, progress: Progress,
+    engine_task: "asyncio.Task[EngineCaps]",
+) -> Session:
+    if args.resume is None:
+        started = time.perf_counter()
+        progress.say(f"looking up {len(args.watched)} watched title(s) ...")
+        session.watched = await resolve_watched(gateway, args.watched)
+        session.timings["search"] = time.perf_counter() - started
+        progress.say("  " + "; ".join(m.label for m in session.watched))
+        checkpoint.save(session, "watched")
+    step = next_step(session)
+    if step == "done" or (step == "export" and any(getattr(args, f) is not None for f in _RENDER_FLAGS)):
+        step = "render"  # a finished session renders again (with any new render flags)
+    if args.resume is not None:
+        if step == "recommend" and not session.watched:
+            raise SessionError(f"{args.resume} has no watched movies to continue from; start with --watched")
+        progress.say(f"resuming session {session.session_id} at the {step} step")
+    _apply_step_flags(args, session, step, progress)
+    planner = await planner_caps(gateway) if step in ("recommend", "plan") else None
+    engine = await _early_engine_caps(engine_task)
+    try:
+        _check_person_input(args, session, step, planner, engine)
+    except OverCap as exc:
+        raise InputError(str(exc)) from None
+    if step == "recommend":
+        assert planner is not None
+        progress.say(f"recommending {session.k} ...")
+        await recommend(gateway, session, planner)
+        for rec in session.recommendations:
+            progress.say(f"  {rec.rank}. {rec.movie.label}  ({rec.score:.2f})")
+        if args.scenario is not None:
+            session.scenario = args.scenario
+        checkpoint.save(session, "recommended")
+        step = "plan"
+    if step == "plan":
+        if not session.scenario.strip():
+            assert planner is not None  # a session saved before its scenario was written: write it now
+            session.top_genres = session.top_genres or top_genres(session.watched)
+            session.scenario = default_scenario(
+                session.top_genres, [r.movie for r in session.recommendations],
+                max_plot_chars=planner.scenario_plot_chars, max_chars=planner.max_scenario_chars,
+            )
+        progress.say(f"planning the layout ({session.planner}) ...")
+        await plan(gateway, session, planner)
+        assert session.layout is not None and session.plan is not None
+        progress.say(f"  {session.layout.title!r} by the {session.plan.description}")
+        checkpoint.save(session, "planned")
+        step = "render"
+    if step == "render":
+        images = await _render(args, session, gateway, progress, engine)
+        checkpoint.save_rendered(session, images)
+    else:
+        assert args.resume is not None
+        progress.say("the image is rendered; writing the summary ...")
+        images = load_images(session, args.resume.resolve().parent)
+    exported = export_session(session, images, checkpoint.folder)
+    progress.say(f"wrote {len(exported.files)} files into {checkpoint.folder}")
+    return session
+
+
+async def _render(
+    args: argparse.Namespace, session: Session, gateway: Gateway, progress: Progress, engine: EngineCaps | None
+) -> SummaryImages:
+    if engine is None:
+        engine = await engine_caps(gateway)
+        try:
+            _check_person_input(args, session, "render", None, engine)
+        except OverCap as exc:
+            raise InputError(str(exc)) from None
+    if not session.global_prompt and session.layout is not None:
+        session.global_prompt = global_prompt(session.layout)
+    seed = fix_seed(session)
+    progress.say(
+        f"rendering {session.render.width}x{session.render.height}, {session.render.steps} steps, seed {seed} ..."
+    )
+    try:
+        output = await render(gateway, session, progress.render_event, engine_caps=engine, queue_wait=args.wait)
+    finally:
+        progress.close()
+    assert session.result is not None
+    progress.say(
+        f"  rendered by {session.result.engine} in {session.result.total_seconds:.1f} s"
+        + (f" (attempt {output.attempts})" if output.attempts > 1 else "")
+    )
+    return output.images
+
+
+def _advice(error: ServerError, args: argparse.Namespace) -> str:
+    if error.server == "render" and error.code is grpc.StatusCode.RESOURCE_EXHAUSTED:
+        if args.wait <= 0:
+            return f"The render queue is full ({error.details}). Wait for room with --wait SECONDS, or resume later."
+        return (
+            f"The render queue stayed full for the {args.wait:g} s --wait allows ({error.details}). "
+            "Resume later, or wait longer with --wait SECONDS."
         )
-    exported = export_session(session, output.images, folder)
-    progress.say(f"wrote {len(exported.files)} files into {folder}")
-    return session, folder
+    return error.advice
 
 
 def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
     """Runs the flow for parsed `run` arguments; returns the exit code."""
     err = sys.stderr
     progress = Progress(err, args.quiet)
+    checkpoint: Checkpoint | None = None
+
+    def fail(message: str, code: ExitCode) -> int:
+        progress.close()
+        print(f"{PROG}: {message}{checkpoint.hint() if checkpoint else ''}", file=err)
+        return code
+
     try:
         endpoints = endpoints_from_args(args, env)
     except AddressError as exc:
-        print(f"{PROG}: {exc}", file=err)
-        return ExitCode.BAD_INPUT
+        return fail(str(exc), ExitCode.BAD_INPUT)
     try:
-        session, folder = _run_cancellable(run_flow(args, endpoints, progress))
+        session, folder = open_session(args)
+        checkpoint = Checkpoint(folder, args, resumed_from=args.resume)
+        _run_cancellable(run_flow(args, session, checkpoint, endpoints, progress))
     except (InputError, SessionError) as exc:
-        print(f"{PROG}: {exc}", file=err)
-        return ExitCode.BAD_INPUT
+        return fail(str(exc), ExitCode.BAD_INPUT)
     except ServerError as exc:
-        print(f"{PROG}: {exc.advice}", file=err)
-        return for_status(exc.code)
+        return fail(_advice(exc, args), for_status(exc.code))
     except ExportError as exc:
-        print(f"{PROG}: {exc}", file=err)
-        return ExitCode.OUTPUT
+        return fail(str(exc), ExitCode.OUTPUT)
     except ImageError as exc:
-        print(f"{PROG}: the render server sent an image the client cannot read: {exc}", file=err)
-        return ExitCode.SERVER_ERROR
+        return fail(f"the render server sent an image the client cannot read: {exc}", ExitCode.SERVER_ERROR)
     except (KeyboardInterrupt, asyncio.CancelledError):
-        progress.close()
-        print(f"{PROG}: cancelled; the render job was cancelled on the server too", file=err)
-        return ExitCode.CANCELLED
+        return fail("cancelled; the render job was cancelled on the server too", ExitCode.CANCELLED)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, not a traceback
         if os.environ.get("MARQUEE_DEBUG"):
             traceback.print_exc()
-        print(f"{PROG}: internal error: {type(exc).__name__}: {exc} (set MARQUEE_DEBUG=1 for details)", file=err)
-        return ExitCode.INTERNAL
+        return fail(f"internal error: {type(exc).__name__}: {exc} (set MARQUEE_DEBUG=1 for details)", ExitCode.INTERNAL)
     print(folder / "summary.png")
     return ExitCode.OK
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Sequence
 
+from client_tui.server_caps import ELLIPSIS, SCENARIO_PLOT_CHARS, clip_text
 from client_tui.session import MovieRecord
 
 TOP_GENRES = 3
@@ -24,23 +25,15 @@ def top_genres(watched: Sequence[MovieRecord], n: int = TOP_GENRES) -> list[str]
     return ranked[:n]
 
 
-def _clip(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    if limit <= 0 or len(text) <= limit:
-        return text
-    cut = text[: max(limit - 1, 0)].rsplit(" ", 1)[0]
-    return cut + "…"
-
-
 def default_scenario(
     genres: Sequence[str],
     recommended: Sequence[MovieRecord],
     *,
-    max_plot_chars: int = 400,
+    max_plot_chars: int = SCENARIO_PLOT_CHARS,
     max_chars: int = 0,
 ) -> str:
     """Builds the editable scenario text. `max_chars` (the planner's cap, 0 = none) shortens the
-    plots evenly so that the whole fits."""
+    plots evenly so that the whole fits; the result is never longer than `max_chars`."""
     if genres:
         head = (
             f"Mood preference: {', '.join(genres)} — the genres I watch most. "
@@ -52,9 +45,12 @@ def default_scenario(
     while True:
         lines = [head, ""]
         for movie in recommended:
-            plot = _clip(movie.plot, plot_limit) if movie.plot else "(no plot available)"
+            plot = clip_text(movie.plot, plot_limit) if movie.plot else "(no plot available)"
             lines.append(f"- {movie.label}: {plot}")
         text = "\n".join(lines).strip()
-        if not max_chars or len(text) <= max_chars or plot_limit <= 40:
-            return text[:max_chars] if max_chars else text
+        if not max_chars or len(text) <= max_chars:
+            return text
+        if plot_limit <= 40:
+            # Even short plots do not fit a tiny cap: cut the text itself (it is ours, not the person's).
+            return text[: max_chars - 1].rstrip() + ELLIPSIS
         plot_limit = max(40, int(plot_limit * 0.8))

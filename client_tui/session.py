@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from client_tui.server_caps import PlannerCaps, fit_context
 from client_tui.staleness import image_drift, recommendation_drift
 from marquee.v1 import common_pb2, layout_pb2, recommender_pb2, render_pb2
 
@@ -245,6 +246,10 @@ class RenderOutcome(_Model):
     seconds_per_step: float = 0.0
     server_files: list[str] = Field(default_factory=list)
     attempts: int = 1
+    #: The steps the request asked for; `steps` is what the engine ran (layers, for a draft).
+    steps_requested: int = 0
+    #: What a person must know about the image (a draft mock-up says so); shown with it.
+    notice: str = ""
 
     @classmethod
     def from_proto(cls, meta: render_pb2.RenderMetadata, attempts: int = 1) -> "RenderOutcome":
@@ -264,6 +269,8 @@ class RenderOutcome(_Model):
             seconds_per_step=meta.seconds_per_step,
             server_files=list(meta.saved_files),
             attempts=attempts,
+            steps_requested=meta.steps_requested,
+            notice=meta.notice,
         )
 
 
@@ -433,8 +440,12 @@ def render_request(session: Session) -> render_pb2.RenderRequest:
     return request
 
 
-def planning_context(session: Session) -> layout_pb2.PlanningContext:
-    return layout_pb2.PlanningContext(
+def planning_context(session: Session, caps: PlannerCaps | None = None) -> layout_pb2.PlanningContext:
+    """The context the planner gets, clipped to the layout server's caps (its defaults when
+    `caps` is None): the client fills it from server data on the person's behalf, so a long plot
+    must never make planning fail."""
+    context = layout_pb2.PlanningContext(
         watched_top_genres=session.top_genres,
         recommended_movies=[r.movie.to_proto() for r in session.recommendations],
     )
+    return fit_context(context, caps or PlannerCaps())

@@ -1,0 +1,157 @@
+"""The headless flow never dead-ends on a server cap for text the person did not type, reports
+text the person did type over a cap before calling, and never loses work: the session is saved
+after every step and `--resume` continues from the next one. Against the three real servers
+(real catalog and plots, offline planner, draft render engine)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from client_tui.connections import Endpoints
+from client_tui.exit_codes import ExitCode
+from client_tui.gateway import Gateway
+from client_tui.local_stack import LocalStack, free_port
+from client_tui.server_caps import PlannerCaps, planner_caps
+from client_tui.session import MovieRecord, Recommendation, Session
+from tests.client.conftest import ONE_THREAD
+
+pytestmark = pytest.mark.slow
+
+#: Small and fast: the draft engine at 64x64.
+RENDER = ["--planner", "offline", "--steps", "2", "--size", "64x64", "--seed", "3", "--preview-every", "0"]
+
+
+def run_cli(addresses: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MARQUEE_")}
+    flags = [a for name, address in addresses.items() for a in (f"--{name}", address)]
+    result = subprocess.run([sys.executable, "-m", "client_tui", "run", *flags, *args],
+                            capture_output=True, text=True, timeout=300, env={**env, **ONE_THREAD})
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def _watched(*titles: str) -> list[str]:
+    return [arg for title in titles for arg in ("--watched", title)]
+
+
+async def _ask(real_stack: LocalStack, title: str) -> tuple[MovieRecord, PlannerCaps]:
+    async with Gateway(Endpoints.from_sources(real_stack.addresses(), {})) as gateway:
+        hits = await gateway.search_movies(title, limit=5)
+        movie = next(MovieRecord.from_proto(h.movie) for h in hits if h.movie.display_title == title)
+        return movie, await planner_caps(gateway)
+
+
+@pytest.mark.parametrize(
+    "titles", [("Titanic (1997)",), ("Toy Story (1995)", "Jumanji (1995)", "Heat (1995)")], ids=["titanic", "three"]
+)
+def test_reported_watched_sets_plan_and_render(real_stack: LocalStack, tmp_path: Path, titles: tuple[str, ...]) -> None:
+    # Both failed with "context.recommended_movies[2].plot has 2018 characters; the limit is 2000".
+    out = tmp_path / "out"
+    result = run_cli(real_stack.addresses(), *_watched(*titles), *RENDER, "--out", str(out))
+    assert result.returncode == ExitCode.OK, result.stderr
+    session = Session.load(out / "session.json")
+    assert session.layout is not None and session.result is not None and session.result.engine == "draft"
+    assert (out / "summary.png").is_file()
+    # The session keeps every plot whole: only what is forwarded to the planner is clipped.
+    assert max(len(r.movie.plot) for r in session.recommendations) > PlannerCaps().max_plot_chars
+
+
+def test_a_plot_over_the_planner_cap_is_clipped_not_fatal(real_stack: LocalStack, tmp_path: Path) -> None:
+    beauty, caps = asyncio.run(_ask(real_stack, "American Beauty (1999)"))
+    assert len(beauty.plot) > caps.max_plot_chars  # the data this test is about
+    toy_story, _ = asyncio.run(_ask(real_stack, "Toy Story (1995)"))
+    # A session saved after recommending (no scenario written yet) with American Beauty recommended.
+    saved = Session(watched=[toy_story], recommendations=[Recommendation(movie=beauty, score=1.0, rank=1)])
+    path = tmp_path / "session.json"
+    path.write_text(saved.to_json())
+    result = run_cli(real_stack.addresses(), "--resume", str(path), *RENDER)
+    assert result.returncode == ExitCode.OK, result.stderr
+    assert "resuming session" in result.stderr and "at the plan step" in result.stderr
+    session = Session.load(path)
+    assert session.recommendations[0].movie.plot == beauty.plot
+    assert len(session.scenario) <= caps.max_scenario_chars and "American Beauty (1999)" in session.scenario
+    assert session.layout is not None and session.result is not None
+
+
+def test_a_scenario_the_person_typed_over_the_cap_is_exit_2_naming_the_flag(
+    real_stack: LocalStack, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    typed = "A lighthouse keeper and a storm. " * 130  # 4,290 characters; the layout server takes 4,000
+    result = run_cli(real_stack.addresses(), *_watched("Toy Story (1995)"), "--scenario", typed, *RENDER,
+                     "--out", str(out))
+    assert result.returncode == ExitCode.BAD_INPUT, result.stderr
+    assert f"--scenario has {len(typed)} characters; the layout server takes at most 4000" in result.stderr
+    # Reported before recommending or planning; the looked-up watched movies are saved.
+    session = Session.load(out / "session.json")
+    assert [m.display_title for m in session.watched] == ["Toy Story (1995)"]
+    assert not session.recommendations and session.layout is None
+    assert f"--resume {out / 'session.json'}" in result.stderr
+
+
+def test_a_size_over_the_engine_cap_is_exit_2_before_any_work(real_stack: LocalStack, tmp_path: Path) -> None:
+    result = run_cli(real_stack.addresses(), *_watched("Toy Story (1995)"), *RENDER, "--size", "2048x1024",
+                     "--out", str(tmp_path / "out"))
+    assert result.returncode == ExitCode.BAD_INPUT, result.stderr
+    assert "--size 2048x1024 is over the render engine's cap of 1536x1536" in result.stderr
+    assert "recommending" not in result.stderr
+
+
+def test_render_unreachable_keeps_the_layout_and_resume_finishes(real_stack: LocalStack, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    closed = {**real_stack.addresses(), "render": f"127.0.0.1:{free_port()}"}
+    failed = run_cli(closed, *_watched("Toy Story (1995)", "Aladdin (1992)"), *RENDER, "--out", str(out))
+    assert failed.returncode == ExitCode.UNAVAILABLE, failed.stderr
+    assert "Cannot reach the render server" in failed.stderr
+    path = out / "session.json"
+    assert f"The session is saved in {path} (done: watched, recommended, planned)" in failed.stderr
+    assert f"--resume {path.resolve()}" in failed.stderr
+    planned = Session.load(path)
+    assert planned.layout is not None and planned.layout.objects and planned.result is None
+    assert planned.render.seed == 3
+
+    resumed = run_cli(real_stack.addresses(), "--resume", str(path))
+    assert resumed.returncode == ExitCode.OK, resumed.stderr
+    assert "at the render step" in resumed.stderr and "recommending" not in resumed.stderr
+    done = Session.load(path)
+    assert done.layout == planned.layout and done.recommendations == planned.recommendations
+    assert done.result is not None and done.result.seed == 3 and (done.result.width, done.result.height) == (64, 64)
+    assert (out / "final.png").is_file() and (out / "summary.pdf").is_file()
+
+
+def test_layout_unreachable_keeps_the_watched_and_resume_finishes(real_stack: LocalStack, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    closed = {**real_stack.addresses(), "layout": f"127.0.0.1:{free_port()}"}
+    failed = run_cli(closed, *_watched("Heat (1995)"), *RENDER, "--k", "3", "--out", str(out))
+    assert failed.returncode == ExitCode.UNAVAILABLE, failed.stderr
+    assert "Cannot reach the layout server" in failed.stderr and "(done: watched)" in failed.stderr
+    resumed = run_cli(real_stack.addresses(), "--resume", str(out / "session.json"))
+    assert resumed.returncode == ExitCode.OK, resumed.stderr
+    assert "at the recommend step" in resumed.stderr
+    done = Session.load(out / "session.json")
+    assert done.k == 3 and len(done.recommendations) == 3 and done.result is not None
+
+
+def test_an_export_failure_keeps_the_render_and_resume_only_exports(real_stack: LocalStack, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "summary.png").mkdir()  # the summary cannot be written over a folder
+    failed = run_cli(real_stack.addresses(), *_watched("Toy Story (1995)"), *RENDER, "--out", str(out))
+    assert failed.returncode == ExitCode.OUTPUT, failed.stderr
+    assert "(done: watched, recommended, planned, rendered)" in failed.stderr
+    rendered = Session.load(out / "session.json")
+    assert rendered.result is not None and rendered.files.image == "final.png" and rendered.files.summary_png is None
+    (out / "summary.png").rmdir()
+    resumed = run_cli(real_stack.addresses(), "--resume", str(out / "session.json"))
+    assert resumed.returncode == ExitCode.OK, resumed.stderr
+    assert "rendering" not in resumed.stderr  # the image was kept, not rendered again
+    done = Session.load(out / "session.json")
+    assert done.result == rendered.result and done.files.summary_png == "summary.png"
+    assert json.loads((out / "session.json").read_text())["summary"]["sections"]
