@@ -183,7 +183,7 @@ class LayoutSettings(ServerSettings):
             sources[part] = "default"
             return default
 
-        key = pick("api_key", (API_KEY_VARIABLE,), None, "")
+        key = pick("key", (API_KEY_VARIABLE,), None, "")
         base_url = pick("base_url", (BASE_URL_VARIABLE,), self.base_url, DEFAULT_BASE_URL)
         model = pick("model", MODEL_VARIABLES, self.model, "")
         if not model:
@@ -192,7 +192,7 @@ class LayoutSettings(ServerSettings):
         register_url_secrets(base_url)
         _check_base_url(base_url, sources["base_url"])
         if not key:
-            sources.pop("api_key")
+            sources.pop("key")
         return LlmEndpoint(SecretStr(key) if key else None, base_url, model, sources)
 
     def api_key(self, environ: Mapping[str, str] | None = None) -> SecretStr | None:
