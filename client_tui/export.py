@@ -9,10 +9,11 @@ from pathlib import Path
 
 from PIL import Image
 
-from client_tui.atomic_files import atomic_write_bytes, atomic_write_text
+from marquee.atomic_files import atomic_write_bytes, atomic_write_text
 from client_tui.images import ImageError, decode_bytes, png_bytes
 from client_tui.session import Session, SessionError
 from client_tui.summary import Summary, SummaryImages, compose_summary
+from client_tui.summary_pdf import Paper
 
 FILE_NAMES = {
     "image": "final.png",
@@ -35,8 +36,9 @@ class Exported:
     summary: Summary
 
 
-def export_session(session: Session, images: SummaryImages, folder: Path) -> Exported:
-    """Composes the summary and writes everything; updates `session.files` and `.summary`."""
+def export_session(session: Session, images: SummaryImages, folder: Path, paper: Paper = "a4") -> Exported:
+    """Composes the summary and writes everything (the PDF on `paper`, "a4" or "letter");
+    updates `session.files` and `.summary`."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         written: dict[str, Path] = {}
@@ -46,7 +48,7 @@ def export_session(session: Session, images: SummaryImages, folder: Path) -> Exp
                 written[key] = atomic_write_bytes(folder / FILE_NAMES[key], png_bytes(picture))
         summary = compose_summary(session, images)
         written["summary_png"] = atomic_write_bytes(folder / FILE_NAMES["summary_png"], summary.png_bytes())
-        written["summary_pdf"] = atomic_write_bytes(folder / FILE_NAMES["summary_pdf"], summary.pdf_bytes())
+        written["summary_pdf"] = atomic_write_bytes(folder / FILE_NAMES["summary_pdf"], summary.pdf_bytes(paper))
         for key in ("image", "layout_on_image", "layout_on_white", "summary_png", "summary_pdf"):
             setattr(session.files, key, FILE_NAMES[key] if key in written else None)
         session.summary = summary.record

@@ -137,6 +137,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "still to run.",
     )
     output.add_argument("--quiet", action="store_true", help="No progress output (errors still go to stderr).")
+    output.add_argument(
+        "--paper", choices=("a4", "letter"), default="a4", help="Page size of summary.pdf (default a4)."
+    )
 
 
 _RENDER_FLAGS = ("steps", "guidance", "size", "seed", "preview_every", "negative_prompt")
@@ -301,7 +304,7 @@ async def _steps(
         assert args.resume is not None
         progress.say("the image is rendered; writing the summary ...")
         images = load_images(session, args.resume.resolve().parent)
-    exported = export_session(session, images, checkpoint.folder)
+    exported = export_session(session, images, checkpoint.folder, paper=args.paper)
     progress.say(f"wrote {len(exported.files)} files into {checkpoint.folder}")
     return session
 
@@ -330,6 +333,8 @@ async def _render(
         f"  rendered by {session.result.engine} in {session.result.total_seconds:.1f} s"
         + (f" (attempt {output.attempts})" if output.attempts > 1 else "")
     )
+    if session.result.notice:
+        progress.say(f"  note: {session.result.notice}")
     return output.images
 
 

@@ -1,7 +1,9 @@
 """The one-page process summary, in the seed's arrangement: a text block (watched, recommended,
 scenario, layout, global prompt, engine, seed, timings) beside the final image, and the layout
 visualisation below it (boxes on white | boxes on the image). Drawn with Pillow in DejaVu Sans,
-text wrapped to the column width; saved as PNG and PDF."""
+text wrapped to the column width; saved as PNG, and as a PDF with real text on A4 or Letter
+(`client_tui.summary_pdf`). A result that comes with a notice (a draft mock-up) says so under
+the title and in full under Render."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from dataclasses import dataclass
 from PIL import Image, ImageDraw, ImageFont
 
 from marquee.fonts import truetype as _font
-from client_tui.layout_drawing import draw_layout
+from client_tui.summary_pdf import PAPER_SIZES, Paper, PdfContent, summary_pdf
+from marquee.layout_drawing import layout_on_image, layout_on_white
 from client_tui.session import Session, SummaryRecord, global_prompt
 from client_tui.staleness import mark_stale
 
@@ -22,7 +25,6 @@ CAPTION = 34
 BODY_SIZE = 17
 HEADING_SIZE = 19
 LINE_SPACING = 1.32
-PDF_DPI = 150
 INK = (20, 20, 20)
 MUTED = (95, 95, 95)
 ACCENT = (180, 30, 45)
@@ -44,18 +46,19 @@ class SummaryImages:
 class Summary:
     image: Image.Image
     record: SummaryRecord
+    #: What the PDF shows: the same title, banner, sections and pictures as the PNG.
+    content: PdfContent
 
     def png_bytes(self) -> bytes:
         buffer = io.BytesIO()
         self.image.save(buffer, format="PNG", optimize=False)
         return buffer.getvalue()
 
-    def pdf_bytes(self) -> bytes:
-        buffer = io.BytesIO()
-        self.image.convert("RGB").save(
-            buffer, format="PDF", resolution=PDF_DPI, title="Marquee process summary", author="Marquee"
-        )
-        return buffer.getvalue()
+    def pdf_bytes(self, paper: Paper = "a4") -> bytes:
+        """The summary as a PDF with real (searchable, copyable) text, on A4 or Letter."""
+        if paper not in PAPER_SIZES:
+            raise ValueError(f"paper must be one of {', '.join(PAPER_SIZES)}, got {paper!r}")
+        return summary_pdf(self.content, paper)
 
 
 def wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
@@ -123,9 +126,12 @@ def summary_sections(session: Session) -> dict[str, list[str]]:
     if session.result is not None:
         r = session.result
         engine = f"{r.engine} ({r.model})" if r.model else r.engine
+        steps = f"{r.steps} steps"
+        if r.steps_requested and r.steps_requested != r.steps:
+            steps = f"{r.steps} steps run ({r.steps_requested} asked)"
         render = [
             f"Engine: {engine}",
-            f"Seed {r.seed} · {r.steps} steps · guidance {r.guidance:g} · {r.width}×{r.height}",
+            f"Seed {r.seed} · {steps} · guidance {r.guidance:g} · {r.width}×{r.height}",
         ]
         if r.layout_steps:
             render.append(f"Layout branch on for the first {r.layout_steps} steps")
@@ -134,6 +140,8 @@ def summary_sections(session: Session) -> dict[str, list[str]]:
         if r.engine == STABILITY_ENGINE:
             # The Stability AI Community Licence of SD3 asks products to say so.
             render.append(POWERED_BY_STABILITY)
+        if r.notice:
+            render.append(f"Notice: {r.notice}")
     else:
         p = session.render
         seed = p.seed if p.seed is not None else "random"
@@ -166,6 +174,23 @@ def _placeholder(width: int, height: int, text: str) -> Image.Image:
     return image
 
 
+def summary_title(session: Session) -> str:
+    title = "Marquee — process summary"
+    if session.layout is not None and session.layout.title:
+        title += f": {session.layout.title}"
+    return title
+
+
+def notice_banner(session: Session) -> str:
+    """The notice's first sentence, shown under the title so nobody misses it (the whole notice
+    is under Render); empty when the result has none."""
+    notice = session.result.notice.strip() if session.result is not None else ""
+    if not notice:
+        return ""
+    first, dot, _ = notice.partition(". ")
+    return first + "." if dot else notice
+
+
 def compose_summary(session: Session, images: SummaryImages) -> Summary:
     """Draws the summary page; the record says what is where."""
     body, heading_font = _font(BODY_SIZE), _font(HEADING_SIZE, bold=True)
@@ -193,20 +218,23 @@ def compose_summary(session: Session, images: SummaryImages) -> Summary:
 
     panel_h = round(COLUMN / aspect) if aspect >= 1 else COLUMN
     page_w = 3 * MARGIN + 2 * COLUMN
-    page_h = HEADER + top_height + MARGIN + CAPTION + panel_h + MARGIN
+    title, banner = summary_title(session), notice_banner(session)
+    banner_font = _font(BODY_SIZE, bold=True)
+    banner_lines = wrap(banner, banner_font, page_w - 2 * MARGIN) if banner else []
+    header = HEADER + len(banner_lines) * line_height + (6 if banner_lines else 0)
+    page_h = header + top_height + MARGIN + CAPTION + panel_h + MARGIN
     page = Image.new("RGB", (page_w, page_h), "white")
     draw = ImageDraw.Draw(page)
 
-    title = "Marquee — process summary"
-    if session.layout is not None and session.layout.title:
-        title += f": {session.layout.title}"
     title_font = _font(26, bold=True)
     title_lines = wrap(title, title_font, page_w - 2 * MARGIN)
     draw.text((MARGIN, 18), title_lines[0], fill=INK, font=title_font)
-    draw.line((MARGIN, HEADER - 8, page_w - MARGIN, HEADER - 8), fill=(200, 200, 200), width=2)
+    for number, line in enumerate(banner_lines):
+        draw.text((MARGIN, HEADER - 6 + number * line_height), line, fill=ACCENT, font=banner_font)
+    draw.line((MARGIN, header - 8, page_w - MARGIN, header - 8), fill=(200, 200, 200), width=2)
 
-    regions: dict[str, list[int]] = {"header": [0, 0, page_w, HEADER]}
-    x, y = MARGIN, HEADER
+    regions: dict[str, list[int]] = {"header": [0, 0, page_w, header]}
+    x, y = MARGIN, header
     for line, is_heading in rendered:
         if is_heading:
             draw.text((x, y + 2), line, fill=ACCENT, font=heading_font)
@@ -214,23 +242,25 @@ def compose_summary(session: Session, images: SummaryImages) -> Summary:
         else:
             draw.text((x, y), line, fill=INK, font=body)
             y += line_height
-    regions["text"] = [MARGIN, HEADER, MARGIN + COLUMN, HEADER + text_height]
+    regions["text"] = [MARGIN, header, MARGIN + COLUMN, header + text_height]
 
     image_left = 2 * MARGIN + COLUMN
     final = _fit(images.image, image_w, image_h) if images.image is not None else None
     if final is None:
         final = _placeholder(image_w, image_h, "not rendered")
-    page.paste(final, (image_left, HEADER))
-    regions["image"] = [image_left, HEADER, image_left + final.width, HEADER + final.height]
+    page.paste(final, (image_left, header))
+    regions["image"] = [image_left, header, image_left + final.width, header + final.height]
 
-    panels_top = HEADER + top_height + MARGIN
-    objects = session.layout.objects if session.layout is not None else []
+    panels_top = header + top_height + MARGIN
+    # The server's pictures when it sent them; otherwise drawn here by the same code, so box N
+    # has the same colour and label either way.
+    boxes = [(o.phrase, o.box.as_list()) for o in session.layout.objects] if session.layout is not None else []
     on_white = images.layout_on_white
     if on_white is None:
-        on_white = draw_layout(objects, (width, height))
+        on_white = layout_on_white(boxes, width, height)
     on_image = images.layout_on_image
     if on_image is None and images.image is not None:
-        on_image = draw_layout(objects, images.image.size, background=images.image)
+        on_image = layout_on_image(images.image, boxes)
     caption_font = _font(BODY_SIZE, bold=True)
     for name, caption, picture, left in (
         ("layout_on_white", "Layout (boxes on white)", on_white, MARGIN),
@@ -246,4 +276,6 @@ def compose_summary(session: Session, images: SummaryImages) -> Summary:
         regions[name] = [left, top, left + fitted.width, top + fitted.height]
 
     record = SummaryRecord(sections=sections, regions=regions, size=[page_w, page_h])
-    return Summary(image=page, record=record)
+    content = PdfContent(title=title, banner=banner, sections=sections, image=images.image,
+                         layout_on_image=on_image, layout_on_white=on_white)
+    return Summary(image=page, record=record, content=content)

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from client_tui.layout_drawing import box_colour
+from marquee.layout_drawing import box_hex as box_colour
 from client_tui.session import LayoutRecord
 
 #: Terminal cells are about twice as tall as wide.

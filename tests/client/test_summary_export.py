@@ -145,3 +145,111 @@ def test_summary_says_powered_by_stability_only_for_the_sd3_engine(engine: str, 
     session.result.engine = engine
     render_lines = compose_summary(session, _images()).record.sections["Render"]
     assert ("Powered by Stability AI" in render_lines) is notice
+
+
+# -- a PDF with real text on a real paper size ------------------------------------------------
+
+PAGE_POINTS = {"a4": (595.28, 841.89), "letter": (612.0, 792.0)}
+
+
+def _pdf(path: Path):  # type: ignore[no-untyped-def]
+    from pypdf import PdfReader
+
+    return PdfReader(path)
+
+
+@pytest.mark.parametrize("paper", ["a4", "letter"])
+def test_pdf_carries_the_text_and_images_on_a4_or_letter(tmp_path: Path, paper: str) -> None:
+    session = fixed_session()
+    export_session(session, _images(), tmp_path, paper=paper)
+    reader = _pdf(tmp_path / "summary.pdf")
+    for page in reader.pages:
+        assert (float(page.mediabox.width), float(page.mediabox.height)) == pytest.approx(PAGE_POINTS[paper], abs=0.01)
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    for expected in ("Marquee — process summary: Toys After Dark", "Watched", "Toy Story (1995)",
+                     "Recommended (k=3, fake-sasrec v1)", "Scenario", "Woody is stolen.", "Layout",
+                     "1. cowboy doll — worried frown", "Global prompt", "Render", "Engine: fake", "Timings"):
+        assert expected in text, expected
+    assert reader.metadata.title == "Marquee — process summary: Toys After Dark"
+    # The final image and both layout pictures, embedded whole (not one picture of a page).
+    images = reader.pages[0].images
+    assert len(images) == 3 and all(image.image.size == (256, 256) for image in images)
+
+
+def test_pdf_paper_must_be_a4_or_letter(tmp_path: Path) -> None:
+    summary = compose_summary(fixed_session(), _images())
+    with pytest.raises(ValueError, match="paper must be one of a4, letter, got 'a5'"):
+        summary.pdf_bytes("a5")  # type: ignore[arg-type]
+
+
+def test_cli_paper_flag() -> None:
+    import argparse
+
+    from client_tui.headless import add_run_arguments
+
+    parser = argparse.ArgumentParser()
+    add_run_arguments(parser)
+    assert parser.parse_args([]).paper == "a4"
+    assert parser.parse_args(["--paper", "letter"]).paper == "letter"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--paper", "a5"])
+
+
+def test_long_text_flows_onto_more_pages(tmp_path: Path) -> None:
+    session = fixed_session()
+    session.scenario = "\n".join(f"- Movie {i}: " + "a plot that goes on and on " * 12 for i in range(40))
+    export_session(session, _images(), tmp_path)
+    reader = _pdf(tmp_path / "summary.pdf")
+    assert len(reader.pages) >= 3
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert "Movie 39:" in text and "Timings" in text
+
+
+# -- the draft engine's notice, from the real render server to the summary --------------------
+
+async def test_draft_notice_and_box_colours_reach_the_summary(tmp_path: Path) -> None:
+    """The real render server (draft engine) renders the session's layout; the summary says what
+    the picture is (banner, Render section, PDF), and box N has the same colour in the server's
+    layout picture and in the one the client draws itself."""
+    from client_tui.session import RenderOutcome, render_request
+    from marquee.layout_drawing import box_colour, pixel_box
+    from tests.render_server.conftest import running_server
+
+    session = fixed_session()
+    request = render_request(session)
+    request.steps = 28
+    async with running_server(tmp_path / "server") as server:
+        responses = [r async for r in server.stub.Render(request)]
+    result = responses[-1].result
+    session.result = RenderOutcome.from_proto(result.metadata)
+    assert session.result.steps == 6 and session.result.steps_requested == 28
+    assert "layout mock-up drawn without a diffusion model" in session.result.notice
+
+    from client_tui.images import decode_bytes
+
+    server_white = decode_bytes(result.layout_on_white.data).convert("RGB")
+    image = decode_bytes(result.image.data)
+    summary = compose_summary(session, SummaryImages(image=image))  # the client draws the layouts
+    sections = summary.record.sections
+    assert "Seed 7 · 6 steps run (28 asked) · guidance 7 · 256×256" in sections["Render"]
+    assert f"Notice: {session.result.notice}" in sections["Render"]
+    client_white = summary.content.layout_on_white
+    assert client_white is not None
+    # One drawing: the client's picture is the server's, pixel for pixel.
+    assert np.array_equal(np.asarray(client_white), np.asarray(server_white))
+    assert session.layout is not None
+    for index, obj in enumerate(session.layout.objects):
+        left, top, right, bottom = pixel_box(obj.box.as_list(), 256, 256)
+        # The bottom-right corner of each outline (labels sit elsewhere here) is the box's colour.
+        assert server_white.getpixel((right, bottom)) == box_colour(index)
+        region = summary.record.regions["layout_on_white"]
+        scale = (region[2] - region[0]) / 256
+        x, y = region[0] + round((right + 0.5) * scale), region[1] + round((bottom + 0.5) * scale)
+        near = np.asarray(summary.image.crop((x - 3, y - 3, x + 4, y + 4)), dtype=int).reshape(-1, 3)
+        assert np.abs(near - box_colour(index)).sum(axis=1).min() < 40, index
+
+    export_session(session, SummaryImages(image=image), tmp_path / "out")
+    text = "\n".join(page.extract_text() for page in _pdf(tmp_path / "out" / "summary.pdf").pages)
+    flat = " ".join(text.split())
+    assert "Draft engine: a layout mock-up drawn without a diffusion model" in flat
+    assert "--engine creatilayout" in flat and "HF_TOKEN" in flat
