@@ -17,6 +17,7 @@ import pytest
 
 from client_tui.exit_codes import ExitCode
 from client_tui.local_stack import LocalStack, free_port
+from client_tui.session import Session
 from tests.client.conftest import ONE_THREAD
 from tests.client.fake_servers import FakeStack, RenderBehaviour
 
@@ -61,6 +62,7 @@ def fakes() -> Iterator[FakeStack]:
         (["--size", "100x3"], "multiples of 16"),
         (["--k", "0"], "not between 1 and 10"),
         (["--steps", "many"], "not a whole number"),
+        (["--wait", "-1"], "not between 0 and 86400 seconds"),
         (["--planner", "psychic"], "invalid choice"),
         ([], "give at least one --watched TITLE"),
         (["--watched", "x", "--tls-cert-file", "c.pem"], "must be given together"),
@@ -85,12 +87,13 @@ def test_unknown_title_and_bad_session_are_exit_2(fakes: FakeStack, tmp_path: Pa
     assert result.returncode == ExitCode.BAD_INPUT and "cannot read" in result.stderr
 
 
-def test_server_rejecting_the_input_is_exit_2(fakes: FakeStack, tmp_path: Path) -> None:
-    # The fake render server refuses a request without objects, as the real one does.
+def test_a_session_with_nothing_to_continue_from_is_exit_2(fakes: FakeStack, tmp_path: Path) -> None:
+    # No watched movies, no recommendations, an empty layout: no step can run.
     session = tmp_path / "session.json"
     session.write_text('{"format": "marquee.session", "layout": {"title": "t", "mood": "m", "objects": []}}')
     result = run_cli([*_flags(fakes.addresses()), "--resume", str(session)])
-    assert result.returncode == ExitCode.BAD_INPUT and "has no layout to render" in result.stderr
+    assert result.returncode == ExitCode.BAD_INPUT, result.stderr
+    assert f"{session} has no watched movies to continue from; start with --watched" in result.stderr
 
 
 def test_unreachable_server_is_exit_3_and_the_token_is_never_printed(tmp_path: Path) -> None:
@@ -176,7 +179,10 @@ def test_cancel_is_exit_130_and_cancels_the_server_job(signum: int, tmp_path: Pa
     assert process.returncode == ExitCode.CANCELLED, stderr
     assert "cancelled" in stderr and "Traceback" not in stderr
     assert behaviour.cancelled == ["job-1"]
-    assert not (tmp_path / "session.json").exists()
+    # The steps before the render are kept, and the message says how to go on from them.
+    saved = Session.load(tmp_path / "session.json")
+    assert saved.layout is not None and saved.result is None
+    assert f"--resume {(tmp_path / 'session.json').resolve()}" in stderr
 
 
 def test_help_documents_the_exit_codes() -> None:

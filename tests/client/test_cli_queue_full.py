@@ -1,0 +1,145 @@
+"""A full render queue is waited for, within --wait, and never costs the work done before it:
+a real render server (draft engine) with no waiting room (`--queue-depth 0`), kept busy by a
+client that renders large images back to back, so the CLI's job is refused with
+RESOURCE_EXHAUSTED and the server's retry-after hint."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import grpc
+import pytest
+
+from client_tui.exit_codes import ExitCode
+from client_tui.local_stack import LocalStack
+from client_tui.session import Session
+from marquee.v1 import common_pb2, render_pb2, render_pb2_grpc
+from tests.client.conftest import ONE_THREAD
+
+pytestmark = pytest.mark.slow
+
+FLOW = ["--watched", "Toy Story (1995)", "--k", "3", "--planner", "offline", "--size", "64x64", "--seed", "5",
+        "--preview-every", "0"]
+QUEUE_FULL = "render queue full; retrying in"
+
+
+@pytest.fixture(scope="module")
+def busy_render(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """A render server that takes one job at a time and turns every other one away."""
+    logs = tmp_path_factory.mktemp("busy-render")
+    stack = LocalStack(
+        {"render": ["--engine", "draft", "--queue-depth", "0", "--output-dir", str(logs / "renders")]},
+        logs, env=ONE_THREAD, grace_period=3.0,
+    )
+    stack.start(timeout=120)
+    yield stack
+    stack.stop()
+
+
+class QueueHog:
+    """Keeps the render server busy: one large draft job after another until `stop()`."""
+
+    def __init__(self, address: str) -> None:
+        self.channel = grpc.insecure_channel(address, options=[("grpc.max_receive_message_length", 256 << 20)])
+        self.stub = render_pb2_grpc.RenderServiceStub(self.channel)
+        self.running = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        box = lambda i: common_pb2.Box(x1=0.05 * i, y1=0.04 * i, x2=0.05 * i + 0.5, y2=0.04 * i + 0.5)  # noqa: E731
+        self.request = render_pb2.RenderRequest(
+            prompt="hog", title="Hog", width=1536, height=1536, preview_interval=0, seed=1,
+            objects=[render_pb2.RenderObject(phrase=f"thing {i}", box=box(i)) for i in range(10)],
+        )
+
+    def __enter__(self) -> "QueueHog":
+        self._thread.start()
+        assert self.running.wait(60), "the hog's job never started"
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                for response in self.stub.Render(self.request, timeout=120):
+                    if response.HasField("progress"):
+                        self.running.set()
+            except grpc.RpcError as error:
+                if error.code() is not grpc.StatusCode.RESOURCE_EXHAUSTED:
+                    raise
+                self._stop.wait(0.02)
+
+    def stop(self) -> None:
+        """No new job; the running one finishes."""
+        self._stop.set()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        self._thread.join(120)
+        self.channel.close()
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MARQUEE_")}
+    return {**env, **ONE_THREAD, "PYTHONUNBUFFERED": "1"}
+
+
+def _cli(addresses: dict[str, str], *args: str) -> list[str]:
+    flags = [a for name, address in addresses.items() for a in (f"--{name}", address)]
+    return [sys.executable, "-m", "client_tui", "run", *flags, *args]
+
+
+def _start_cli(addresses: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(_cli(addresses, *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=_env())
+
+
+def test_a_full_queue_is_waited_for_then_the_render_succeeds(
+    real_stack: LocalStack, busy_render: LocalStack, tmp_path: Path
+) -> None:
+    addresses = {**real_stack.addresses(), "render": busy_render.addresses()["render"]}
+    out = tmp_path / "out"
+    with QueueHog(addresses["render"]) as hog:
+        cli = _start_cli(addresses, *FLOW, "--wait", "120", "--out", str(out))
+        assert cli.stderr is not None
+        seen: list[str] = []
+        for line in cli.stderr:
+            seen.append(line)
+            if QUEUE_FULL in line:
+                hog.stop()  # room frees up once the hog's running job ends
+        stdout = cli.stdout.read() if cli.stdout else ""
+        code = cli.wait(timeout=180)
+    stderr = "".join(seen)
+    assert "Traceback" not in stderr
+    assert code == ExitCode.OK, stderr
+    assert f"{QUEUE_FULL} " in stderr and "(waited 0 of 120 s)" in stderr
+    assert stdout.strip() == str(out / "summary.png")
+    session = Session.load(out / "session.json")
+    assert session.result is not None and session.result.seed == 5 and session.result.attempts >= 2
+
+
+def test_with_wait_0_a_full_queue_is_exit_7_with_the_session_saved(
+    real_stack: LocalStack, busy_render: LocalStack, tmp_path: Path
+) -> None:
+    addresses = {**real_stack.addresses(), "render": busy_render.addresses()["render"]}
+    out = tmp_path / "out"
+    with QueueHog(addresses["render"]):
+        cli = _start_cli(addresses, *FLOW, "--wait", "0", "--out", str(out))
+        _, stderr = cli.communicate(timeout=180)
+    assert "Traceback" not in stderr
+    assert cli.returncode == ExitCode.BUSY, stderr
+    assert "The render queue is full" in stderr and "--wait SECONDS" in stderr and QUEUE_FULL not in stderr
+    path = out / "session.json"
+    assert f"The session is saved in {path} (done: watched, recommended, planned)" in stderr
+    planned = Session.load(path)
+    assert planned.layout is not None and planned.result is None
+
+    # The hog is gone: the saved session renders on resume, with nothing recomputed before it.
+    resumed = subprocess.run(_cli(addresses, "--resume", str(path)), capture_output=True, text=True, timeout=180,
+                             env=_env())
+    assert resumed.returncode == ExitCode.OK, resumed.stderr
+    done = Session.load(path)
+    assert done.layout == planned.layout and done.result is not None and done.result.seed == 5
