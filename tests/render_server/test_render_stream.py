@@ -78,10 +78,10 @@ async def test_draft_engine_full_stream_saved_atomically(tmp_path: Path) -> None
         other = await collect(server.stub.Render(request(width=256, height=192)))
         assert other[-1].result.metadata.seed != meta.seed
 
-        # Full size stays well under a second.
+        # Full size, previews off (its speed is the benchmark's business, not a test's).
         big = await collect(server.stub.Render(request(width=1024, height=1024, preview_interval=0)))
         assert "preview" not in kinds(big)
-        assert big[-1].result.metadata.total_seconds < 1.0
+        assert decode(big[-1].result.image).size == (1024, 1024)
 
         metrics = await server.metrics()
         for name in ('marquee_render_first_preview_seconds_count{engine="draft"}',
