@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from marquee.layout_drawing import box_colour, overlaps
-from marquee.v1 import common_pb2, render_pb2
+from marquee.v1 import render_pb2
 from render_server.draft_engine import DraftEngine, palette, plan_poster
 from render_server.engines import JobCancelled
 from render_server.request_validation import LayoutObject, RenderSpec
