@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 BUF_VERSION := 1.75.0
 BUF := .tools/node_modules/.bin/buf
 
-.PHONY: install demo test bench protos lint train eval clean
+.PHONY: install demo test bench protos lint train eval clean gpu-wheels
 
 $(VENV)/bin/python:
 	$(PYTHON_BASE) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -39,6 +39,21 @@ $(BUF):
 lint: $(BUF)
 	cd protos && ../$(BUF) lint
 
+# Wheels the GPU machine lacks for the render path (it has Python 3.12, torch and transformers, no
+# internet): carried with the source (64 MiB at most), installed there with --no-index. See
+# docs/benchmarks.md, "Render speed on a GPU".
+GPU_WHEELS := .gpu-wheels
+GPU_WHEEL_PINS := diffusers==0.42.1 accelerate==1.15.0 pillow==13.0.0 importlib_metadata==10.2.0 zipp==4.1.2 \
+	psutil==7.2.2 structlog==26.1.0 grpcio==1.85.1 grpcio-health-checking==1.81.1 grpcio-reflection==1.81.1 \
+	protobuf==6.33.6 prometheus-client==0.26.0 pydantic==2.14.3 pydantic-core==2.50.4 \
+	pydantic-settings==2.16.3 python-dotenv==1.2.4 typing-inspection==0.4.5 annotated-types==0.8.0
+gpu-wheels: install
+	rm -rf $(GPU_WHEELS)
+	$(PY) -m pip download --quiet --no-deps --only-binary=:all: --implementation cp --python-version 312 \
+		--platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+		--dest $(GPU_WHEELS) $(GPU_WHEEL_PINS)
+	du -sh $(GPU_WHEELS)
+
 # SASRec: train (~30 min on 2 cores), export to ONNX into the model repository, evaluate.
 train: install
 	$(PY) -m recommender_server.training
@@ -47,4 +62,4 @@ eval: install
 	$(PY) -m recommender_server.evaluation
 
 clean:
-	rm -rf $(VENV) .tools
+	rm -rf $(VENV) .tools $(GPU_WHEELS)

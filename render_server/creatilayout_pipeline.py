@@ -25,7 +25,7 @@ from render_server.siamlayout_transformer import SiamLayoutSD3Transformer2DModel
 
 # The fraction of the denoising steps that see the layout branch (bbox_scale 1, then 0).
 LAYOUT_STEP_FRACTION = 0.3
-OUTPUT_TYPES = ("pil", "np", "latent")
+OUTPUT_TYPES = ("pil", "np", "pt", "latent")
 
 
 class _StepTensors(Mapping[str, torch.Tensor]):
