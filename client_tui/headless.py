@@ -266,6 +266,8 @@ async def _steps(
         if step == "recommend" and not session.watched:
             raise SessionError(f"{args.resume} has no watched movies to continue from; start with --watched")
         progress.say(f"resuming session {session.session_id} at the {step} step")
+        if args.watched:
+            progress.say("  --watched ignored: the resumed session keeps its watched movies")
     _apply_step_flags(args, session, step, progress)
     planner = await planner_caps(gateway) if step in ("recommend", "plan") else None
     engine = await _early_engine_caps(engine_task)
