@@ -26,7 +26,7 @@ import httpx2
 import openai
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from marquee.serving.structured_logs import redact_text
+from marquee.serving.structured_logs import redact_text, register_secret, register_url_secrets
 from marquee.v1 import common_pb2, layout_pb2
 from layout_server.layout_rules import style_word_of
 from layout_server.metrics import LLM_ERRORS, LLM_REQUEST_SECONDS, LLM_TOKENS
@@ -131,7 +131,10 @@ def _tries(count: int) -> str:
 def _describe(exc: BaseException, where: str, *, tries: int) -> LlmError:
     """An `LlmError` with a cause a person can act on."""
     attempts = _tries(tries)
-    if isinstance(exc, (openai.APIConnectionError, httpx2.TransportError)):
+    if isinstance(exc, httpx2.TransportError):  # raised while the body was being read
+        return LlmError("unavailable", f"lost the connection to {where} while reading its "
+                                       f"reply ({attempts}): {exc}")
+    if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__ or exc
         return LlmError("unavailable", f"cannot reach {where} ({attempts}): {cause}")
     if isinstance(exc, openai.RateLimitError):
@@ -194,6 +197,9 @@ class LlmPlanner:
         self._client = openai.AsyncOpenAI(
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0
         )
+        # Masked by value wherever they would be printed, whoever built this planner.
+        register_secret(api_key)
+        register_url_secrets(str(self._client.base_url))
         #: The endpoint for messages and logs, credentials masked.
         self.base_url = redact_text(str(self._client.base_url).rstrip("/"))
         self._options: dict[str, Any] = {"max_completion_tokens": max_completion_tokens}
@@ -211,7 +217,7 @@ class LlmPlanner:
         chat completion came back."""
         started = time.monotonic()
         tries = 0
-        outcome = "ok"
+        outcome = "unexpected"
         try:
             try:
                 async with asyncio.timeout(self.timeout):
@@ -230,10 +236,15 @@ class LlmPlanner:
                                           f"{self.timeout:g} s ({_tries(tries)})") from None
             except (openai.OpenAIError, httpx2.TransportError, ValueError) as exc:
                 raise _describe(exc, self.where, tries=tries) from exc
-            return self._reply(body, content_type)
+            reply = self._reply(body, content_type)
+            outcome = "ok"
+            return reply
         except LlmError as exc:
             outcome = exc.kind
             LLM_ERRORS.labels(exc.kind).inc()
+            raise
+        except asyncio.CancelledError:
+            outcome = "cancelled"  # the caller's deadline
             raise
         finally:
             LLM_REQUEST_SECONDS.labels(outcome).observe(time.monotonic() - started)

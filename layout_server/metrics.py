@@ -12,7 +12,7 @@ PLANS = Counter(
 LLM_REQUEST_SECONDS = Histogram(
     "marquee_layout_llm_request_seconds",
     "Time of one LLM request, connect to last byte, retries included, by outcome "
-    "(ok, or the error kind).",
+    "(ok, an error kind, cancelled by the caller's deadline, or unexpected).",
     ["outcome"],
     buckets=(0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300, 600),
 )

@@ -27,7 +27,7 @@ CUT_ENVELOPE = b'{"id": "x", "object": "chat.completion", "choices": [{"index": 
     (Reply(body=b"", content_type="text/plain"), "empty body"),
     (Reply(body=b'{"error": {"message": "quota exhausted"}}'), "quota exhausted"),
     (Reply(body=CUT_ENVELOPE), "not a chat completion (application/json"),
-    (Reply(content=layout_json(), cut_after=40), "cannot reach"),
+    (Reply(content=layout_json(), cut_after=40), "lost the connection to the LLM endpoint"),
 ])
 async def test_unreadable_replies_fall_back(start_server, fake_llm: FakeOpenAI, reply: Reply,
                                             cause: str) -> None:
