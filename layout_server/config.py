@@ -81,7 +81,8 @@ class LayoutSettings(ServerSettings):
     base_url: str | None = Field(
         None,
         description="OpenAI-compatible API base URL, e.g. http://localhost:8000/v1 (default: "
-        "OPENAI_BASE_URL, else https://api.openai.com/v1).",
+        f"OPENAI_BASE_URL from the environment or the --env-file, else {DEFAULT_BASE_URL}). "
+        "Credentials in it (user:password@, ?api-key=) are masked in every log and reply.",
     )
     model: str | None = Field(
         None, min_length=1,
