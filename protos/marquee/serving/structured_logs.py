@@ -31,8 +31,10 @@ _QUERY_SECRET_NAME = r"[A-Za-z0-9_.-]*(?:key|token|secret|password|passwd|pwd|si
 _URL_QUERY_SECRET = re.compile(rf"(?i)([?&]{_QUERY_SECRET_NAME}=)[^&#\s\"']+")
 _QUERY_NAME = re.compile(rf"(?i)^{_QUERY_SECRET_NAME}$")
 REDACTED = "[redacted]"
-#: Registered values shorter than this would mask ordinary words; patterns still cover them.
-MIN_SECRET_CHARS = 4
+#: Registered values shorter than this are placeholders (`OPENAI_API_KEY=local` for a keyless
+#: local server), and masking them would mangle ordinary words in logs and replies; real keys
+#: and tokens are far longer. Patterns still cover credentials inside URLs whatever their length.
+MIN_SECRET_CHARS = 8
 
 _secrets: tuple[str, ...] = ()
 _secrets_lock = threading.Lock()
