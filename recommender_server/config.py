@@ -52,6 +52,11 @@ class RecommenderSettings(ServerSettings):
         False, description="Let onnxruntime's worker threads busy-wait between runs (faster on an "
         "idle machine, steals CPU from the gRPC threads on a busy one).",
     )
+    http_port: int | None = Field(
+        None, ge=0, le=65535,
+        description="KServe v2 REST (HTTP/JSON, Triton's binary-data extension) port beside gRPC, for "
+        "KServe's HTTP probes and tritonclient.http; unset: no REST; 0 picks a free port.",
+    )
     data_dir: Path | None = Field(
         None, description="Data directory holding ml-1m/ and plots/ for the catalog (default: "
         "MARQUEE_DATA_DIR, ./data, ../shared/data, else the official download).",

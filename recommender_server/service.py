@@ -15,6 +15,7 @@ from marquee.serving.structured_logs import get_logger
 from marquee.v1 import recommender_pb2_grpc
 from recommender_server.catalog import load_catalog
 from recommender_server.config import RecommenderSettings
+from recommender_server.kserve_rest import KServeRest
 from recommender_server.kserve_servicer import KServeServicer, add_to_server
 from recommender_server.model_host import BatchingOptions, ModelHost, load_model, model_names
 from recommender_server.movielens import DataFileError, load_interactions
@@ -34,6 +35,7 @@ class RecommenderService(ModelService):
         if not settings.model_repository.is_dir():
             raise ValueError(f"--model-repository {settings.model_repository}: no such directory")
         self.kserve = KServeServicer(self.readiness)
+        self.rest = KServeRest(self.kserve, settings) if settings.http_port is not None else None
         self.domain = RecommenderServicer(self.readiness)
         self.host: ModelHost | None = None
 
@@ -68,6 +70,9 @@ class RecommenderService(ModelService):
         return host, catalog
 
     async def load(self) -> None:
+        # REST first, so its liveness (and not-ready) answers while the model loads, as gRPC's do.
+        if self.rest is not None and self.settings.http_port is not None:
+            await self.rest.start(self.settings.http_port)
         host, catalog = await asyncio.to_thread(self._load_blocking)
         host.start()
         # Everything loaded so far lives as long as the process: keep it out of the collector's
@@ -79,5 +84,7 @@ class RecommenderService(ModelService):
         self.domain.catalog = catalog
 
     async def close(self) -> None:
+        if self.rest is not None:
+            await self.rest.stop()
         if self.host is not None:
             await self.host.close()
