@@ -25,7 +25,7 @@ LLM_ERRORS = Counter(
     "marquee_layout_llm_errors_total",
     "LLM requests or replies that gave no usable layout, by kind: timeout, unavailable, "
     "rejected, unreadable (not a chat completion, empty, too large), deadline (the caller's), "
-    "unusable_reply (not a valid layout even after repair).",
+    "unusable_reply (not a valid layout even after repair), unexpected (a bug: see the log).",
     ["kind"],
 )
 LLM_REASKS = Counter(

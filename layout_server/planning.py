@@ -110,13 +110,13 @@ class LayoutPlanning:
             log.exception("unexpected error while asking the LLM")
             cause = (f"unexpected {type(exc).__name__} while asking the LLM at "
                      f"{self.llm.base_url}; see the layout server's log")
-            LLM_ERRORS.labels("unavailable").inc()
+            LLM_ERRORS.labels("unexpected").inc()
             attempts.append(layout_pb2.PlanAttempt(
                 planner=P.PLANNER_LLM, outcome="error", error=cause))
             if wanted == P.PLANNER_LLM:
                 raise Unavailable(f"{cause}; ask for PLANNER_AUTO to fall back to the offline "
                                   "planner") from None
-            return self._offline(request, names, attempts, fallback="unavailable")
+            return self._offline(request, names, attempts, fallback="unexpected")
         if response is not None:
             return PlanResult(scrub_message(response))
         LLM_ERRORS.labels("unusable_reply").inc()

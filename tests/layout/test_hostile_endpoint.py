@@ -9,7 +9,7 @@ import json
 import grpc
 import pytest
 
-from layout_server.llm_planner import MAX_BODY_BYTES
+from layout_server.llm_planner import MAX_BODY_BYTES, LlmPlanner
 from layout_server.reply_safety import MAX_KEPT_REPLY_CHARS, MAX_REASK_REPLY_CHARS
 from marquee.v1 import layout_pb2
 from tests.layout.fake_openai import FakeOpenAI, Reply, layout_json, ok, status
@@ -130,3 +130,21 @@ async def test_reply_wrapped_in_content_parts(start_server, fake_llm: FakeOpenAI
     response = await stub.PlanLayout(request(P.PLANNER_LLM))
     assert steps(response) == [("PLANNER_LLM", "accepted")]
     assert_valid(response)
+
+
+async def test_an_unexpected_error_still_ends_in_a_layout(
+        start_server, fake_llm: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever goes wrong on the LLM path (here a bug reading the reply), AUTO answers."""
+    def broken(*_args: object) -> None:
+        raise KeyError("choices")
+
+    monkeypatch.setattr(LlmPlanner, "_reply", broken)
+    stub = await start_server(base_url=fake_llm.url)
+    fake_llm.default = ok(layout_json())
+    response = await stub.PlanLayout(request(P.PLANNER_AUTO))
+    assert steps(response) == [("PLANNER_LLM", "error"), ("PLANNER_OFFLINE", "accepted")]
+    assert "unexpected KeyError" in response.attempts[0].error
+    assert_valid(response)
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stub.PlanLayout(request(P.PLANNER_LLM))
+    assert err.value.code() == grpc.StatusCode.UNAVAILABLE
