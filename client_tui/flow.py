@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import random
-import re
 import time
-import unicodedata
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -36,78 +34,44 @@ from client_tui.session import (
     render_request,
 )
 from client_tui.summary import SummaryImages
-from marquee.v1 import layout_pb2
+from marquee.titles import MAX_RESOLVE_QUERY_CHARS
+from marquee.v1 import layout_pb2, recommender_pb2
 
-_YEAR = re.compile(r"^(?P<title>.*?)\s*\((?P<year>\d{4})\)\s*$")
+#: Candidates an ambiguity message lists.
+_MAX_SHOWN = 5
 
 
 class InputError(ValueError):
     """Input the operator must fix (unknown title, impossible size...)."""
 
 
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).casefold().split())
-
-
-_TRAILING_ARTICLE = re.compile(r"^(?P<rest>.*), (?P<article>The|A|An|La|Le|Les|L'|Il|El|Das|Der|Die)$")
-
-
-def _title_forms(title: str) -> set[str]:
-    """"Matrix, The" as MovieLens writes it, and "The Matrix" as people do."""
-    forms = {_fold(title)}
-    match = _TRAILING_ARTICLE.match(title.strip())
-    if match:
-        forms.add(_fold(f"{match['article']} {match['rest']}"))
-    return forms
-
-
-_LEADING_ARTICLE = re.compile(r"^(?P<article>The|A|An) (?P<rest>.+?)(?P<year>\s*\(\d{4}\))?$", re.IGNORECASE)
-
-
-def _search_forms(title: str) -> list[str]:
-    """What to search for: the title as given, then as MovieLens writes it ("Matrix, The"), then
-    without the year (for the "closest" hint when the year is wrong)."""
-    forms = [title]
-    match = _LEADING_ARTICLE.match(title.strip())
-    if match:
-        forms.append(f"{match['rest']}, {match['article']}{match['year'] or ''}")
-    year = _YEAR.match(title)
-    if year:
-        forms.append(year["title"])
-    return forms
-
-
-def _matches(query: str, movie: MovieRecord) -> bool:
-    match = _YEAR.match(query)
-    if match is None:
-        return _fold(query) in _title_forms(movie.title)
-    return _fold(match["title"]) in _title_forms(movie.title) and movie.year == int(match["year"])
+def _watched_error(title: str, resolution: recommender_pb2.TitleResolution) -> InputError:
+    """What the operator must change about a `--watched` title the catalog does not pin down."""
+    if resolution.status == recommender_pb2.TitleResolution.STATUS_AMBIGUOUS:
+        shown = [MovieRecord.from_proto(m).label for m in resolution.candidates[:_MAX_SHOWN]]
+        more = resolution.candidate_count - len(shown)
+        options = "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
+        return InputError(f"--watched {title!r} is ambiguous: {options}. Add the year, e.g. {shown[0]!r}.")
+    close = "; ".join(MovieRecord.from_proto(m).label for m in resolution.closest[:3])
+    hint = f" Closest: {close}." if close else ""
+    return InputError(f"--watched {title!r} is not in the catalog.{hint}")
 
 
 async def resolve_watched(gateway: Gateway, titles: Sequence[str]) -> list[MovieRecord]:
-    """Each title (as MovieLens writes it, "Toy Story (1995)", or without the year when that is
-    unambiguous) to its catalog entry, through the recommender's search."""
-    movies: list[MovieRecord] = []
+    """Each title to its catalog entry through the recommender's ResolveTitles: as MovieLens
+    writes it ("Matrix, The (1999)") or as people do ("The Matrix"), with the year or without it
+    when only one movie has that title. Duplicates are kept once, in first-seen order."""
     for title in titles:
         if not title.strip():
             raise InputError("--watched: empty title")
-        hits: list[MovieRecord] = []
-        for form in _search_forms(title):
-            found = [MovieRecord.from_proto(h.movie) for h in await gateway.search_movies(form, limit=50)]
-            hits.extend(m for m in found if all(m.movie_id != h.movie_id for h in hits))
-            if any(_matches(title, m) for m in hits):
-                break
-        exact = [m for m in hits if _matches(title, m)]
-        if len(exact) == 1 or (exact and all(m.movie_id == exact[0].movie_id for m in exact)):
-            movies.append(exact[0])
-            continue
-        if len(exact) > 1:
-            options = "; ".join(m.label for m in exact[:5])
-            raise InputError(f"--watched {title!r} is ambiguous: {options}. Add the year.")
-        close = "; ".join(m.label for m in hits[:3])
-        hint = f" Closest: {close}." if close else ""
-        raise InputError(f"--watched {title!r} is not in the catalog.{hint}")
+        if len(title) > MAX_RESOLVE_QUERY_CHARS:
+            raise InputError(f"--watched: a title of {len(title)} characters; at most {MAX_RESOLVE_QUERY_CHARS}")
+    resolutions = await gateway.resolve_titles(list(titles))
+    movies: list[MovieRecord] = []
+    for title, resolution in zip(titles, resolutions):
+        if resolution.status != recommender_pb2.TitleResolution.STATUS_RESOLVED:
+            raise _watched_error(title, resolution)
+        movies.append(MovieRecord.from_proto(resolution.movie))
     seen: set[int] = set()
     unique = [m for m in movies if not (m.movie_id in seen or seen.add(m.movie_id))]
     return unique

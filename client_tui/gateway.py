@@ -18,6 +18,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from client_tui.connections import SERVERS, Endpoints
 from client_tui.errors import ServerError, explain
 from client_tui.retries import RetryPolicy, call_with_retry, retryable
+from marquee.titles import MAX_RESOLVE_QUERIES
 from marquee.v1 import (
     layout_pb2,
     layout_pb2_grpc,
@@ -32,6 +33,7 @@ T = TypeVar("T")
 #: Seconds per call; planning may wait on an LLM (which has its own retries and fallback).
 TIMEOUTS = {
     "SearchMovies": 5.0,
+    "ResolveTitles": 10.0,
     "GetMovies": 10.0,
     "Recommend": 20.0,
     "PlanLayout": 240.0,
@@ -147,6 +149,18 @@ class Gateway:
             recommender_pb2.SearchMoviesRequest(query=query, limit=limit),
         )
         return list(reply.hits)
+
+    async def resolve_titles(self, queries: Sequence[str]) -> list[recommender_pb2.TitleResolution]:
+        """What each title names in the catalog (one resolution per query, in order), in calls of
+        at most the server's `MAX_RESOLVE_QUERIES`."""
+        resolutions: list[recommender_pb2.TitleResolution] = []
+        for start in range(0, len(queries), MAX_RESOLVE_QUERIES):
+            reply = await self._unary(
+                "recommender", "ResolveTitles", self.recommender.ResolveTitles,
+                recommender_pb2.ResolveTitlesRequest(queries=list(queries[start:start + MAX_RESOLVE_QUERIES])),
+            )
+            resolutions.extend(reply.resolutions)
+        return resolutions
 
     async def recommend(self, watched_ids: Sequence[int], k: int) -> recommender_pb2.RecommendResponse:
         return await self._unary(

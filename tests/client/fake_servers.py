@@ -15,6 +15,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from PIL import Image, ImageDraw
 
 from client_tui.connections import Endpoints
+from marquee.serving import ServiceError
+from marquee.titles import readable_title
 from marquee.v1 import (
     common_pb2,
     layout_pb2,
@@ -24,6 +26,9 @@ from marquee.v1 import (
     render_pb2,
     render_pb2_grpc,
 )
+from recommender_server.catalog import MovieRecord
+from recommender_server.title_requests import TitleCatalog, movie_proto, resolve_titles, search_movies
+from recommender_server.title_search import TitleIndex
 
 CATALOG = [
     (1, "Toy Story", 1995, ["Animation", "Children's", "Comedy"], "A cowboy doll is threatened by a new spaceman figure."),
@@ -45,11 +50,19 @@ CATALOG = [
 DEFAULT_INSTRUCTION = "You design movie thumbnail layouts. Answer with a title, a mood and 3-5 objects."
 
 
+def _record(entry: tuple) -> MovieRecord:
+    """A CATALOG entry as the real catalog reads it from movies.dat ("Matrix, The (1999)")."""
+    movie_id, movielens_title, year, genres, plot = entry
+    display_title = f"{movielens_title} ({year})"
+    return MovieRecord(movie_id, readable_title(display_title)[0], year, tuple(genres), display_title, plot)
+
+
 def movie(entry: tuple) -> common_pb2.Movie:
-    movie_id, title, year, genres, plot = entry
-    return common_pb2.Movie(
-        movie_id=movie_id, title=title, year=year, genres=genres, plot=plot, display_title=f"{title} ({year})"
-    )
+    return movie_proto(_record(entry))
+
+
+#: The real server's title search and resolution over the fake catalog, so they cannot disagree.
+TITLES = TitleCatalog.build({e[0]: _record(e) for e in CATALOG}, TitleIndex(_record(e) for e in CATALOG))
 
 
 def png(image: Image.Image) -> common_pb2.EncodedImage:
@@ -59,19 +72,18 @@ def png(image: Image.Image) -> common_pb2.EncodedImage:
 
 
 class Recommender(recommender_pb2_grpc.RecommenderServiceServicer):
+    @staticmethod
+    def _titles(answer, request, context):
+        try:
+            return answer(TITLES, request)
+        except ServiceError as error:
+            context.abort(error.code, error.message)
+
     def SearchMovies(self, request, context):  # noqa: N802 - gRPC names
-        query = request.query.strip().casefold()
-        if not query:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "query must not be empty")
-        limit = request.limit or 10
-        hits = []
-        for entry in CATALOG:
-            label = f"{entry[1]} ({entry[2]})".casefold()
-            if query in label:
-                score = 100.0 * len(query) / len(label)
-                hits.append(recommender_pb2.SearchHit(movie=movie(entry), match_score=score))
-        hits.sort(key=lambda h: (-h.match_score, h.movie.movie_id))
-        return recommender_pb2.SearchMoviesResponse(hits=hits[:limit])
+        return self._titles(search_movies, request, context)
+
+    def ResolveTitles(self, request, context):  # noqa: N802
+        return self._titles(resolve_titles, request, context)
 
     def GetMovies(self, request, context):  # noqa: N802
         by_id = {e[0]: e for e in CATALOG}

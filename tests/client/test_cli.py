@@ -120,7 +120,7 @@ def test_unimplemented_server_is_exit_4(fakes: FakeStack, tmp_path: Path) -> Non
     finally:
         bare.stop(None)
     assert result.returncode == ExitCode.SERVER_ERROR
-    assert "does not implement SearchMovies" in result.stderr
+    assert "does not implement ResolveTitles" in result.stderr
 
 
 @pytest.fixture(scope="module")
