@@ -30,7 +30,7 @@ RAW_METHODS = {
 
 class EchoingServicer(recommender_pb2_grpc.RecommenderServiceServicer):
     async def SearchMovies(self, request, context):  # noqa: N802 - gRPC naming
-        raise InvalidArgument(f"no movie matches {request.query!r}")
+        raise InvalidArgument(f"no movie matches {request.query!r}; try a shorter query")
 
     async def GetMovies(self, request, context):  # noqa: N802
         return recommender_pb2.GetMoviesResponse()
@@ -105,9 +105,9 @@ async def test_an_error_echoing_huge_input_keeps_its_status(clean_env: None) -> 
         with pytest.raises(grpc.aio.AioRpcError) as info:
             await stub.SearchMovies(recommender_pb2.SearchMoviesRequest(query="é" * 20_000), timeout=10)
         assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-        assert info.value.details().startswith("no movie matches 'ééé")
-        assert len(info.value.details()) <= MESSAGE_LIMIT + 40
-        assert "characters)" in info.value.details()
+        details = info.value.details()
+        assert details.startswith("no movie matches 'ééé") and details.endswith("'; try a shorter query")
+        assert len(details) <= MESSAGE_LIMIT + 40 and "characters)" in details
     handle.request_stop()
     assert await asyncio.wait_for(task, 10) == 0
 
@@ -116,3 +116,4 @@ def test_shorten_keeps_short_text_and_says_what_it_cut() -> None:
     assert shorten("sasrec") == "sasrec"
     cut = shorten("x" * 20_000, 10)
     assert cut == "xxxxxxxxxx… (+19,990 characters)"
+    assert shorten("a" * 100 + "; do this", 20, tail=9) == "a" * 11 + "… (+89 characters) …; do this"

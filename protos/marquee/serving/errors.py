@@ -13,12 +13,15 @@ import grpc
 MESSAGE_LIMIT = 600
 
 
-def shorten(text: str, limit: int = 80) -> str:
+def shorten(text: str, limit: int = 80, *, tail: int = 0) -> str:
     """`text` cut to `limit` characters, saying how many were left out: for echoing client input
-    (names, versions, queries) in a message without repeating a huge value."""
+    (names, versions, queries) in a message without repeating a huge value. `tail` characters of
+    the end are kept too (a message's advice usually comes last)."""
     if len(text) <= limit:
         return text
-    return f"{text[:limit]}… (+{len(text) - limit:,} characters)"
+    tail = min(tail, limit)
+    end = f" …{text[len(text) - tail:]}" if tail else ""
+    return f"{text[:limit - tail]}… (+{len(text) - limit:,} characters){end}"
 
 
 class ServiceError(Exception):
@@ -27,7 +30,7 @@ class ServiceError(Exception):
     code: grpc.StatusCode = grpc.StatusCode.INTERNAL
 
     def __init__(self, message: str, code: grpc.StatusCode | None = None) -> None:
-        message = shorten(message, MESSAGE_LIMIT)
+        message = shorten(message, MESSAGE_LIMIT, tail=MESSAGE_LIMIT // 3)
         super().__init__(message)
         self.message = message
         if code is not None:
