@@ -138,10 +138,11 @@ class JobQueue:
         busy = self.running is not None or bool(self._waiting)
         if busy and len(self._waiting) >= self.max_waiting:
             metrics.FAILURES.labels("queue_full").inc()
-            retry = self.retry_after_seconds()
+            retry, rough = self.retry_after()
+            guess = " (a rough guess: no job of this size has been timed yet)" if rough else ""
             raise QueueFull(
                 f"the render queue is full ({len(self._waiting)} jobs waiting behind the running "
-                f"one; the limit is {self.max_waiting}); retry in about {retry} s",
+                f"one; the limit is {self.max_waiting}); retry in about {retry} s{guess}",
                 retry,
             )
         ticket = Ticket(spec, EventChannel(asyncio.get_running_loop()), total_steps, deadline, self.engine,
@@ -197,15 +198,16 @@ class JobQueue:
         left = max(0, ticket.total_steps - ticket.steps_done) + STEPS_AFTER_LAST
         return left * step.seconds_per_step, step
 
-    def retry_after_seconds(self, now: float | None = None) -> int:
-        """When a place in the queue should free up: the running job's estimated remaining time
-        (at most `ROUGH_RETRY_CAP_SECONDS` when the estimate is rough)."""
+    def retry_after(self, now: float | None = None) -> tuple[int, bool]:
+        """When a place in the queue should free up, in whole seconds: the running job's
+        estimated remaining time, at most `ROUGH_RETRY_CAP_SECONDS` when the estimate is rough;
+        and whether it is."""
         if self.running is None:
-            return 1
+            return 1, False
         seconds, step = self.remaining_seconds(self.running, now)
         if step.rough:
             seconds = min(seconds, ROUGH_RETRY_CAP_SECONDS)
-        return max(1, math.ceil(seconds))
+        return max(1, math.ceil(seconds)), step.rough
 
     async def _run(self) -> None:
         assert self._wakeup is not None and self._idle is not None

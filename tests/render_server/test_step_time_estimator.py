@@ -160,17 +160,17 @@ async def test_before_its_pace_is_known_a_job_is_never_stopped_early_on_a_rough_
 
 async def test_retry_hints_follow_the_running_job_and_cap_rough_guesses() -> None:
     queue = warmed_queue()
-    assert queue.retry_after_seconds(now=0.0) == 1  # nothing running
+    assert queue.retry_after(now=0.0) == (1, False)  # nothing running
     # A ~1 s job (40 steps of 25 ms at 1024²) that has not reached its second step: the warm-up
     # scaled by pixels says ~40 minutes; the hint says the rough cap instead.
     await running_ticket(queue, 1024, steps=40, done=0, step_seconds=0.025)
-    assert queue.retry_after_seconds(now=100.5) == ROUGH_RETRY_CAP_SECONDS
+    assert queue.retry_after(now=100.5) == (ROUGH_RETRY_CAP_SECONDS, True)
     # Once it has run a few steps, its own pace gives the hint: 30 steps (and the decode) left.
     await running_ticket(queue, 1024, steps=40, done=10, step_seconds=0.025)
-    assert queue.retry_after_seconds(now=101.0 + 9 * 0.025) == math.ceil(31 * 0.025)
+    assert queue.retry_after(now=101.0 + 9 * 0.025) == (math.ceil(31 * 0.025), False)
     # A finished job of the same size makes the estimate firm: no cap, whatever it says.
     queue.step_times.learn(mp(1024), 2.0)
     await running_ticket(queue, 1024, steps=40, done=0, step_seconds=0.025)
-    assert queue.retry_after_seconds(now=100.5) == 41 * 2
+    assert queue.retry_after(now=100.5) == (41 * 2, False)
     queue._executor.shutdown()
     queue._encoder.shutdown()
