@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -78,14 +77,15 @@ def test_scores_are_percentages_best_first(index: TitleIndex) -> None:
     assert all(0 < s <= 100 for s in scores)
 
 
-def test_under_five_milliseconds_per_query(index: TitleIndex) -> None:
-    queries = ["toy story", "tyo stroy", "star wars", "the", "godfather part 2", "lord of the rings",
-               "amelie", "a", "matrix", "once upon a time in the west", "xyz", "terminator 2"]
-    index.search("warm up")
-    started = time.perf_counter()
-    rounds = 5
-    for _ in range(rounds):
-        for query in queries:
-            index.search(query, 10)
-    per_query_ms = (time.perf_counter() - started) / (rounds * len(queries)) * 1000
-    assert per_query_ms < 5.0, f"{per_query_ms:.2f} ms per query"
+def test_words_past_the_longest_title_are_not_searched(index: TitleIndex, shared_data: Path) -> None:
+    # Search time grows with every query word (a 68 KiB query held the server for 4 s). No title
+    # has more words than the longest one, so words after that many cannot make a title match
+    # better and are not searched. (Latency is measured by tests/benchmarks/bench_client.py.)
+    movies = load_catalog(shared_data / "ml-1m", None).values()
+    longest = max(len(fold(m.title).split()) for m in movies)
+    words = "once upon a time in the west".split()
+    words += ["west"] * (longest - len(words))
+    junk = [f"zq{i}x" for i in range(1000)]
+    as_typed = index.search(" ".join(words + junk))
+    assert as_typed and as_typed[0].movie_id == 1209
+    assert as_typed == index.search(" ".join(words))
