@@ -68,7 +68,8 @@ BAD_REQUESTS = [
     # Degenerate boxes: a sliver of the image, or under two pixels at the size asked for.
     (dict(objects=[obj(x1=0.3, x2=0.3 + 1e-7)]), ["objects[0].box", "too small", "width", "min_box_side"]),
     (dict(objects=[obj(), obj(y1=0.5, y2=0.505)], width=512, height=512), ["objects[1].box", "height", "0.01"]),
-    (dict(objects=[obj(x1=0.0, x2=0.1)], width=16, height=16), ["objects[0].box", "min_box_pixels 2", "16-pixel width"]),
+    (dict(objects=[obj(x1=0.0, x2=0.1)], width=16, height=16),
+     ["objects[0].box", "min_box_pixels 2", "16-pixel width"]),
 ]
 
 
