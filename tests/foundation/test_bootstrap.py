@@ -9,6 +9,7 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from prometheus_client import REGISTRY
 
 from marquee.serving import (
     InvalidArgument,
@@ -159,6 +160,12 @@ async def test_bearer_token(clean_env: None) -> None:
         with pytest.raises(grpc.aio.AioRpcError) as missing:
             await stub.Recommend(recommender_pb2.RecommendRequest(k=1))
         assert missing.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert REGISTRY.get_sample_value("grpc_server_handled_total", {
+            "grpc_type": "unary", "grpc_service": SERVICE, "grpc_method": "Recommend",
+            "grpc_code": "UNAUTHENTICATED"}) >= 1  # refused calls are counted too
+        with pytest.raises(grpc.aio.AioRpcError) as garbled:
+            await channel.unary_unary(f"/{SERVICE}/Recommend")(b"\x0a\x05ab", timeout=5)
+        assert garbled.value.code() == grpc.StatusCode.UNAUTHENTICATED  # no token: not even parsed
         with pytest.raises(grpc.aio.AioRpcError) as wrong:
             await stub.Recommend(
                 recommender_pb2.RecommendRequest(k=1), metadata=[("authorization", "Bearer nope")]

@@ -89,11 +89,12 @@ async def serve(
     install_signal_handlers: bool = True,
 ) -> int:
     """Runs `service` until SIGTERM/SIGINT (or `request_stop`), then drains and returns 0."""
+    # Metrics outermost, so calls refused for a missing token are counted too.
     interceptors: list[grpc.aio.ServerInterceptor] = [MetricsInterceptor()]
     if settings.auth_token is not None:
         # Masked by value in every log line, whatever its shape (an echo, a traceback).
         register_secret(settings.auth_token.get_secret_value())
-        interceptors.insert(0, BearerTokenInterceptor(settings.auth_token.get_secret_value()))
+        interceptors.append(BearerTokenInterceptor(settings.auth_token.get_secret_value()))
     limit = settings.max_message_bytes
     server = grpc.aio.server(
         interceptors=interceptors,
