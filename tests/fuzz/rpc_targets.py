@@ -28,12 +28,11 @@ COMMON_SERVICES = (health.SERVICE_NAME, reflection.SERVICE_NAME)
 OK = grpc.StatusCode.OK
 ALLOWED = frozenset({OK, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND,
                      grpc.StatusCode.UNIMPLEMENTED})
-#: Statuses that only some RPCs document.
+#: Statuses that only some RPCs document, each for one reason its message names.
 DOCUMENTED = {
-    # A full queue.
-    "/marquee.v1.RenderService/Render": {grpc.StatusCode.RESOURCE_EXHAUSTED},
-    # PLANNER_LLM without an API key (layout_server/planning.py).
-    "/marquee.v1.LayoutService/PlanLayout": {grpc.StatusCode.FAILED_PRECONDITION},
+    "/marquee.v1.RenderService/Render": {grpc.StatusCode.RESOURCE_EXHAUSTED: "render queue is full"},
+    # PLANNER_LLM without an API key (layout_server/planning.py); the fuzz stack has none.
+    "/marquee.v1.LayoutService/PlanLayout": {grpc.StatusCode.FAILED_PRECONDITION: "set OPENAI_API_KEY"},
 }
 #: Streams that never end by themselves: the first message is the answer.
 ENDLESS = {f"/{health.SERVICE_NAME}/Watch"}
@@ -54,9 +53,10 @@ class Target:
     def path(self) -> str:
         return f"/{self.method.containing_service.full_name}/{self.method.name}"
 
-    @property
-    def allowed(self) -> frozenset[grpc.StatusCode]:
-        return ALLOWED | DOCUMENTED.get(self.path, set())
+    def allows(self, outcome: "Outcome") -> bool:
+        """Whether the RPC may end this way: a generic status, or one it documents, for its reason."""
+        reason = DOCUMENTED.get(self.path, {}).get(outcome.code)
+        return outcome.code in ALLOWED or (reason is not None and reason in outcome.details)
 
     def __str__(self) -> str:
         return f"{self.server}:{self.method.containing_service.name}/{self.method.name}"

@@ -90,7 +90,7 @@ def _check(prober: Prober, stack: LocalStack, target: Target, sample: Sample) ->
     log_tail = ""
     if outcome.code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN):
         log_tail = "\nserver log tail:\n" + stack.processes[target.server].log_text()[-2500:]
-    assert outcome.code in target.allowed, (
+    assert target.allows(outcome), (
         f"{target}: {outcome.code.name} {shorten(outcome.details, 400)!r}{log_tail}")
     assert health_problem is None, f"{target}: while the call ran, {health_problem}"
 
