@@ -21,6 +21,7 @@ from client_tui.connections import (  # noqa: E402
     endpoints_from_args,
 )
 from client_tui.exit_codes import ExitCode  # noqa: E402
+from marquee.extras import missing_extra  # noqa: E402
 
 IMAGE_MODES = ("auto", "halfcell", "unicode", "sixel", "tgp")
 
@@ -78,6 +79,13 @@ def open_console(endpoints: Endpoints, args: argparse.Namespace | None = None) -
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _dispatch(argv)
+    except ModuleNotFoundError as error:
+        return missing_extra("python -m client_tui", "tui", error)
+
+
+def _dispatch(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "run":
         from client_tui.headless import run

@@ -5,12 +5,17 @@ from __future__ import annotations
 import sys
 from typing import Sequence
 
+from marquee.extras import missing_extra
 from marquee.serving import run
-from layout_server.config import LayoutSettings
-from layout_server.service import LayoutService
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Imported here, so a missing extra is a message and not a traceback.
+    try:
+        from layout_server.config import LayoutSettings
+        from layout_server.service import LayoutService
+    except ModuleNotFoundError as error:
+        return missing_extra("python -m layout_server", "layout", error)
     return run(LayoutSettings, LayoutService, argv, prog="python -m layout_server")
 
 

@@ -5,12 +5,17 @@ from __future__ import annotations
 import sys
 from typing import Sequence
 
+from marquee.extras import missing_extra
 from marquee.serving import run
-from recommender_server.config import RecommenderSettings
-from recommender_server.service import RecommenderService
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Imported here, so a missing extra is a message and not a traceback.
+    try:
+        from recommender_server.config import RecommenderSettings
+        from recommender_server.service import RecommenderService
+    except ModuleNotFoundError as error:
+        return missing_extra("python -m recommender_server", "recommender", error)
     return run(RecommenderSettings, RecommenderService, argv, prog="python -m recommender_server")
 
 

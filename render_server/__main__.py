@@ -5,12 +5,17 @@ from __future__ import annotations
 import sys
 from typing import Sequence
 
+from marquee.extras import missing_extra
 from marquee.serving import run
-from render_server.config import RenderSettings
-from render_server.service import RenderService
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Imported here, so a missing extra is a message and not a traceback.
+    try:
+        from render_server.config import RenderSettings
+        from render_server.service import RenderService
+    except ModuleNotFoundError as error:
+        return missing_extra("python -m render_server", "render", error)
     return run(RenderSettings, RenderService, argv, prog="python -m render_server")
 
 

@@ -5,18 +5,24 @@
 # Build from the repository root:
 #   docker build -f deploy/docker/client.Dockerfile -t marquee/client:0.1.0 .
 
+FROM ghcr.io/astral-sh/uv:0.9.26 AS uv
+
 FROM python:3.11.14-slim-bookworm AS build
-ENV PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PYTHONDONTWRITEBYTECODE=1
-RUN python -m venv /opt/venv
+COPY --from=uv /uv /usr/local/bin/uv
+ENV UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_NO_CACHE=1
+RUN uv venv --python /usr/local/bin/python /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
+# Dependencies first, from the package metadata alone: a change to the code reuses this layer.
 COPY pyproject.toml README.md ./
+RUN uv pip install --python /opt/venv/bin/python -r pyproject.toml --extra tui
+# Then only what this process needs: the shared `marquee` package (protos/) and its own code.
 COPY protos/ protos/
 COPY client_tui/ client_tui/
-# Only the `tui` extra: textual and pillow, no model runtime.
-RUN pip install ".[tui]"
+# A regular (not editable) install of the `tui` extra: textual and pillow, no model runtime.
+RUN uv pip install --python /opt/venv/bin/python --no-deps ".[tui]"
 
 FROM python:3.11.14-slim-bookworm AS runtime
 LABEL org.opencontainers.image.title="marquee-client" \

@@ -8,20 +8,24 @@
 # Base images are pinned to exact version tags; resolve them to digests when you build
 # (see docs/deploy.md, "Images").
 
+FROM ghcr.io/astral-sh/uv:0.9.26 AS uv
+
 FROM python:3.11.14-slim-bookworm AS build
-ENV PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PYTHONDONTWRITEBYTECODE=1
-RUN python -m venv /opt/venv
+COPY --from=uv /uv /usr/local/bin/uv
+ENV UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_NO_CACHE=1
+RUN uv venv --python /usr/local/bin/python /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
-# Only what this server needs: the package metadata, the shared `marquee` package (protos/) and
-# the server itself. No other server's code, no data.
+# Dependencies first, from the package metadata alone: a change to the code reuses this layer.
 COPY pyproject.toml README.md ./
+RUN uv pip install --python /opt/venv/bin/python -r pyproject.toml --extra recommender
+# Then only what this process needs: the shared `marquee` package (protos/) and its own code.
 COPY protos/ protos/
 COPY recommender_server/ recommender_server/
-# A regular (not editable) install of only the `recommender` extra: onnxruntime, no torch.
-RUN pip install ".[recommender]"
+# A regular (not editable) install of the `recommender` extra: onnxruntime, tritonclient's stubs, no torch.
+RUN uv pip install --python /opt/venv/bin/python --no-deps ".[recommender]"
 # The image must carry the model: fail the build if the repository did not make it in.
 RUN python -c "import pathlib, recommender_server as r; \
 repo = pathlib.Path(r.__file__).parent / 'model_repository' / 'sasrec'; \
@@ -51,4 +55,8 @@ ENV PATH=/opt/venv/bin:$PATH \
 WORKDIR /srv/marquee
 USER 10001:10001
 EXPOSE 50051 9101
+# The gRPC health service, as the kubelet's native probe asks it; the probe also speaks TLS
+# (MARQUEE_TLS_*, MARQUEE_PROBE_TLS_*), which the native probe cannot.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+  CMD ["python", "-m", "marquee.serving.probe"]
 ENTRYPOINT ["python", "-m", "recommender_server"]

@@ -9,29 +9,30 @@
 # Licence, so each deployment downloads them with its own HF_TOKEN (after accepting the licence)
 # into the Hugging Face cache volume (HF_HOME). See docs/deploy.md.
 #
-# Python 3.11 is not packaged for Ubuntu 24.04, so the build stage installs a standalone CPython
-# 3.11 with uv and both stages keep it at the same path (/opt/python), with the venv at /opt/venv.
+# One CUDA: torch's Linux wheels from PyPI carry the CUDA runtime and cuDNN they were built with
+# (the nvidia-* wheels), so the base is plain Python; the node's driver comes in through the
+# NVIDIA container runtime. No onnxruntime: the render server never imports it.
 
 FROM ghcr.io/astral-sh/uv:0.9.26 AS uv
 
-FROM nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04 AS build
+FROM python:3.11.14-slim-bookworm AS build
 COPY --from=uv /uv /usr/local/bin/uv
-ENV UV_PYTHON_INSTALL_DIR=/opt/python \
-    UV_PYTHON_PREFERENCE=only-managed \
-    UV_COMPILE_BYTECODE=1 \
+ENV UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \
     UV_NO_CACHE=1
-RUN uv python install 3.11.14 \
- && uv venv --python 3.11.14 /opt/venv
+RUN uv venv --python /usr/local/bin/python /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
+# Dependencies first, from the package metadata alone: a change to the code reuses this layer
+# (torch and its CUDA wheels are most of the image).
 COPY pyproject.toml README.md ./
+RUN uv pip install --python /opt/venv/bin/python -r pyproject.toml --extra render
 COPY protos/ protos/
 COPY render_server/ render_server/
-# The `render` extra (torch 2.13.0 -- the CUDA build from PyPI on Linux --, diffusers,
-# transformers) and the `gpu` extra (onnxruntime-gpu in place of onnxruntime).
-RUN uv pip install --python /opt/venv/bin/python ".[render,gpu]"
+# The `render` extra: torch 2.13.0 (the CUDA build from PyPI on Linux), diffusers, transformers.
+RUN uv pip install --python /opt/venv/bin/python --no-deps ".[render]"
 
-FROM nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04 AS runtime
+FROM python:3.11.14-slim-bookworm AS runtime
 LABEL org.opencontainers.image.title="marquee-render" \
       org.opencontainers.image.description="Marquee CreatiLayout render service (gRPC: RenderService)" \
       org.opencontainers.image.licenses="Apache-2.0"
@@ -40,16 +41,22 @@ RUN groupadd --system --gid 10001 marquee \
       --shell /usr/sbin/nologin marquee \
  && mkdir -p /srv/marquee/outputs /var/cache/huggingface \
  && chown -R 10001:10001 /srv/marquee /var/cache/huggingface
-COPY --from=build /opt/python /opt/python
 COPY --from=build /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     HF_HOME=/var/cache/huggingface \
+    NVIDIA_VISIBLE_DEVICES=all \
+    NVIDIA_DRIVER_CAPABILITIES=compute,utility \
     MARQUEE_HOST=0.0.0.0 \
     MARQUEE_PORT=50053 \
     MARQUEE_METRICS_PORT=9103
 WORKDIR /srv/marquee
 USER 10001:10001
 EXPOSE 50053 9103
+# The gRPC health service, as the kubelet's native probe asks it; the probe also speaks TLS
+# (MARQUEE_TLS_*, MARQUEE_PROBE_TLS_*), which the native probe cannot. The first start may
+# download and load ~16 GB of weights.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30m --retries=3 \
+  CMD ["python", "-m", "marquee.serving.probe"]
 ENTRYPOINT ["python", "-m", "render_server"]

@@ -27,7 +27,7 @@ IMAGES = {
     # image: (package, extras, gRPC port or None)
     "recommender": ("recommender_server", "recommender", 50051),
     "layout": ("layout_server", "layout", 50052),
-    "render": ("render_server", "render,gpu", 50053),
+    "render": ("render_server", "render", 50053),
     "client": ("client_tui", "tui", None),
 }
 # A tag pinned to an exact release: a full x.y.z version somewhere in it (3.11.14-slim-bookworm,
@@ -158,17 +158,46 @@ def test_only_the_servers_code_and_extra_go_in(image: str) -> None:
         assert exposed == {port, SERVERS[image]["metrics"]}
 
 
-def test_render_image_is_on_cuda_with_the_gpu_extra() -> None:
+def test_render_image_has_one_cuda_and_no_onnxruntime() -> None:
+    """torch's PyPI wheels bring their CUDA: a CUDA base image would be a second copy, and the
+    `gpu` extra's onnxruntime-gpu is never imported by the render server."""
     stages = parse(DOCKER / "render.Dockerfile")
-    assert stages[-1].base.startswith("nvidia/cuda:") and "cudnn-runtime" in stages[-1].base
-    assert any(v.endswith('".[render,gpu]"') for k, v in stages[-2].instructions if k == "RUN")
+    assert not any(stage.base.startswith("nvidia/cuda:") for stage in stages)
+    runs = [v for k, v in stages[-2].instructions if k == "RUN"]
+    assert any(v.endswith('".[render]"') for v in runs) and not any("gpu" in v for v in runs)
+    render_extra = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["render"]
+    assert not any("onnxruntime" in requirement for requirement in render_extra)
     env = " ".join(v for k, v in stages[-1].instructions if k == "ENV")
     assert "HF_HOME=/var/cache/huggingface" in env
 
 
+@pytest.mark.parametrize("image", IMAGES)
+def test_dependencies_install_before_the_source_is_copied(image: str) -> None:
+    """So a code change rebuilds from the source layer on, not the dependency layer."""
+    package, extras, _ = IMAGES[image]
+    build = next(stage for stage in parse(DOCKER / f"{image}.Dockerfile") if stage.name == "build")
+    steps = build.instructions
+    deps = next(i for i, (k, v) in enumerate(steps) if k == "RUN" and "-r pyproject.toml" in v)
+    assert f"--extra {extras}" in steps[deps][1]
+    source = next(i for i, (k, v) in enumerate(steps) if k == "COPY" and v.startswith(f"{package}/"))
+    metadata = next(i for i, (k, v) in enumerate(steps) if k == "COPY" and "pyproject.toml" in v)
+    assert metadata < deps < source
+    project = next(v for k, v in steps if k == "RUN" and '".[' in v)
+    assert "--no-deps" in project
+
+
+@pytest.mark.parametrize("image", [name for name, (_, _, port) in IMAGES.items() if port is not None])
+def test_server_images_check_health_through_the_grpc_health_service(image: str) -> None:
+    final = parse(DOCKER / f"{image}.Dockerfile")[-1]
+    [check] = [v for k, v in final.instructions if k == "HEALTHCHECK"]
+    assert '"python", "-m", "marquee.serving.probe"' in check
+    import marquee.serving.probe  # noqa: F401 - the module the image runs must exist
+
+
 def test_recommender_image_carries_the_model_repository() -> None:
     stages = parse(DOCKER / "recommender.Dockerfile")
-    build_runs = " ".join(v for k, v in stages[0].instructions if k == "RUN")
+    build = next(stage for stage in stages if stage.name == "build")
+    build_runs = " ".join(v for k, v in build.instructions if k == "RUN")
     # The build fails when the model is missing, rather than shipping a server that cannot load.
     assert "config.pbtxt" in build_runs and "model.onnx" in build_runs
     copies = [v for k, v in stages[-1].instructions if k == "COPY"]

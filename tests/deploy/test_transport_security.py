@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import secrets
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -227,3 +230,27 @@ def test_no_key_or_token_in_any_log_or_output(
     # The check itself can fail: a file holding a secret is found.
     (tmp_path / "leak.log").write_text(f"oops {AUTH_TOKEN}\n")
     assert _files_holding(tmp_path, AUTH_TOKEN) == [tmp_path / "leak.log"]
+
+
+def test_probe_checks_health_over_tls_and_mutual_tls_from_the_servers_environment(setup: Setup) -> None:
+    """`python -m marquee.serving.probe`, as an image's HEALTHCHECK or an exec probe runs it: the
+    server's own MARQUEE_* settings, plus the CA (and client pair for mutual TLS)."""
+    certs = setup.certs
+    for stack, mutual in ((setup.tls, False), (setup.mutual, True)):
+        for name, server in stack.processes.items():
+            port = server.address.rsplit(":", 1)[1]
+            env = {"PATH": os.environ["PATH"], "MARQUEE_PORT": port,
+                   "MARQUEE_TLS_CERT_FILE": str(certs.server_cert), "MARQUEE_TLS_KEY_FILE": str(certs.server_key),
+                   "MARQUEE_PROBE_TLS_CA_FILE": str(certs.ca)}
+            if mutual:
+                env.update(MARQUEE_TLS_CLIENT_CA_FILE=str(certs.ca),
+                           MARQUEE_PROBE_TLS_CERT_FILE=str(certs.client_cert),
+                           MARQUEE_PROBE_TLS_KEY_FILE=str(certs.client_key))
+            # A generous deadline: the test machine is shared; the default (3 s) suits a HEALTHCHECK.
+            probe = [sys.executable, "-m", "marquee.serving.probe", "--timeout", "20"]
+            ok = subprocess.run(probe, env=env, capture_output=True, text=True, timeout=30)
+            assert ok.returncode == 0 and "SERVING" in ok.stdout, (name, ok.stdout, ok.stderr)
+            # Plaintext against a TLS port is not a pass.
+            plain = subprocess.run([*probe, "--address", f"127.0.0.1:{port}"],
+                                   env={"PATH": os.environ["PATH"]}, capture_output=True, text=True, timeout=30)
+            assert plain.returncode == 2 and "UNAVAILABLE" in plain.stderr, name
