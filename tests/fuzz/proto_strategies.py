@@ -332,3 +332,53 @@ def extremes(descriptor: Descriptor, base: Message | None = None) -> list[Messag
         if message.ByteSize() <= MAX_REQUEST_BYTES:
             found.setdefault(message.SerializeToString(), message)
     return list(found.values())
+
+
+#: What each kind of field is set to, one field at a time, in a valid request.
+_ONE_FIELD_VALUES = {
+    F.TYPE_STRING: ("²", "9" * 5_000, CONTROL_TEXT),
+    F.TYPE_FLOAT: (float("nan"), 1e-7),
+    F.TYPE_DOUBLE: (float("nan"), 1e-7),
+}
+
+
+def _one_field_values(field: FieldDescriptor) -> tuple[object, ...]:
+    if field.type in _ONE_FIELD_VALUES:
+        return _ONE_FIELD_VALUES[field.type]
+    if field.type in _INT_RANGES:
+        low, high = _INT_RANGES[field.type]
+        return (high, -1) if low < 0 else (high,)
+    return ()
+
+
+def one_field_at_a_time(base: Message, limit: int = 40) -> list[Message]:
+    """Copies of the valid request `base`, each with one scalar field it sets (at any depth)
+    pushed to a hostile value: a Unicode digit, a 5,000-digit number, control characters, NaN,
+    a tiny float, the type's maximum, -1. Everything else stays valid, so the value reaches the
+    code behind validation. At most `limit`, spread over the fields."""
+    found: list[Message] = []
+
+    def visit(message: Message, path: list[tuple[str, int | None]]) -> None:
+        for field, value in message.ListFields():
+            if field.type == F.TYPE_MESSAGE:
+                if _is_map(field):
+                    continue
+                items = list(value) if field.is_repeated else [value]
+                for index, item in enumerate(items):
+                    visit(item, [*path, (field.name, index if field.is_repeated else None)])
+                continue
+            for hostile in _one_field_values(field):
+                copy = type(base)()
+                copy.CopyFrom(base)
+                target = copy
+                for name, index in path:
+                    target = getattr(target, name)[index] if index is not None else getattr(target, name)
+                if field.is_repeated:
+                    getattr(target, field.name)[0] = hostile
+                else:
+                    setattr(target, field.name, hostile)
+                found.append(copy)
+
+    visit(base, [])
+    step = max(1, -(-len(found) // limit))
+    return found[::step]

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from client_tui.local_stack import LocalStack
 from marquee.serving import shorten
-from tests.fuzz.proto_strategies import MAX_REQUEST_BYTES, extremes, messages, mutations, raw_payloads
+from tests.fuzz.proto_strategies import (
+    MAX_REQUEST_BYTES, extremes, messages, mutations, one_field_at_a_time, raw_payloads)
 from tests.fuzz.rpc_targets import DOMAIN_SERVICES, Prober, Target, all_targets, served_services
 from tests.fuzz.valid_requests import BASES
 
@@ -54,11 +55,13 @@ def _sample(batch: Sequence[Message]) -> Sample:
 
 
 def _explicit_samples(target: Target) -> list[Sample]:
-    """The empty request, the valid one, and every field at once at its extremes."""
+    """The empty request, the valid one, every field at once at its extremes, and the valid one
+    with one field at a time made hostile."""
     base = BASES.get(target.path)
-    empty = type(base)() if base is not None else None
-    found = [m for m in (empty, base) if m is not None]
-    return [_sample([m]) for m in (*found, *extremes(target.method.input_type, base))]
+    if base is None:
+        return [_sample([m]) for m in extremes(target.method.input_type)]
+    return [_sample([m]) for m in (type(base)(), base, *extremes(target.method.input_type, base),
+                                   *one_field_at_a_time(base))]
 
 
 @st.composite

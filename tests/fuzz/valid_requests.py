@@ -43,7 +43,7 @@ BASES: dict[str, Message] = {
     "/marquee.v1.RecommenderService/Recommend": recommender_pb2.RecommendRequest(
         watched_movie_ids=[1, 2571, 260], k=5),
     "/inference.GRPCInferenceService/ModelInfer": kserve.ModelInferRequest(
-        model_name="sasrec", id="fuzz",
+        model_name="sasrec", model_version="1", id="fuzz",
         inputs=[kserve.ModelInferRequest.InferInputTensor(name="movie_ids", datatype="INT64", shape=[1, MAXLEN])],
         outputs=[kserve.ModelInferRequest.InferRequestedOutputTensor(name="scores")],
         raw_input_contents=[_window(1, 2571)]),
