@@ -21,15 +21,16 @@ from client_tui.connections import SERVERS, Endpoints
 from client_tui.console.layout_editor import LayoutEditor
 from client_tui.console.layout_step import LayoutStep
 from client_tui.console.recommendations_step import RecommendationsStep
-from client_tui.console.render_step import RenderStep
+from client_tui.console.render_step import RenderStep, outcome_notice
 from client_tui.console.server_status import ConnectionBar
+from client_tui.console.stale_notice import StaleNotice
 from client_tui.console.summary_step import SummaryStep
 from client_tui.console.watched_step import WatchedStep
 from client_tui.errors import ServerError
-from client_tui.summary import POWERED_BY_STABILITY, STABILITY_ENGINE
 from client_tui.export import ExportError, export_session, load_images, save_session
 from client_tui.gateway import Gateway, RenderEvent, RenderRetry, ServerState
 from client_tui.images import ImageError
+from client_tui.server_caps import EngineCaps, PlannerCaps
 from client_tui.session import LayoutRecord, MovieRecord, ProblemRecord, Session, SessionError, global_prompt
 from client_tui.summary import SummaryImages, compose_summary
 
@@ -50,16 +51,18 @@ class MarqueeConsole(App[int]):
     TITLE = "Marquee"
     SUB_TITLE = "personalised movie thumbnails"
     CSS_PATH = "console.tcss"
+    #: Below 120 columns the screen is `-narrow`: steps stack their columns (console.tcss).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     BINDINGS = [
         Binding("f1", "step('watched')", "Watched", priority=True),
         Binding("f2", "step('recommendations')", "Recs", priority=True),
         Binding("f3", "step('layout')", "Layout", priority=True),
         Binding("f4", "step('render')", "Render", priority=True),
         Binding("f5", "step('summary')", "Summary", priority=True),
-        Binding("f6", "recommend", "Recommend", show=False, priority=True),
-        Binding("f7", "plan", "Plan", show=False, priority=True),
-        Binding("f8", "render", "Start render", show=False, priority=True),
-        Binding("f9", "cancel_render", "Cancel render", show=False, priority=True),
+        Binding("f6", "recommend", "Recommend", priority=True),
+        Binding("f7", "plan", "Plan", priority=True),
+        Binding("f8", "render", "Render", priority=True),
+        Binding("f9", "cancel_render", "Cancel", priority=True),
     ]
 
     def __init__(
@@ -177,7 +180,8 @@ class MarqueeConsole(App[int]):
         self.recommendations_step.request()
 
     def action_plan(self) -> None:
-        self.plan()
+        # Through the step, so that F7 and the button check the typed text against the caps alike.
+        self.layout_step.request_plan()
 
     def action_render(self) -> None:
         params, problem = self.render_step.read()
@@ -242,23 +246,22 @@ class MarqueeConsole(App[int]):
         try:
             if server == "layout" and self.planner_info is None:
                 self.planner_info = await self.gateway.describe_planner()
-                self.layout_step.default_instruction = self.planner_info.default_system_instruction
-                if self.session.system_instruction is not None:
-                    self.layout_step.set_instruction(self.session.system_instruction)
+                self.layout_step.show_planner(self.planner_info, self.session.system_instruction)
             elif server == "render" and self.engine_info is None:
-                info = await self.gateway.describe_engine()
-                self.engine_info = info
-                note = f"Engine: {info.engine}"
-                if info.model:
-                    note += f" ({info.model})"
-                if info.device:
-                    note += f" on {info.device}"
-                if info.max_width:
-                    note += f"; up to {info.max_width}×{info.max_height}"
-                self.render_step.engine_note = note
+                self.engine_info = await self.gateway.describe_engine()
+                self.render_step.show_engine(self.engine_info)
+                self.layout_step.show_engine(self.engine_info)
         except ServerError as error:
             if error.code.name != "UNIMPLEMENTED":
                 self.report(error)
+
+    @property
+    def planner_caps(self) -> PlannerCaps | None:  # None until DescribePlanner answered: the defaults
+        return PlannerCaps.from_proto(self.planner_info) if self.planner_info is not None else None
+
+    @property
+    def engine_caps(self) -> EngineCaps | None:
+        return EngineCaps.from_proto(self.engine_info) if self.engine_info is not None else None
 
     # -- session <-> widgets ---------------------------------------------------------------------
 
@@ -272,34 +275,22 @@ class MarqueeConsole(App[int]):
         self.layout_step.set_instruction(session.system_instruction)
         self.layout_step.aspect = session.render.width / session.render.height
         await self.layout_step.load_layout(session.layout)
-        self.layout_step.plan_note = self._plan_note()
+        self.layout_step.show_plan(session.plan)
         self.layout_step.problems = list(session.problems) if session.layout is not None and session.problems else None
         self.render_step.set_params(session.render, session.global_prompt)
         self.summary_step.set_paths(self._default_out_dir(), self._initial_session_path)
         self.render_step.reset_progress(done=session.result is not None)
         if self.images.image is not None and session.result is not None:
-            self.render_step.show_result(self.images.image, self._result_caption())
+            self.render_step.show_outcome(self.images.image, session.result)
+        self.summary_step.notice = outcome_notice(session.result)
+        self.show_staleness()
 
-    def _plan_note(self) -> str:
-        plan = self.session.plan
-        if plan is None:
-            return "Not planned yet."
-        note = f"Planned by the {plan.description}."
-        if plan.repairs:
-            note += " Repairs: " + "; ".join(r.description for r in plan.repairs)
-        return note
-
-    def _result_caption(self) -> str:
-        result = self.session.result
-        if result is None:
-            return ""
-        caption = (
-            f"Final image — {result.engine}, seed {result.seed}, {result.steps} steps, "
-            f"{result.width}×{result.height}, {result.total_seconds:.1f} s"
-        )
-        if result.engine == STABILITY_ENGINE:
-            caption += f" · {POWERED_BY_STABILITY}"
-        return caption
+    def show_staleness(self) -> None:
+        """Every step's out-of-date line, from what the session recorded (no I/O: cheap enough
+        to run on each edit)."""
+        stale = self.session.stale_steps()
+        for notice in self.query(StaleNotice):
+            notice.stale = stale
 
     # -- step 1: watched -------------------------------------------------------------------------
 
@@ -326,6 +317,7 @@ class MarqueeConsole(App[int]):
     @on(WatchedStep.WatchedChanged)
     def _watched_changed(self, event: WatchedStep.WatchedChanged) -> None:
         self.session.watched = list(event.watched)
+        self.show_staleness()
         count = len(event.watched)
         self.recommendations_step.status = (
             f"{count} watched movie(s). Press Recommend (F6)." if count else "Choose watched movies first (F1)."
@@ -341,6 +333,7 @@ class MarqueeConsole(App[int]):
     @on(RecommendationsStep.KChanged)
     def _k_changed(self, event: RecommendationsStep.KChanged) -> None:
         self.session.k = event.k
+        self.show_staleness()
 
     @work(exclusive=True, group="recommend")
     async def recommend(self) -> None:
@@ -352,10 +345,7 @@ class MarqueeConsole(App[int]):
         step.busy = True
         step.status = f"Recommending {self.session.k} ..."
         try:
-            caps = flow.PlannerCaps.from_proto(self.planner_info) if self.planner_info else flow.PlannerCaps()
-            await flow.recommend(
-                self.gateway, self.session, max_plot_chars=caps.max_plot_chars, max_chars=caps.max_scenario_chars
-            )
+            await flow.recommend(self.gateway, self.session, self.planner_caps)
         except (ServerError, flow.InputError) as error:
             step.status = "Recommendation failed; see the notification."
             self.report(error)
@@ -369,12 +359,14 @@ class MarqueeConsole(App[int]):
             f"{self.session.timings['recommend'] * 1000:.0f} ms. The scenario is ready (F3)."
         )
         self.layout_step.set_scenario(self.session.scenario)
+        self.show_staleness()
 
     # -- step 3: scenario and layout -------------------------------------------------------------
 
     @on(LayoutStep.ScenarioChanged)
     def _scenario_changed(self, event: LayoutStep.ScenarioChanged) -> None:
         self.session.scenario = event.scenario
+        self.show_staleness()
 
     @on(LayoutStep.PlannerChanged)
     def _planner_changed(self, event: LayoutStep.PlannerChanged) -> None:
@@ -396,15 +388,16 @@ class MarqueeConsole(App[int]):
         step.plan_note = f"Planning with the {self.session.planner} planner ..."
         previous_prompt = self.session.global_prompt
         try:
-            await flow.plan(self.gateway, self.session)
+            await flow.plan(self.gateway, self.session, self.planner_caps)
         except (ServerError, flow.InputError) as error:
-            step.plan_note = self._plan_note()
+            step.show_plan_error(str(error))
             self.report(error)
             return
         finally:
             step.busy = False
         await step.load_layout(self.session.layout)
-        step.plan_note = self._plan_note()
+        step.show_plan(self.session.plan)
+        self.show_staleness()
         step.problems = []
         self.validation_generation += 1
         if previous_prompt != self.session.global_prompt:
@@ -420,6 +413,7 @@ class MarqueeConsole(App[int]):
         if self.session.global_prompt in ("", derived_before):
             self.session.global_prompt = global_prompt(event.layout)
             self.render_step.set_prompt(self.session.global_prompt)
+        self.show_staleness()
         self.validate(event.layout, list(event.input_problems))
 
     @work(exclusive=True, group="validate")
@@ -428,7 +422,7 @@ class MarqueeConsole(App[int]):
         await asyncio.sleep(VALIDATE_DELAY)
         problems = list(input_problems)
         try:
-            reply = await self.gateway.validate_layout(layout.to_proto(), flow.planning_context(self.session))
+            reply = await self.gateway.validate_layout(layout.to_proto(), flow.planning_context(self.session, self.planner_caps))
             problems.extend(ProblemRecord.from_proto(p) for p in reply.problems)
         except ServerError as error:
             problems.append(
@@ -443,6 +437,7 @@ class MarqueeConsole(App[int]):
     @on(RenderStep.PromptChanged)
     def _prompt_changed(self, event: RenderStep.PromptChanged) -> None:
         self.session.global_prompt = event.prompt
+        self.show_staleness()
 
     @on(RenderStep.RenderRequested)
     def _render_requested(self, event: RenderStep.RenderRequested) -> None:
@@ -474,7 +469,7 @@ class MarqueeConsole(App[int]):
         step.reset_progress()
         step.status = "Starting ..."
         try:
-            output = await flow.render(self.gateway, self.session, self._render_event)
+            output = await flow.render(self.gateway, self.session, self._render_event, engine_caps=self.engine_caps)
         except (ServerError, flow.InputError, ImageError) as error:
             step.status = "Render failed; see the notification. The layout and settings are kept."
             self.report(error)
@@ -493,7 +488,9 @@ class MarqueeConsole(App[int]):
             + (f" after {output.attempts} attempts" if output.attempts > 1 else "")
             + f"; {step.preview.frames_shown} previews shown. The summary is next (F5)."
         )
-        step.show_result(output.images.image, self._result_caption())
+        step.show_outcome(output.images.image, self.session.result)
+        self.summary_step.notice = outcome_notice(self.session.result)
+        self.show_staleness()
         self.compose_summary()
 
     def _render_event(self, event: RenderEvent) -> None:
@@ -539,16 +536,23 @@ class MarqueeConsole(App[int]):
 
     @work(exclusive=True, group="files")
     async def export(self, folder: Path) -> None:
+        step = self.summary_step
+        step.busy = True
+        step.status = f"Exporting into {folder} ..."
         try:
             exported = await asyncio.to_thread(export_session, self.session, self.images, folder)
         except ExportError as error:
+            step.status = "Export failed; see the notification."
             self.report(error)
             return
+        finally:
+            step.busy = False
         self.summary_step.show_summary(exported.summary.image, f"Process summary — exported to {folder}")
         names = ", ".join(path.name for path in exported.files.values())
         self.summary_step.status = f"Wrote {names} into {folder}."
         self.summary_step.set_paths(folder, folder / "session.json")
-        self.notify(f"Exported into {folder}.")
+        stale = ", ".join(self.session.stale_steps())
+        self.notify(f"Exported into {folder}" + (f"; marked out of date: {stale}." if stale else "."))
 
     @on(SummaryStep.SaveRequested)
     def _save_requested(self, event: SummaryStep.SaveRequested) -> None:
@@ -556,11 +560,14 @@ class MarqueeConsole(App[int]):
 
     @work(exclusive=True, group="files")
     async def save(self, path: Path) -> None:
+        self.summary_step.busy = True
         try:
             await asyncio.to_thread(save_session, self.session, path)
         except ExportError as error:
             self.report(error)
             return
+        finally:
+            self.summary_step.busy = False
         self.summary_step.status = f"Session saved to {path}."
 
     @on(SummaryStep.OpenRequested)

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Button, Label
+from textual.widgets import Button, Label, Static
 
 from client_tui.console.fields import StepInput, parse_float
 from client_tui.session import BoxRecord, LayoutObjectRecord, LayoutRecord, ProblemRecord
@@ -89,6 +89,7 @@ class LayoutEditor(Widget):
     LayoutEditor #layout-title { width: 1fr; }
     LayoutEditor #layout-mood { width: 2fr; }
     LayoutEditor #objects { height: auto; }
+    LayoutEditor #editor-check { height: auto; color: $text-error; padding: 0 1; }
     LayoutEditor #object-header { height: 1; color: $text-muted; }
     LayoutEditor #object-header .number { width: 4; padding: 0 0 0 1; }
     LayoutEditor #object-header .name { width: 2fr; margin: 0 1 0 0; }
@@ -108,6 +109,9 @@ class LayoutEditor(Widget):
         super().__init__(id=id)
         self._layout = LayoutRecord()
         self._last: tuple[LayoutRecord, list[ProblemRecord]] | None = None
+        #: The render server's caps on the layout's text (DescribeEngine): "title", "mood",
+        #: "phrase" (an object's "name, feature"); 0 or missing: not checked here.
+        self.text_caps: dict[str, int] = {}
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="meta"):
@@ -115,6 +119,7 @@ class LayoutEditor(Widget):
             yield StepInput(placeholder="title", id="layout-title", compact=True)
             yield Label("Mood")
             yield StepInput(placeholder="style word, then the mood", id="layout-mood", compact=True)
+        yield Static("", id="editor-check")
         with Horizontal(id="object-header"):
             yield Label("#", classes="number")
             yield Label("name", classes="name")
@@ -140,6 +145,11 @@ class LayoutEditor(Widget):
             title.value = layout.title
             mood.value = layout.mood
         await self._rows([ObjectRow.texts_of(obj) for obj in layout.objects])
+        self._over_caps(layout)
+
+    def set_text_caps(self, caps: dict[str, int]) -> None:
+        self.text_caps = caps
+        self._over_caps(self._layout)
 
     async def _rows(self, rows: list[dict[str, str]]) -> None:
         container = self.query_one("#objects", Vertical)
@@ -159,7 +169,35 @@ class LayoutEditor(Widget):
             mood=self.query_one("#layout-mood", StepInput).value,
             objects=objects,
         )
-        return layout, problems
+        return layout, problems + self._over_caps(layout)
+
+    def _over_caps(self, layout: LayoutRecord) -> list[ProblemRecord]:
+        """Text typed past the render server's caps, marked at its field and listed under the
+        title row, before any render is asked for."""
+        problems: list[ProblemRecord] = []
+        # (cap, problem field, text, the inputs it comes from, what to call it)
+        fields: list[tuple[str, str, str, list[str], str]] = [
+            ("title", "title", layout.title, ["#layout-title"], "the title"),
+            ("mood", "mood", layout.mood, ["#layout-mood"], "the mood"),
+        ]
+        for index, obj in enumerate(layout.objects):
+            fields.append((
+                "phrase", f"objects[{index}]", obj.phrase, [f"#obj-{index}-name", f"#obj-{index}-feature"],
+                f"object {index + 1}'s name and feature (sent as \"name, feature\")",
+            ))
+        for cap_name, field, text, widget_ids, what in fields:
+            limit = self.text_caps.get(cap_name, 0)
+            over = limit > 0 and len(text.strip()) > limit
+            for widget_id in widget_ids:
+                self.query(widget_id).set_class(over, "-invalid")
+            if over:
+                problems.append(ProblemRecord(
+                    code="too_long", field=field,
+                    message=f"{what} has {len(text.strip())} characters; the render server takes at most "
+                            f"{limit}: shorten it by {len(text.strip()) - limit}",
+                ))
+        self.query_one("#editor-check", Static).update("\n".join(f"✕ {p.message}" for p in problems))
+        return problems
 
     def _publish(self) -> None:
         layout, problems = self.read()

@@ -16,13 +16,38 @@ from textual.widgets import Button, Collapsible, Label, Select, Static
 from client_tui.console.fields import StepTextArea
 from client_tui.console.layout_canvas import LayoutCanvas, LayoutLegend
 from client_tui.console.layout_editor import LayoutEditor
-from client_tui.session import LayoutRecord, PlannerChoice, ProblemRecord
+from client_tui.console.stale_notice import StaleNotice
+from client_tui.server_caps import PlannerCaps
+from client_tui.session import LayoutRecord, PlannerChoice, PlanRecord, ProblemRecord
+from marquee.v1 import layout_pb2, render_pb2
 
 PLANNERS: list[tuple[str, PlannerChoice]] = [
     ("auto: the LLM when configured, else offline", "auto"),
     ("LLM", "llm"),
     ("offline", "offline"),
 ]
+
+
+def length_check(text: str, limit: int, what: str) -> tuple[Text, bool]:
+    """The line under a text field: its length against the planner's cap; (line, over the cap)."""
+    if limit <= 0:
+        return Text(f"{len(text)} characters", style="dim"), False
+    if len(text) <= limit:
+        return Text(f"{len(text)} / {limit} characters", style="dim"), False
+    return Text(
+        f"✕ {len(text)} characters: the planner takes at most {limit}. Shorten the {what} by "
+        f"{len(text) - limit} before planning.",
+        style="bold red",
+    ), True
+
+
+def plan_description(plan: PlanRecord | None) -> str:
+    if plan is None:
+        return "Not planned yet: press Plan (F7)."
+    note = f"Planned by the {plan.description}."
+    if plan.repairs:
+        note += " Repairs: " + "; ".join(r.description for r in plan.repairs)
+    return note
 
 
 def problems_text(problems: list[ProblemRecord] | None, checked: bool) -> Text:
@@ -47,10 +72,12 @@ class LayoutStep(Widget):
     LayoutStep #scenario-column { width: 2fr; padding: 0 1 0 0; }
     LayoutStep #layout-column { width: 3fr; }
     LayoutStep #scenario { height: 1fr; min-height: 6; }
+    LayoutStep .length-check { height: auto; padding: 0 1; }
     LayoutStep #planner-row { height: 3; }
     LayoutStep #planner { width: 1fr; }
     LayoutStep #plan-note { height: auto; color: $text-muted; padding: 0 1; }
     LayoutStep #instruction { height: 10; }
+    LayoutStep #plan-note.-failed { color: $text-error; }
     LayoutStep Collapsible { height: auto; }
     LayoutStep #canvas-row { height: 14; }
     LayoutStep #canvas { width: 1fr; }
@@ -80,20 +107,26 @@ class LayoutStep(Widget):
     layout_record: reactive[LayoutRecord | None] = reactive(None, always_update=True, init=False)
     aspect: reactive[float] = reactive(1.0, init=False)
     problems: reactive[list[ProblemRecord] | None] = reactive(None, always_update=True)
-    plan_note: reactive[str] = reactive("Not planned yet.", init=False)
+    plan_note: reactive[str] = reactive(plan_description(None), init=False)
+    #: The planner's caps (DescribePlanner); 0: unknown, not checked here (the server still is).
+    max_scenario_chars: reactive[int] = reactive(0, init=False)
+    max_instruction_chars: reactive[int] = reactive(0, init=False)
     busy: reactive[bool] = reactive(False, init=False)
     default_instruction: reactive[str] = reactive("", init=False)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="scenario-column"):
+            yield StaleNotice(("scenario", "layout"), id="layout-stale")
             yield Label("Scenario (edit freely)", classes="heading")
             yield StepTextArea(id="scenario", soft_wrap=True, show_line_numbers=False)
+            yield Static(id="scenario-check", classes="length-check")
             with Horizontal(id="planner-row"):
                 yield Select(PLANNERS, value="auto", allow_blank=False, id="planner")
                 yield Button("Plan", id="plan", variant="primary")
             yield Static(self.plan_note, id="plan-note")
             with Collapsible(title="System instruction (LLM planner)", collapsed=True, id="instruction-box"):
                 yield StepTextArea(id="instruction", soft_wrap=True)
+                yield Static(id="instruction-check", classes="length-check")
                 yield Button("Reset to the planner's default", id="reset-instruction")
         with VerticalScroll(id="layout-column"):
             with Horizontal(id="canvas-row"):
@@ -110,6 +143,69 @@ class LayoutStep(Widget):
 
     def watch_plan_note(self, note: str) -> None:
         self.query_one("#plan-note", Static).update(note)
+        self.query_one("#plan-note", Static).remove_class("-failed")
+
+    def show_planner(self, info: layout_pb2.DescribePlannerResponse, instruction: str | None) -> None:
+        """The planner's default instruction and caps (DescribePlanner); `instruction`: the
+        session's override, kept over the default."""
+        self.default_instruction = info.default_system_instruction
+        caps = PlannerCaps.from_proto(info)
+        self.max_scenario_chars = caps.max_scenario_chars
+        self.max_instruction_chars = caps.max_system_instruction_chars
+        if instruction is not None:
+            self.set_instruction(instruction)
+
+    def show_engine(self, info: render_pb2.DescribeEngineResponse) -> None:
+        """The render server's caps on the layout's text, checked in the editor as you type."""
+        self.query_one("#editor", LayoutEditor).set_text_caps(
+            {"title": info.max_title_chars, "mood": info.max_mood_chars, "phrase": info.max_phrase_chars}
+        )
+
+    def show_plan(self, plan: PlanRecord | None) -> None:
+        self.plan_note = plan_description(plan)
+
+    def show_plan_error(self, error: str) -> None:
+        """A failed plan: the scenario and the layout so far stay as they were, editable, and the
+        note says what went wrong and what to do next."""
+        self.plan_note = (
+            f"Planning failed: {error} The scenario and the layout so far are kept: edit the "
+            "scenario (or pick another planner) and press Plan (F7) again."
+        )
+        self.query_one("#plan-note", Static).add_class("-failed")
+
+    def watch_max_scenario_chars(self) -> None:
+        self._check_lengths()
+
+    def watch_max_instruction_chars(self) -> None:
+        self._check_lengths()
+
+    def _check_lengths(self) -> list[str]:
+        """Updates the lines under the scenario and the instruction; what is over a cap."""
+        over: list[str] = []
+        for area_id, limit, what in (
+            ("scenario", self.max_scenario_chars, "scenario"),
+            ("instruction", self.max_instruction_chars, "system instruction"),
+        ):
+            line, too_long = length_check(self.query_one(f"#{area_id}", StepTextArea).text, limit, what)
+            self.query_one(f"#{area_id}-check", Static).update(line)
+            if too_long:
+                over.append(area_id)
+        return over
+
+    def request_plan(self) -> None:
+        """Checks the typed text against the planner's caps, then asks the app to plan; an
+        over-long field is reported beside it, and nothing is sent."""
+        over = self._check_lengths()
+        if "scenario" in over:
+            self.plan_note = "Not planned: the scenario is longer than the planner takes (see below it)."
+            self.query_one("#scenario", StepTextArea).focus()
+            return
+        if "instruction" in over:
+            self.query_one("#instruction-box", Collapsible).collapsed = False
+            self.plan_note = "Not planned: the system instruction is longer than the planner takes."
+            self.query_one("#instruction", StepTextArea).focus()
+            return
+        self.post_message(self.PlanRequested())
 
     def watch_busy(self, busy: bool) -> None:
         self.query_one("#plan", Button).disabled = busy
@@ -134,6 +230,7 @@ class LayoutStep(Widget):
         area = self.query_one("#scenario", StepTextArea)
         with area.prevent(StepTextArea.Changed):
             area.load_text(scenario)
+        self._check_lengths()
 
     def set_planner(self, planner: PlannerChoice) -> None:
         select = self.query_one("#planner", Select)
@@ -144,24 +241,28 @@ class LayoutStep(Widget):
         area = self.query_one("#instruction", StepTextArea)
         with area.prevent(StepTextArea.Changed):
             area.load_text(instruction if instruction is not None else self.default_instruction)
+        self._check_lengths()
 
     def watch_default_instruction(self, default: str) -> None:
         area = self.query_one("#instruction", StepTextArea)
         if not area.text.strip():
             with area.prevent(StepTextArea.Changed):
                 area.load_text(default)
+        self._check_lengths()
 
     # -- messages up -------------------------------------------------------------------------
 
     @on(StepTextArea.Changed, "#scenario")
     def _scenario(self, event: StepTextArea.Changed) -> None:
         event.stop()
+        self._check_lengths()
         self.post_message(self.ScenarioChanged(event.text_area.text))
 
     @on(StepTextArea.Changed, "#instruction")
     def _instruction(self, event: StepTextArea.Changed) -> None:
         event.stop()
         text = event.text_area.text
+        self._check_lengths()
         self.post_message(self.InstructionChanged(None if text == self.default_instruction else text))
 
     @on(Button.Pressed, "#reset-instruction")
@@ -178,7 +279,7 @@ class LayoutStep(Widget):
     @on(Button.Pressed, "#plan")
     def _plan(self, event: Button.Pressed) -> None:
         event.stop()
-        self.post_message(self.PlanRequested())
+        self.request_plan()
 
     @on(LayoutEditor.Changed)
     def _edited(self, event: LayoutEditor.Changed) -> None:

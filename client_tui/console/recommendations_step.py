@@ -13,6 +13,7 @@ from textual.widget import Widget
 from textual.widgets import Button, DataTable, Label, Static
 
 from client_tui.console.fields import StepInput, parse_int
+from client_tui.console.stale_notice import StaleNotice
 from client_tui.console.watched_step import movie_details
 from client_tui.session import Recommendation
 
@@ -43,9 +44,12 @@ class RecommendationsStep(Widget):
     status: reactive[str] = reactive("Choose watched movies first (F1), then recommend.", init=False)
 
     def compose(self) -> ComposeResult:
+        yield StaleNotice(("recommendations",), id="recommendations-stale")
         with Horizontal(id="controls"):
             yield Label("k (1-10)")
-            yield StepInput("5", id="k", type="integer", validators=[Integer(1, 10)], max_length=2)
+            # Empty until `set_k`: an initial value would post Changed after the session's k is
+            # set, and silently overwrite it.
+            yield StepInput("", id="k", type="integer", validators=[Integer(1, 10)], max_length=2)
             yield Button("Recommend", id="recommend", variant="primary")
             yield Label(self.status, id="rec-status")
         table = DataTable(id="recommendations-table", cursor_type="row", zebra_stripes=True)

@@ -14,7 +14,11 @@ from textual.widgets import Button, Label, ProgressBar, Static
 
 from client_tui.console.fields import StepInput, parse_float, parse_int
 from client_tui.console.preview import PreviewImage
-from client_tui.session import RenderParams
+from client_tui.console.stale_notice import StaleNotice
+from client_tui.server_caps import EngineCaps, OverCap, check_size
+from client_tui.session import RenderOutcome, RenderParams
+from client_tui.summary import POWERED_BY_STABILITY, STABILITY_ENGINE
+from marquee.v1 import render_pb2
 
 FIELDS = (
     ("steps", "Steps", "1-200"),
@@ -26,7 +30,37 @@ FIELDS = (
 )
 
 
-def read_params(values: dict[str, str], negative_prompt: str = "") -> tuple[RenderParams | None, str]:
+def engine_description(info: render_pb2.DescribeEngineResponse) -> str:
+    note = f"Engine: {info.engine}"
+    if info.model:
+        note += f" ({info.model})"
+    if info.device:
+        note += f" on {info.device}"
+    if info.max_width:
+        note += f"; up to {info.max_width}×{info.max_height}"
+    return note
+
+
+def result_caption(result: RenderOutcome | None) -> str:
+    if result is None:
+        return ""
+    caption = (
+        f"Final image — {result.engine}, seed {result.seed}, {result.steps} steps, "
+        f"{result.width}×{result.height}, {result.total_seconds:.1f} s"
+    )
+    if result.engine == STABILITY_ENGINE:
+        caption += f" · {POWERED_BY_STABILITY}"
+    return caption
+
+
+def outcome_notice(result: RenderOutcome | None) -> str:
+    """The engine's notice about this picture (empty for a real render)."""
+    return result.notice if result is not None else ""
+
+
+def read_params(
+    values: dict[str, str], negative_prompt: str = "", caps: EngineCaps = EngineCaps()
+) -> tuple[RenderParams | None, str]:
     """RenderParams from the form's texts, or None and what to fix."""
     steps = parse_int(values["steps"])
     guidance = parse_float(values["guidance"])
@@ -46,6 +80,10 @@ def read_params(values: dict[str, str], negative_prompt: str = "") -> tuple[Rend
     if interval is None or not 0 <= interval <= 200:
         return None, "Preview every must be a whole number from 0 to 200."
     assert width is not None and height is not None
+    try:
+        check_size(width, height, caps, "Width × height")
+    except OverCap as error:
+        return None, f"{error}."
     return RenderParams(
         steps=steps, guidance=guidance, width=width, height=height, seed=seed,
         preview_interval=interval, negative_prompt=negative_prompt,
@@ -63,6 +101,8 @@ class RenderStep(Widget):
     RenderStep #buttons { height: 3; }
     RenderStep #render-status { height: 3; color: $text-muted; }
     RenderStep #engine-note { height: auto; color: $text-muted; }
+    RenderStep #engine-notice { height: auto; color: $text-warning; display: none; }
+    RenderStep #engine-notice.-shown { display: block; }
     RenderStep #progress { margin: 1 0; }
     RenderStep #render-view { width: 1fr; }
     RenderStep Label.heading { text-style: bold; color: $accent; }
@@ -85,6 +125,11 @@ class RenderStep(Widget):
     running: reactive[bool] = reactive(False, init=False)
     status: reactive[str] = reactive("Plan a layout (F3), then render.", init=False)
     engine_note: reactive[str] = reactive("", init=False)
+    #: What the engine says about every picture it makes (the draft engine: a mock-up, not a render).
+    engine_notice: reactive[str] = reactive("", init=False)
+    #: From DescribeEngine: the prompt's cap (0: unknown) and the size caps.
+    max_prompt_chars: int = 0
+    engine_caps: EngineCaps = EngineCaps()
 
     def __init__(self, image_class: type[Widget], *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -93,6 +138,7 @@ class RenderStep(Widget):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="render-form"):
+            yield StaleNotice(("image",), id="render-stale")
             yield Label("Global prompt", classes="heading")
             yield StepInput(placeholder="from the layout's title and mood", id="prompt", compact=True)
             for key, label, hint in FIELDS:
@@ -105,6 +151,7 @@ class RenderStep(Widget):
             yield ProgressBar(total=1, id="progress", show_eta=False)
             yield Static(self.status, id="render-status")
             yield Static("", id="engine-note")
+            yield Static("", id="engine-notice")
         with Vertical(id="render-view"):
             yield PreviewImage(self._image_class, "No preview yet.", id="preview")
 
@@ -127,9 +174,24 @@ class RenderStep(Widget):
         with field.prevent(StepInput.Changed):
             field.value = prompt
 
+    def show_engine(self, info: render_pb2.DescribeEngineResponse) -> None:
+        self.engine_note = engine_description(info)
+        self.engine_notice = info.engine_notice
+        self.max_prompt_chars = info.max_prompt_chars
+        self.engine_caps = EngineCaps.from_proto(info)
+
     def read(self) -> tuple[RenderParams | None, str]:
         values = {key: self.query_one(f"#param-{key}", StepInput).value for key, _, _ in FIELDS}
-        return read_params(values, self._negative_prompt)
+        prompt = self.query_one("#prompt", StepInput)
+        limit = self.max_prompt_chars
+        over = limit > 0 and len(prompt.value.strip()) > limit
+        prompt.set_class(over, "-invalid")
+        if over:
+            return None, (
+                f"The global prompt has {len(prompt.value.strip())} characters; the render server takes "
+                f"at most {limit}. Shorten it."
+            )
+        return read_params(values, self._negative_prompt, self.engine_caps)
 
     @on(StepInput.Changed, "#prompt")
     def _prompt(self, event: StepInput.Changed) -> None:
@@ -161,6 +223,11 @@ class RenderStep(Widget):
     def watch_engine_note(self, note: str) -> None:
         self.query_one("#engine-note", Static).update(note)
 
+    def watch_engine_notice(self, notice: str) -> None:
+        widget = self.query_one("#engine-notice", Static)
+        widget.update(f"⚠ {notice}" if notice else "")
+        widget.set_class(bool(notice), "-shown")
+
     # -- what the app sends down while a render runs ----------------------------------------------
 
     def show_queued(self, position: int, depth: int) -> None:
@@ -177,3 +244,9 @@ class RenderStep(Widget):
 
     def show_result(self, image: Image.Image | None, caption: str) -> None:
         self.preview.show(image, caption)
+
+    def show_outcome(self, image: Image.Image | None, result: RenderOutcome | None) -> None:
+        """The final image with its caption; the engine's notice for this picture, when it has one."""
+        self.show_result(image, result_caption(result))
+        if outcome_notice(result):
+            self.engine_notice = outcome_notice(result)

@@ -12,10 +12,11 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import Button, Label, Static
+from textual.widgets import Button, Label, LoadingIndicator, Static
 
 from client_tui.console.fields import StepInput
 from client_tui.console.preview import PreviewImage
+from client_tui.console.stale_notice import StaleNotice
 
 
 class SummaryStep(Widget):
@@ -25,6 +26,10 @@ class SummaryStep(Widget):
     SummaryStep .row { height: 3; }
     SummaryStep .row StepInput { width: 1fr; }
     SummaryStep #summary-status { height: auto; color: $text-muted; margin: 1 0 0 0; }
+    SummaryStep #summary-notice { height: auto; color: $text-warning; margin: 1 0 0 0; display: none; }
+    SummaryStep #summary-notice.-shown { display: block; }
+    SummaryStep #export-progress { height: 1; display: none; }
+    SummaryStep.-busy #export-progress { display: block; }
     SummaryStep Label.heading { text-style: bold; color: $accent; }
     SummaryStep #summary-view { width: 1fr; }
     """
@@ -48,6 +53,10 @@ class SummaryStep(Widget):
             self.path = path
 
     status: reactive[str] = reactive("Render first, then compose the summary.", init=False)
+    #: The render engine's notice about the final image (the draft engine: a mock-up).
+    notice: reactive[str] = reactive("", init=False)
+    #: True while an export, save or open runs (in a worker): a progress line, buttons off.
+    busy: reactive[bool] = reactive(False, init=False)
 
     def __init__(self, image_class: type[Widget], *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -55,6 +64,7 @@ class SummaryStep(Widget):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="summary-form"):
+            yield StaleNotice(id="summary-stale")
             yield Button("Compose summary", id="compose", variant="primary")
             yield Label("Export into folder", classes="heading")
             with Horizontal(classes="row"):
@@ -66,7 +76,9 @@ class SummaryStep(Widget):
             with Horizontal(classes="row"):
                 yield Button("Save session", id="save")
                 yield Button("Open session", id="open")
+            yield LoadingIndicator(id="export-progress")
             yield Static(self.status, id="summary-status")
+            yield Static("", id="summary-notice")
         with Vertical(id="summary-view"):
             yield PreviewImage(self._image_class, "No summary yet.", id="summary-image")
 
@@ -80,6 +92,16 @@ class SummaryStep(Widget):
 
     def watch_status(self, status: str) -> None:
         self.query_one("#summary-status", Static).update(status)
+
+    def watch_notice(self, notice: str) -> None:
+        widget = self.query_one("#summary-notice", Static)
+        widget.update(f"⚠ {notice}" if notice else "")
+        widget.set_class(bool(notice), "-shown")
+
+    def watch_busy(self, busy: bool) -> None:
+        self.set_class(busy, "-busy")
+        for button in self.query(Button):
+            button.disabled = busy
 
     def show_summary(self, image: Image.Image | None, caption: str) -> None:
         self.query_one("#summary-image", PreviewImage).show(image, caption)
@@ -97,8 +119,11 @@ class SummaryStep(Widget):
         self.post_message(self.ComposeRequested())
 
     @on(Button.Pressed, "#export")
-    def _export(self, event: Button.Pressed) -> None:
+    @on(StepInput.Submitted, "#export-dir")
+    def _export(self, event: Button.Pressed | StepInput.Submitted) -> None:
         event.stop()
+        if self.busy:
+            return
         if (path := self._path("#export-dir")) is not None:
             self.post_message(self.ExportRequested(path))
 

@@ -15,6 +15,7 @@ from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from client_tui.console.fields import StepInput
+from client_tui.console.stale_notice import StaleNotice
 from client_tui.session import MovieRecord
 
 
@@ -49,6 +50,8 @@ class WatchedStep(Widget):
 
     BINDINGS = [
         Binding("delete", "remove_watched", "Remove", show=False),
+        # The search box does not use Down: it moves into the matches, as in any search list.
+        Binding("down", "into_matches", "Matches", show=False),
     ]
 
     class SearchChanged(Message):
@@ -66,6 +69,7 @@ class WatchedStep(Widget):
     status: reactive[str] = reactive("", init=False)
 
     def compose(self) -> ComposeResult:
+        yield StaleNotice(("recommendations",), id="watched-stale")
         yield StepInput(placeholder="Search the catalog: type a title (typos are fine)", id="search")
         with Horizontal():
             with Vertical(classes="column"):
@@ -132,6 +136,13 @@ class WatchedStep(Widget):
         source = self.results if event.option_list.id == "watched-results" else self.watched
         if 0 <= event.option_index < len(source):
             self.query_one("#details", Static).update(movie_details(source[event.option_index]))
+
+    def action_into_matches(self) -> None:
+        options = self.query_one("#watched-results", OptionList)
+        if self.search_input.has_focus and options.option_count:
+            options.focus()
+            if options.highlighted is None:
+                options.highlighted = 0
 
     def action_remove_watched(self) -> None:
         options = self.query_one("#watched-list", OptionList)

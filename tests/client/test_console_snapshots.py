@@ -103,3 +103,20 @@ def test_summary_screen(snap_compare, stack: FakeStack) -> None:  # type: ignore
         await wait_for(pilot, lambda: app.summary_generation == 1)
 
     assert snap_compare(app, terminal_size=TERMINAL, run_before=run_before)
+
+
+def test_stale_layout_screen(snap_compare, stack: FakeStack) -> None:  # type: ignore[no-untyped-def]
+    """A watched movie added after recommending: the step says what is out of date and why."""
+    session = fixed_session()
+    session.record_recommended()
+    session.record_planned()
+    session.record_rendered()
+    session.watched = [*session.watched, session.recommendations[2].movie]
+    app = make_console(stack.endpoints(), session=session)
+    app.images = _images()
+
+    async def run_before(pilot: Pilot) -> None:
+        await _ready(pilot)
+        await pilot.press("f3")
+
+    assert snap_compare(app, terminal_size=TERMINAL, run_before=run_before)
