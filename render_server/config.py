@@ -84,6 +84,18 @@ class RenderSettings(ServerSettings):
         512, ge=16, le=2048, description="Longest side of a streamed preview JPEG, in pixels."
     )
     warm_up: bool = Field(True, description="Render a tiny image after loading, before reporting SERVING.")
+    compile: Literal["off", "default", "reduce-overhead", "max-autotune", "eager"] = Field(
+        "off",
+        description="creatilayout: torch.compile the transformer and VAE decoder with this inductor "
+        "mode (eager: capture only, no code generation). The warm-up then renders at the default "
+        "size, so compiling happens before SERVING; each other size compiles on its first job. "
+        "Worth it on a GPU; minutes of start-up on a CPU.",
+    )
+    negative_prompt_cache: int = Field(
+        8, ge=0, le=1024,
+        description="creatilayout: negative prompts whose text-encoder embeddings are kept (most "
+        "jobs send the same, usually empty, one); 0 encodes every time.",
+    )
 
     @model_validator(mode="after")
     def _size_cap_is_a_multiple_of_16(self) -> Self:

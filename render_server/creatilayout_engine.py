@@ -40,8 +40,12 @@ class CreatiLayoutEngine(Engine):
     name = "creatilayout"
 
     def __init__(self, model: str | None, base_model: str | None = None, device: str = "auto",
-                 dtype: str = "auto", torch_threads: int = 0) -> None:
+                 dtype: str = "auto", torch_threads: int = 0, compile_mode: str = "off",
+                 negative_prompt_cache: int = 0, warm_up_size: int = WARM_UP_SIZE) -> None:
         super().__init__()
+        self.compile_mode = compile_mode
+        self.negative_prompt_cache = negative_prompt_cache
+        self.warm_up_size = warm_up_size
         self.requested_model = model
         self.base_model = base_model
         self.requested_device = device
@@ -81,12 +85,23 @@ class CreatiLayoutEngine(Engine):
         self.device = str(self.pipe.device)
         self.max_boxes = int(self.pipe.max_boxes_per_image)
         self.max_size = model_max_size(self.pipe)
+        if self.negative_prompt_cache:
+            self.pipe.enable_negative_prompt_cache(self.negative_prompt_cache)
+        if self.compile_mode != "off":
+            from render_server.creatilayout_pipeline import compile_for_speed
+
+            compile_for_speed(self.pipe, self.compile_mode)
         self._layout_steps_for = layout_step_count
 
     def warm_up(self, control: JobControl) -> None:
+        # A compiled pipeline is compiled for the shapes it has seen: warm up at the size most
+        # jobs ask for, so they do not pay for compiling.
+        size = self.warm_up_size if self.compile_mode != "off" else WARM_UP_SIZE
+        if self.max_size:
+            size = min(size, self.max_size)
         spec = RenderSpec(
             prompt="warm-up", objects=(LayoutObject("box", (0.25, 0.25, 0.75, 0.75)),),
-            steps=WARM_UP_STEPS, guidance=2.0, width=WARM_UP_SIZE, height=WARM_UP_SIZE, seed=0,
+            steps=WARM_UP_STEPS, guidance=2.0, width=size, height=size, seed=0,
             preview_interval=2,
         )
         self.render(spec, control)

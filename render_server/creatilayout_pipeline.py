@@ -28,6 +28,21 @@ LAYOUT_STEP_FRACTION = 0.3
 OUTPUT_TYPES = ("pil", "np", "pt", "latent")
 
 
+COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune", "eager")
+
+
+def compile_for_speed(pipe: Any, mode: str = "default") -> None:
+    """`torch.compile` the denoiser and the VAE decoder of an SD3-style pipeline (Marquee's or
+    plain SD3), the two places the time goes. `mode` is an inductor mode, or "eager": TorchDynamo
+    capture without code generation, which checks the compiled path where inductor's C++ build
+    would take minutes (a CPU test machine). Shapes are static: each new image size compiles once."""
+    if mode not in COMPILE_MODES or mode == "off":
+        raise ValueError(f"compile mode must be one of {COMPILE_MODES[1:]}, got {mode!r}")
+    options: dict[str, Any] = {"backend": "eager"} if mode == "eager" else {"mode": mode}
+    pipe.transformer = torch.compile(pipe.transformer, dynamic=False, **options)
+    pipe.vae.decode = torch.compile(pipe.vae.decode, dynamic=False, **options)
+
+
 class _StepTensors(Mapping[str, torch.Tensor]):
     """The step callback's tensors, each computed only when the callback reads it: a callback that
     previews every N steps pays for x0 on those steps alone."""

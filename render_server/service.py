@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from typing import AsyncIterator
 
@@ -12,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from marquee.serving import InvalidArgument, ModelService, State
-from marquee.serving.structured_logs import get_logger
+from marquee.serving.structured_logs import get_logger, register_secret
 from marquee.v1 import common_pb2, render_pb2, render_pb2_grpc
 from render_server.config import RenderSettings
 from render_server.draft_engine import DraftEngine
@@ -38,12 +39,18 @@ def make_engine(settings: RenderSettings) -> Engine:
         return DraftEngine()
     from render_server.creatilayout_engine import CreatiLayoutEngine
 
+    # The loader reads the token itself; registering it masks it by value in every log line, in
+    # case a hub error message ever quotes it.
+    register_secret(os.environ.get("HF_TOKEN"))
     return CreatiLayoutEngine(
         settings.model,
         base_model=settings.base_model,
         device=settings.device,
         dtype=settings.dtype,
         torch_threads=settings.torch_threads,
+        compile_mode=settings.compile,
+        negative_prompt_cache=settings.negative_prompt_cache,
+        warm_up_size=settings.default_size,
     )
 
 

@@ -35,7 +35,7 @@ sys.path[:0] = [str(REPO), str(REPO / "protos")]
 
 import torch  # noqa: E402
 
-from render_server.creatilayout_pipeline import GenerationInterrupted  # noqa: E402
+from render_server.creatilayout_pipeline import GenerationInterrupted, compile_for_speed  # noqa: E402
 from render_server.previews import torch_latent_to_rgb  # noqa: E402
 
 FIXTURES = (REPO / ".." / "shared" / "fixtures" / "creatilayout").resolve()
@@ -208,15 +208,6 @@ def attention_kernels(pipe: Any, side: int, args: argparse.Namespace) -> list[st
     return sorted({e.key for e in prof.key_averages() if any(k in e.key.lower() for k in keys)})[:8]
 
 
-def compile_pipeline(pipe: Any, backend: str, mode: str) -> None:
-    """What the render server's --compile does: the transformer and the VAE decoder."""
-    options: dict[str, Any] = {"backend": backend, "dynamic": False}
-    if backend == "inductor":
-        options["mode"] = mode
-    pipe.transformer = torch.compile(pipe.transformer, **options)
-    pipe.vae.decode = torch.compile(pipe.vae.decode, **options)
-
-
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     started = time.perf_counter()
@@ -240,7 +231,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for variant in order:
         kind, mode = variant.split("-")
         if mode == "compiled" and kind not in compiled:
-            compile_pipeline(pipes[kind], args.compile_backend, args.compile_mode)
+            # What the render server's --compile does.
+            compile_for_speed(pipes[kind], args.compile_mode if args.compile_backend == "inductor" else "eager")
             compiled.add(kind)
         for side in args.sizes:
             if time.perf_counter() - started > args.budget:

@@ -114,3 +114,25 @@ async def test_the_size_limit_is_the_loaded_models_and_its_largest_size_renders(
         result = largest[-1].result
         assert (result.image.width, result.image.height) == (512, 512)
         assert Image.open(io.BytesIO(result.image.data)).size == (512, 512)
+
+
+@pytest.mark.slow
+async def test_speed_options_render_the_same_image(tmp_path: Path) -> None:
+    """--compile (captured by TorchDynamo; inductor's C++ build would take minutes here) and the
+    negative-prompt cache change how the image is computed, not the image."""
+    asked = request(steps=4, guidance=5.0, seed=3, width=128, height=128, preview_interval=2)
+    asked.negative_prompt = "blurry"
+    images = {}
+    for name, options in {"plain": dict(negative_prompt_cache=0),
+                          "fast": dict(compile="eager", negative_prompt_cache=4)}.items():
+        async with running_server(tmp_path / name, **TINY, **options) as server:
+            pipe = server.service.engine.pipe
+            assert (pipe._negative_cache is not None) == (name == "fast")
+            assert hasattr(pipe.transformer, "_orig_mod") == (name == "fast")
+            results = []
+            for _ in range(2):  # the second job reads the cached negative embeddings
+                responses = await collect(server.stub.Render(asked))
+                results.append(np.asarray(Image.open(io.BytesIO(responses[-1].result.image.data))))
+            assert np.array_equal(results[0], results[1])
+            images[name] = results[0]
+    assert np.abs(images["plain"].astype(int) - images["fast"].astype(int)).max() <= 1
