@@ -38,9 +38,9 @@ def image_drift(
     """Empty when the image still matches the layout, prompt and settings it was rendered from
     (None: not recorded, so not judged)."""
     if rendered_layout is not None and rendered_layout != layout:
-        return "the layout was edited after the image was rendered"
+        return "the layout changed after the image was rendered"
     if rendered_prompt is not None and rendered_prompt != prompt:
-        return "the global prompt was edited after the image was rendered"
+        return "the global prompt changed after the image was rendered"
     if rendered_params is not None and rendered_params != params:
         before, now = rendered_params.model_dump(), params.model_dump()
         changes = ", ".join(

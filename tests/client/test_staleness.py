@@ -75,10 +75,10 @@ def test_edits_after_planning_or_rendering() -> None:
     session = _made(fixed_session())
     assert session.layout is not None
     session.layout = session.layout.model_copy(update={"title": "Another title"})
-    assert session.stale_steps() == {"image": "the layout was edited after the image was rendered"}
+    assert session.stale_steps() == {"image": "the layout changed after the image was rendered"}
     session.record_rendered()
     session.global_prompt = "something else"
-    assert session.stale_steps() == {"image": "the global prompt was edited after the image was rendered"}
+    assert session.stale_steps() == {"image": "the global prompt changed after the image was rendered"}
     session.record_rendered()
     session.render.steps = 30
     assert session.stale_steps() == {
