@@ -1,4 +1,5 @@
-"""The three real servers, started once for the fuzz suite, and a prober per server."""
+"""The three real servers, started once per fuzz module (and stopped after it, so they do not
+linger through the rest of the suite), and a prober per server."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from tests.fuzz.rpc_targets import DOMAIN_SERVICES, Prober
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def fuzz_stack(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Iterator[LocalStack]:
     logs = tmp_path_factory.mktemp("fuzz-stack")
     # No LLM: an empty dotenv file, so a developer's .env cannot switch the planner to the LLM.
@@ -36,7 +37,7 @@ def fuzz_stack(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> I
     assert codes == {name: 0 for name in DOMAIN_SERVICES}, codes
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def probers(fuzz_stack: LocalStack) -> Iterator[dict[str, Prober]]:
     by_server = {name: Prober(address) for name, address in fuzz_stack.addresses().items()}
     yield by_server
