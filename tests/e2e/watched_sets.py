@@ -22,8 +22,8 @@ from marquee.v1 import recommender_pb2, recommender_pb2_grpc
 SEED = 20261129
 #: The client's flag accepts at most this many watched titles in one set for the sweep.
 MAX_TITLES = 50
-HISTORY_SETS = 90
-RANDOM_SETS = 110
+HISTORY_SETS = 85
+RANDOM_SETS = 85
 _YEAR = re.compile(r"\s*\(\d{4}\)$")
 _TRAILING_ARTICLE = re.compile(r", (The|A|An|La|Le|Les|L'|Il|El|Das|Der|Die|Los|Las|Lo|Une|Un)( \(|$)")
 _ALTERNATE = re.compile(r"\)\s*\(\d{4}\)$")
@@ -93,7 +93,6 @@ def named_sets(data: MovieLensData, long_plot_ids: list[int]) -> list[WatchedSet
     sets = [data.watched("readme-pair", [ids[t] for t in README_PAIR])]
     sets += [data.watched(f"blockbuster-{ids[t]}", [ids[t]]) for t in BLOCKBUSTERS]
     sets.append(data.watched("blockbusters", [ids[t] for t in BLOCKBUSTERS]))
-    sets += [data.watched(f"long-plot-watched-{i}", [i]) for i in long_plot_ids]
     sets.append(data.watched("all-long-plots", long_plot_ids[:MAX_TITLES]))
     for kind, pool in data.pools().items():
         # Each set keeps one movie the model knows, so none is refused for lack of signal.
