@@ -422,7 +422,8 @@ class MarqueeConsole(App[int]):
         await asyncio.sleep(VALIDATE_DELAY)
         problems = list(input_problems)
         try:
-            reply = await self.gateway.validate_layout(layout.to_proto(), flow.planning_context(self.session, self.planner_caps))
+            context = flow.planning_context(self.session, self.planner_caps)
+            reply = await self.gateway.validate_layout(layout.to_proto(), context)
             problems.extend(ProblemRecord.from_proto(p) for p in reply.problems)
         except ServerError as error:
             problems.append(
