@@ -1,4 +1,5 @@
-"""Hypothesis strategies for any protobuf message, built from its descriptor alone.
+"""Hypothesis strategies for any protobuf message, built from its descriptor alone (the explicit
+examples every run adds are in `tests.fuzz.hostile_examples`).
 
 Every field kind is covered: strings (ordinary, hostile, and a few MiB long), bytes, integers at
 their type's edges, floats with NaN and infinities, open enums with undefined values, nested and
@@ -37,7 +38,7 @@ HOSTILE_TEXT = (
 )
 HUGE_FILL = ("x", "é", "🎬", " ", "\x00")
 
-_INT_RANGES = {
+INT_RANGES = {
     F.TYPE_INT32: (-(2**31), 2**31 - 1), F.TYPE_SINT32: (-(2**31), 2**31 - 1),
     F.TYPE_SFIXED32: (-(2**31), 2**31 - 1), F.TYPE_INT64: (-(2**63), 2**63 - 1),
     F.TYPE_SINT64: (-(2**63), 2**63 - 1), F.TYPE_SFIXED64: (-(2**63), 2**63 - 1),
@@ -52,7 +53,7 @@ def weighted(*choices: tuple[int, st.SearchStrategy[T]]) -> st.SearchStrategy[T]
     return st.integers(0, len(table) - 1).flatmap(lambda i: table[i])
 
 
-def _huge_text(fill: str, size: int) -> str:
+def huge_text(fill: str, size: int) -> str:
     return fill * max(1, size // len(fill.encode()))
 
 
@@ -61,7 +62,7 @@ def texts() -> st.SearchStrategy[str]:
     return weighted(
         (6, st.text(st.characters(exclude_categories=("Cs",)), max_size=40)),
         (3, st.sampled_from(HOSTILE_TEXT)),
-        (1, st.builds(_huge_text, st.sampled_from(HUGE_FILL), st.sampled_from(HUGE_SIZES))),
+        (1, st.builds(huge_text, st.sampled_from(HUGE_FILL), st.sampled_from(HUGE_SIZES))),
     )
 
 
@@ -75,7 +76,7 @@ def binaries() -> st.SearchStrategy[bytes]:
 
 @lru_cache(maxsize=None)
 def integers(field_type: int) -> st.SearchStrategy[int]:
-    low, high = _INT_RANGES[field_type]
+    low, high = INT_RANGES[field_type]
     edges = sorted({low, high, 0, 1, -1 if low < 0 else 0, 2**31 - 1, 2**16, 10_000_000})
     return weighted(
         (4, st.integers(max(low, -3), min(high, 300))),
@@ -119,7 +120,7 @@ def scalars(field: FieldDescriptor) -> st.SearchStrategy[object]:
     return integers(kind)
 
 
-def _is_map(field: FieldDescriptor) -> bool:
+def is_map_field(field: FieldDescriptor) -> bool:
     return field.type == F.TYPE_MESSAGE and field.message_type.GetOptions().map_entry
 
 
@@ -128,7 +129,7 @@ _REPEAT_COUNTS = weighted((8, st.integers(0, 4)), (1, st.sampled_from(DEEP_REPEA
 
 def _fill(draw: Callable, message: Message, field: FieldDescriptor, depth: int) -> None:
     name = field.name
-    if _is_map(field):
+    if is_map_field(field):
         key_field, value_field = field.message_type.fields_by_name["key"], field.message_type.fields_by_name["value"]
         target = getattr(message, name)
         for _ in range(draw(st.integers(0, 3))):
@@ -202,7 +203,7 @@ def mutations(draw: Callable, base: Message) -> Message:
         depth = 0
         while True:
             field = draw(st.sampled_from(list(target.DESCRIPTOR.fields)))
-            nested = (field.type == F.TYPE_MESSAGE and not _is_map(field) and depth < MAX_DEPTH
+            nested = (field.type == F.TYPE_MESSAGE and not is_map_field(field) and depth < MAX_DEPTH
                       and draw(st.booleans()))
             if not nested:
                 target.ClearField(field.name)
@@ -262,123 +263,3 @@ def raw_payloads(valid: st.SearchStrategy[Message]) -> st.SearchStrategy[bytes]:
         (3, st.sampled_from(MALFORMED)),
         (3, damaged()),
     )
-
-
-#: Line breaks, tabs, escapes and bidi controls: text that drawing and logging code must survive.
-CONTROL_TEXT = "one\r\ntwo\n\tthree\x1b[31m\u202efour\x00"
-
-
-def _extreme_scalar(field: FieldDescriptor, variant: str) -> object:
-    """The value of `field` in the `variant` example; None keeps the field as it is."""
-    kind = field.type
-    if variant == "text":
-        return CONTROL_TEXT if kind == F.TYPE_STRING else None
-    if kind == F.TYPE_STRING:
-        return {"huge": _huge_text("é", 1 << 20), "edge": "\x00²", "low": ""}[variant]
-    if kind == F.TYPE_BYTES:
-        return {"huge": b"\xff" * (1 << 20), "edge": b"\x00", "low": b""}[variant]
-    if kind == F.TYPE_BOOL:
-        return variant != "low"
-    if kind == F.TYPE_ENUM:
-        return {"huge": 2**31 - 1, "edge": -1, "low": -(2**31)}[variant]
-    if kind in (F.TYPE_FLOAT, F.TYPE_DOUBLE):
-        return {"huge": float("inf"), "edge": float("nan"), "low": float("-inf")}[variant]
-    low, high = _INT_RANGES[kind]
-    return {"huge": high, "edge": -1 if low < 0 else high, "low": low}[variant]
-
-
-def _push_to_extremes(message: Message, variant: str, depth: int) -> None:
-    """Every scalar field of `message` (set or not) and of the messages it holds, at an extreme."""
-    descriptor = message.DESCRIPTOR
-    for field in descriptor.fields:
-        if field.containing_oneof is not None and not field.containing_oneof.fields[0] is field \
-                and message.WhichOneof(field.containing_oneof.name) != field.name:
-            continue  # one member per oneof: the set one, else the first
-        if _is_map(field):
-            continue
-        if field.type == F.TYPE_MESSAGE:
-            if depth >= MAX_DEPTH:
-                continue
-            children = list(getattr(message, field.name)) if field.is_repeated else [getattr(message, field.name)]
-            if field.is_repeated and not children:
-                children = [getattr(message, field.name).add()]
-            for child in children:
-                _push_to_extremes(child, variant, depth + 1)
-            continue
-        value = _extreme_scalar(field, variant)
-        if value is None:
-            continue
-        if field.is_repeated and variant == "text":
-            getattr(message, field.name).append(value)
-        elif field.is_repeated:
-            target = getattr(message, field.name)
-            del target[:]
-            target.extend([value] * (1 if variant == "huge" else DEEP_REPEATS[-1]))
-        else:
-            setattr(message, field.name, value)
-
-
-def extremes(descriptor: Descriptor, base: Message | None = None) -> list[Message]:
-    """Explicit examples run on every fuzz run: every field of `base` (or of an empty message)
-    at once a few MiB long or at its type's maximum; NaN, -1 and undefined enum values with
-    deep repeats; empty strings with minimum values and -inf; every string with line breaks and
-    control characters, the rest of `base` kept valid."""
-    found: dict[bytes, Message] = {}
-    for variant in ("huge", "edge", "low", "text"):
-        message = message_factory.GetMessageClass(descriptor)()
-        if base is not None:
-            message.CopyFrom(base)
-        _push_to_extremes(message, variant, 0)
-        if message.ByteSize() <= MAX_REQUEST_BYTES:
-            found.setdefault(message.SerializeToString(), message)
-    return list(found.values())
-
-
-#: What each kind of field is set to, one field at a time, in a valid request.
-_ONE_FIELD_VALUES = {
-    F.TYPE_STRING: ("²", "9" * 5_000, CONTROL_TEXT),
-    F.TYPE_FLOAT: (float("nan"), 1e-7),
-    F.TYPE_DOUBLE: (float("nan"), 1e-7),
-}
-
-
-def _one_field_values(field: FieldDescriptor) -> tuple[object, ...]:
-    if field.type in _ONE_FIELD_VALUES:
-        return _ONE_FIELD_VALUES[field.type]
-    if field.type in _INT_RANGES:
-        low, high = _INT_RANGES[field.type]
-        return (high, -1) if low < 0 else (high,)
-    return ()
-
-
-def one_field_at_a_time(base: Message, limit: int = 40) -> list[Message]:
-    """Copies of the valid request `base`, each with one scalar field it sets (at any depth)
-    pushed to a hostile value: a Unicode digit, a 5,000-digit number, control characters, NaN,
-    a tiny float, the type's maximum, -1. Everything else stays valid, so the value reaches the
-    code behind validation. At most `limit`, spread over the fields."""
-    found: list[Message] = []
-
-    def visit(message: Message, path: list[tuple[str, int | None]]) -> None:
-        for field, value in message.ListFields():
-            if field.type == F.TYPE_MESSAGE:
-                if _is_map(field):
-                    continue
-                items = list(value) if field.is_repeated else [value]
-                for index, item in enumerate(items):
-                    visit(item, [*path, (field.name, index if field.is_repeated else None)])
-                continue
-            for hostile in _one_field_values(field):
-                copy = type(base)()
-                copy.CopyFrom(base)
-                target = copy
-                for name, index in path:
-                    target = getattr(target, name)[index] if index is not None else getattr(target, name)
-                if field.is_repeated:
-                    getattr(target, field.name)[0] = hostile
-                else:
-                    setattr(target, field.name, hostile)
-                found.append(copy)
-
-    visit(base, [])
-    step = max(1, -(-len(found) // limit))
-    return found[::step]

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from client_tui.local_stack import LocalStack
 from marquee.serving import shorten
-from tests.fuzz.proto_strategies import (
-    MAX_REQUEST_BYTES, extremes, messages, mutations, one_field_at_a_time, raw_payloads)
+from tests.fuzz.hostile_examples import extremes, one_field_at_a_time
+from tests.fuzz.proto_strategies import MAX_REQUEST_BYTES, messages, mutations, raw_payloads
 from tests.fuzz.rpc_targets import DOMAIN_SERVICES, Prober, Target, all_targets, served_services
 from tests.fuzz.valid_requests import BASES
 

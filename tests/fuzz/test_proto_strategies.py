@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, Phase, find, settings
 from tritonclient.grpc import service_pb2 as kserve
 
 from marquee.v1 import common_pb2, layout_pb2, recommender_pb2, render_pb2
-from tests.fuzz.proto_strategies import MALFORMED, extremes, messages, mutations
+from tests.fuzz.hostile_examples import extremes
+from tests.fuzz.proto_strategies import MALFORMED, messages, mutations
 from tests.fuzz.valid_requests import BASES
 
 #: The first example found is enough (no shrinking).
