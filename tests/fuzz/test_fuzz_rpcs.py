@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Sequence
+
 import grpc
 import pytest
-from google.protobuf import text_format
-from google.protobuf.message import Message
+from google.protobuf import message_factory, text_format
+from google.protobuf.message import DecodeError, Message
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from hypothesis import HealthCheck, Phase, assume, example, given, settings
 from hypothesis import strategies as st
@@ -87,9 +88,24 @@ def _examples(prober: Prober, target: Target, wanted: int) -> int:
     return UNIMPLEMENTED_EXAMPLES if outcome.code == grpc.StatusCode.UNIMPLEMENTED else wanted
 
 
+def _parses(target: Target, payload: bytes) -> bool:
+    try:
+        message_factory.GetMessageClass(target.method.input_type).FromString(payload)
+    except DecodeError:
+        return False
+    return True
+
+
 def _check(prober: Prober, stack: LocalStack, target: Target, sample: Sample) -> None:
     assume(sum(map(len, sample.payloads)) <= MAX_REQUEST_BYTES)
     outcome, health_problem = prober.call(target, sample.payloads)
+    if not _parses(target, sample.payloads[0]):
+        # Refused by the bootstrap before any servicer code, whatever the RPC; only a stream the
+        # servicer never reads (an unimplemented one) ends otherwise.
+        refused = outcome.code == grpc.StatusCode.INVALID_ARGUMENT and "does not parse" in outcome.details
+        unread = target.method.client_streaming and outcome.code == grpc.StatusCode.UNIMPLEMENTED
+        assert refused or unread, (
+            f"{target}: an undecodable request got {outcome.code.name} {shorten(outcome.details, 300)!r}")
     log_tail = ""
     if outcome.code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN):
         log_tail = "\nserver log tail:\n" + stack.processes[target.server].log_text()[-2500:]
