@@ -24,7 +24,7 @@ from PIL import Image, ImageDraw, ImageFont
 from marquee.fonts import truetype as font
 from marquee.layout_drawing import (
     LabelStyle, PixelBox, PlacedLabel, Rect, box_colour, draw_label, draw_outline, ellipsised, label_text,
-    pixel_box, place_labels,
+    one_line, pixel_box, place_labels,
 )
 from render_server.engines import COMPOSING, Engine, EngineOutput, JobCancelled, JobControl
 from render_server.request_validation import LayoutObject, RenderSpec
@@ -274,7 +274,7 @@ def plan_poster(spec: RenderSpec) -> PosterPlan:
     """Every label placed up front, clear of the title, the genre line and the frame, so a later
     layer never covers or cuts one."""
     width, height = spec.width, spec.height
-    title = _plan_title(width, height, spec.title or spec.prompt, spec.objects)
+    title = _plan_title(width, height, one_line(spec.title) or one_line(spec.prompt), spec.objects)
     genre_line = _plan_genre_line(width, height, spec.genres)
     reserved = [title.rect, *_frame_strips(width, height)]
     if genre_line is not None:
@@ -345,7 +345,9 @@ def _plan_genre_line(width: int, height: int, genres: Sequence[str]) -> _PlacedT
     if not genres:
         return None
     small = font(max(6, round(height / 40)))
-    line = "  •  ".join(g.upper() for g in genres)
+    line = "  •  ".join(one_line(g).upper() for g in genres if one_line(g))
+    if not line:
+        return None
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     if measure.textlength(line, font=small) > width - 4 * _frame_width(width, height):
         return None  # a picture too narrow for it: no line rather than a cut one

@@ -49,9 +49,17 @@ def label_ink(colour: tuple[int, int, int]) -> tuple[int, int, int]:
     return (0, 0, 0) if 0.299 * r + 0.587 * g + 0.114 * b > 160 else (255, 255, 255)
 
 
+def one_line(text: str) -> str:
+    """`text` as one line to draw: whitespace runs (line breaks, tabs) become one space and other
+    control characters go (Pillow cannot measure multi-line text, and a terminal escape in a
+    request must not reach a picture)."""
+    printable = "".join(c for c in text if c.isprintable() or c.isspace())
+    return " ".join(printable.split())
+
+
 def label_text(index: int, phrase: str) -> str:
     """"3 old horse, dusty saddle": the box number (from 1) and what goes in it."""
-    phrase = " ".join(phrase.split())
+    phrase = one_line(phrase)
     return f"{index + 1} {phrase}" if phrase else str(index + 1)
 
 

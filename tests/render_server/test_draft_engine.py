@@ -159,3 +159,17 @@ async def test_the_server_says_the_draft_is_a_mock_up_and_what_it_did(tmp_path: 
             assert f"composed in {layers} layers" in meta.notice
             assert f"the {asked} denoising steps and guidance 7 asked for were not run" in meta.notice
             assert "--engine creatilayout" in meta.notice
+
+
+def test_line_breaks_and_control_characters_in_text_fields_are_drawn_on_one_line() -> None:
+    """A genre with a line break made Pillow's measuring raise (INTERNAL, found by the fuzz
+    suite); escapes and NULs must not reach a picture either."""
+    from marquee.layout_drawing import one_line
+
+    hostile = "one\r\ntwo\n\tthree\x1b[31m\u202efour\x00"
+    assert one_line(hostile) == "one two three[31mfour"
+    engine = DraftEngine()
+    engine.load()
+    picture = engine.render(spec(prompt=hostile, title=hostile, mood=hostile, genres=(hostile, "\n\t"),
+                                 objects=(LayoutObject(hostile, (0.1, 0.1, 0.6, 0.6)),)), Recorder()).image
+    assert picture.size == (256, 256)
