@@ -76,3 +76,14 @@ def test_lone_token_in_url_is_registered() -> None:
     token = "tok" + secrets.token_hex(6)
     register_url_secrets(f"https://{token}@gateway.example/v1")
     assert redact_text(f"the gateway echoed {token}") == "the gateway echoed [redacted]"
+
+
+def test_status_messages_of_every_server_are_masked_by_value() -> None:
+    """A ServiceError quoting an upstream reply that echoed a registered secret sends no secret."""
+    from marquee.serving import InvalidArgument
+    from marquee.serving.structured_logs import register_secret
+
+    secret = "odd-shape-Q9x7#secret-value"
+    register_secret(secret)
+    error = InvalidArgument(f"the endpoint answered: bad key {secret}; check --base-url")
+    assert secret not in error.message and "check --base-url" in error.message

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import grpc
 
+from marquee.serving.structured_logs import redact_text
+
 #: Longest status message sent. Messages travel in HTTP/2 trailers, percent-encoded, and gRPC
 #: clients refuse metadata over 8 KiB by default: a longer message loses the status itself.
 MESSAGE_LIMIT = 600
@@ -30,7 +32,8 @@ class ServiceError(Exception):
     code: grpc.StatusCode = grpc.StatusCode.INTERNAL
 
     def __init__(self, message: str, code: grpc.StatusCode | None = None) -> None:
-        message = shorten(message, MESSAGE_LIMIT, tail=MESSAGE_LIMIT // 3)
+        # Masked by value before it can travel: a message may quote an upstream reply that echoed a key.
+        message = shorten(redact_text(message), MESSAGE_LIMIT, tail=MESSAGE_LIMIT // 3)
         super().__init__(message)
         self.message = message
         if code is not None:

@@ -19,7 +19,7 @@ from prometheus_client import Counter, Histogram
 
 from marquee.serving.errors import ServiceError, shorten
 from marquee.serving.request_decoding import check_request, checked_stream, tolerant
-from marquee.serving.structured_logs import get_logger
+from marquee.serving.structured_logs import get_logger, redact_text
 
 log = get_logger("marquee.rpc")
 
@@ -80,7 +80,7 @@ async def _fail(context: grpc.aio.ServicerContext, call: _Call, exc: BaseExcepti
     call.finish(grpc.StatusCode.INTERNAL)
     await context.abort(
         grpc.StatusCode.INTERNAL,
-        f"internal error in {call.method} ({type(exc).__name__}: {shorten(str(exc), 200)}); "
+        f"internal error in {call.method} ({type(exc).__name__}: {shorten(redact_text(str(exc)), 200)}); "
         "see the server log",
     )
 
