@@ -196,7 +196,9 @@ class LayoutEditor(Widget):
                     message=f"{what} has {len(text.strip())} characters; the render server takes at most "
                             f"{limit}: shorten it by {len(text.strip()) - limit}",
                 ))
-        self.query_one("#editor-check", Static).update("\n".join(f"✕ {p.message}" for p in problems))
+        check = self.query_one("#editor-check", Static)
+        check.update("\n".join(f"✕ {p.message}" for p in problems))
+        check.display = bool(problems)
         return problems
 
     def _publish(self) -> None:

@@ -100,10 +100,10 @@ async def test_real_servers_long_plots_a_failed_plan_caps_and_the_draft_notice(r
         title.value = "t" * (limit + 3)
         await wait_for(pilot, lambda: "the title has" in _text(app, "#editor-check"))
         assert f"the render server takes at most {limit}: shorten it by 3" in _text(app, "#editor-check")
-        assert title.has_class("-invalid")
+        assert title.has_class("-invalid") and app.query_one("#editor-check").display
         title.value = planned_title
         await wait_for(pilot, lambda: _text(app, "#editor-check") == "")
-        assert not title.has_class("-invalid")
+        assert not title.has_class("-invalid") and not app.query_one("#editor-check").display
         # The draft engine's picture comes with its notice, on the render and summary steps.
         await pilot.press("f4")
         for field, value in (("width", "64"), ("height", "64"), ("steps", "2"), ("preview_interval", "0")):
