@@ -90,6 +90,8 @@ class DynamicBatcher:
             await asyncio.gather(*self._running, return_exceptions=True)
         for pending in self._queue:
             if not pending.future.done():
+                self.stats.record_request(ok=False, total_ns=time.perf_counter_ns() - pending.enqueued_ns,
+                                          reason="CANCELED")
                 pending.future.set_exception(RuntimeError("the server is shutting down"))
         self._queue.clear()
         self._executor.shutdown(wait=True, cancel_futures=True)

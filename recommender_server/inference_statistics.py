@@ -1,5 +1,6 @@
 """Per model version counters, reported by the KServe v2 `ModelStatistics` RPC the way Triton
-reports them (cumulative counts and nanoseconds)."""
+reports them (cumulative counts and nanoseconds), and exported on /metrics as Triton's per-model
+families (`recommender_server.metrics`) from the same records."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from tritonclient.grpc import service_pb2 as kserve
+
+#: Triton's failure reasons: refused before running (bad input), cancelled (the server stopped),
+#: the model's run failed, anything else.
+FAILURE_REASONS = ("REJECTED", "CANCELED", "BACKEND", "OTHER")
 
 
 @dataclass
@@ -44,6 +49,8 @@ class ModelStatistics:
     )
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    failures: dict[str, int] = field(default_factory=dict)
+
     def record_execution(self, batch_size: int, input_ns: int, infer_ns: int, output_ns: int) -> None:
         with self._lock:
             self.execution_count += 1
@@ -53,16 +60,31 @@ class ModelStatistics:
                 duration.add(ns)
 
     def record_request(self, *, ok: bool, total_ns: int, queue_ns: int = 0, input_ns: int = 0,
-                       infer_ns: int = 0, output_ns: int = 0) -> None:
+                       infer_ns: int = 0, output_ns: int = 0, reason: str = "BACKEND") -> None:
+        """One request's outcome; `reason` (one of Triton's) says why a failed one failed."""
         with self._lock:
             if not ok:
                 self.fail.add(total_ns)
+                reason = reason if reason in FAILURE_REASONS else "OTHER"
+                self.failures[reason] = self.failures.get(reason, 0) + 1
                 return
             self.success.add(total_ns)
             self.queue.add(queue_ns)
             self.compute_input.add(input_ns)
             self.compute_infer.add(infer_ns)
             self.compute_output.add(output_ns)
+
+    def snapshot(self) -> dict:
+        """The counters at one instant (for /metrics)."""
+        with self._lock:
+            return {
+                "success_count": self.success.count, "success_ns": self.success.ns,
+                "queue_ns": self.queue.ns, "compute_input_ns": self.compute_input.ns,
+                "compute_infer_ns": self.compute_infer.ns, "compute_output_ns": self.compute_output.ns,
+                "inference_count": self.inference_count, "execution_count": self.execution_count,
+                "failures": dict(self.failures),
+                "executions_by_batch_size": {size: d[1].count for size, d in self.batches.items()},
+            }
 
     def proto(self) -> kserve.ModelStatistics:
         with self._lock:

@@ -9,20 +9,23 @@ An output requested with the `classification` parameter = k comes back as BYTES
 
 from __future__ import annotations
 
-import numpy as np
+import time
+
 import grpc
+import numpy as np
 from tritonclient.grpc import model_config_pb2 as mc
 from tritonclient.grpc import service_pb2 as kserve
 from tritonclient.grpc import service_pb2_grpc as kserve_grpc
 
 import marquee
-from marquee.serving import InvalidArgument, Readiness, shorten
+from marquee.serving import InvalidArgument, NotFound, Readiness, shorten
 from recommender_server.model_host import ModelHost, ServedModel
 from recommender_server.repository import kserve_datatype, numpy_dtype
 
 SERVICE_NAME = kserve.DESCRIPTOR.services_by_name["GRPCInferenceService"].full_name
 SERVER_NAME = "marquee-recommender"
-EXTENSIONS = ["classification", "model_configuration", "statistics", "model_repository"]
+# Only what works: `model_repository` (load/unload) is not implemented; RepositoryIndex answers anyway.
+EXTENSIONS = ["classification", "model_configuration", "statistics"]
 CLASSIFICATION = "classification"
 
 _TYPED_CONTENTS = {
@@ -159,9 +162,13 @@ class KServeServicer(kserve_grpc.GRPCInferenceServiceServicer):
             name=SERVER_NAME, version=getattr(marquee, "__version__", "0.1.0"), extensions=EXTENSIONS)
 
     async def ModelReady(self, request, context):
+        # As Triton: an unknown model or version is simply not ready (OK), not NOT_FOUND.
         if not self.readiness.serving or self.host is None:
             return kserve.ModelReadyResponse(ready=False)
-        self.host.get(request.name).version(request.version)
+        try:
+            self.host.get(request.name).version(request.version)
+        except NotFound:
+            return kserve.ModelReadyResponse(ready=False)
         return kserve.ModelReadyResponse(ready=True)
 
     async def ModelMetadata(self, request, context):
@@ -203,8 +210,13 @@ class KServeServicer(kserve_grpc.GRPCInferenceServiceServicer):
     async def ModelInfer(self, request, context):
         model = self._host().get(request.model_name)
         served = model.version(request.model_version)
-        inputs = decode_inputs(model, request)
-        wanted = requested_outputs(model, request)
+        started = time.perf_counter_ns()
+        try:
+            inputs = decode_inputs(model, request)
+            wanted = requested_outputs(model, request)
+        except InvalidArgument:
+            served.stats.record_request(ok=False, total_ns=time.perf_counter_ns() - started, reason="REJECTED")
+            raise
         outputs = await served.batcher.infer(inputs)
         response = kserve.ModelInferResponse(
             model_name=model.name, model_version=str(served.version), id=request.id)

@@ -15,8 +15,10 @@ from marquee.serving.structured_logs import get_logger
 from marquee.v1 import recommender_pb2_grpc
 from recommender_server.catalog import load_catalog
 from recommender_server.config import RecommenderSettings
+from recommender_server.inference_statistics import ModelStatistics
 from recommender_server.kserve_rest import KServeRest
 from recommender_server.kserve_servicer import KServeServicer, add_to_server
+from recommender_server.metrics import TRITON_METRICS
 from recommender_server.model_host import BatchingOptions, ModelHost, load_model, model_names
 from recommender_server.movielens import DataFileError, load_interactions
 from recommender_server.recommender_servicer import SERVICE_NAME, Catalog, RecommenderServicer
@@ -81,9 +83,17 @@ class RecommenderService(ModelService):
         gc.freeze()
         self.host = host
         self.kserve.host = host
+        TRITON_METRICS.add_source(self._statistics)
         self.domain.catalog = catalog
 
+    def _statistics(self) -> list[ModelStatistics]:
+        host = self.host
+        if host is None:
+            return []
+        return [served.stats for model in host.models.values() for served in model.versions.values()]
+
     async def close(self) -> None:
+        TRITON_METRICS.remove_source(self._statistics)
         if self.rest is not None:
             await self.rest.stop()
         if self.host is not None:

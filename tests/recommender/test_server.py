@@ -3,6 +3,7 @@ protocol through tritonclient, the domain RecommenderService, and every kind of 
 
 from __future__ import annotations
 
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator
@@ -13,6 +14,7 @@ import onnxruntime as ort
 import pytest
 import tritonclient.grpc as triton
 from google.protobuf import text_format
+from prometheus_client.parser import text_string_to_metric_families
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from tritonclient.grpc import model_config_pb2 as mc
 from tritonclient.grpc import service_pb2 as kserve
@@ -28,15 +30,20 @@ UNRATED_MOVIE = 51  # in movies.dat, but nobody rated it in MovieLens-1M
 
 
 @pytest.fixture(scope="module")
-def server(committed_repository: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def stack(committed_repository: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     stack = LocalStack({"recommender": ["--model-repository", str(committed_repository),
                                         "--batch-window-ms", "2"]},
                        tmp_path_factory.mktemp("recommender_logs"), grace_period=3.0)
     stack.start(timeout=120)
     try:
-        yield stack.addresses()["recommender"]
+        yield stack
     finally:
         stack.stop()
+
+
+@pytest.fixture(scope="module")
+def server(stack: LocalStack) -> str:
+    return stack.addresses()["recommender"]
 
 
 @pytest.fixture(scope="module")
@@ -94,9 +101,12 @@ def test_health_is_serving_for_both_services(server: str) -> None:
 def test_server_and_model_metadata(client: triton.InferenceServerClient, committed_repository: Path) -> None:
     assert client.is_server_live() and client.is_server_ready()
     assert client.is_model_ready("sasrec") and client.is_model_ready("sasrec", "1")
+    # As Triton: an unknown model or version is not ready, with status OK (not NOT_FOUND).
+    assert not client.is_model_ready("nope") and not client.is_model_ready("sasrec", "7")
     meta = client.get_server_metadata()
     assert meta.name == "marquee-recommender"
-    assert {"classification", "statistics", "model_configuration"} <= set(meta.extensions)
+    # Only the extensions that work: model repository load/unload is not implemented.
+    assert set(meta.extensions) == {"classification", "statistics", "model_configuration"}
     model = client.get_model_metadata("sasrec")
     assert (model.name, list(model.versions), model.platform) == ("sasrec", ["1"], "onnxruntime_onnx")
     assert [(t.name, t.datatype, list(t.shape)) for t in model.inputs] == [("movie_ids", "INT64", [-1, 200])]
@@ -144,6 +154,42 @@ def test_model_statistics_count_inferences(client: triton.InferenceServerClient)
     assert after.inference_stats.success.count == before.inference_stats.success.count + 1
     assert after.inference_stats.compute_infer.ns > before.inference_stats.compute_infer.ns
     assert after.last_inference >= before.last_inference
+
+
+def _triton_metrics(stack: LocalStack) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    port = stack.processes["recommender"].metrics_port
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    # Triton's names exactly: its counters carry no `_total`.
+    values = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name.startswith("nv_inference"):
+                values[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    assert "\nnv_inference_request_success{" in text and "nv_inference_request_success_total" not in text
+    return values
+
+
+def test_triton_per_model_metrics_count_known_traffic(stack: LocalStack,
+                                                      client: triton.InferenceServerClient) -> None:
+    """Triton's families, names and labels on /metrics, so Triton's dashboards work unchanged."""
+    model = (("model", "sasrec"), ("version", "1"))
+    before = _triton_metrics(stack)
+    client.infer("sasrec", [_infer_input(np.stack([_window([1]), _window([2]), _window([3])]))])
+    with pytest.raises(InferenceServerException):  # refused before running: REJECTED
+        client.infer("sasrec", [_infer_input(np.zeros((1, 7), dtype=np.int64))])
+    after = _triton_metrics(stack)
+
+    def delta(name: str, labels: tuple[tuple[str, str], ...] = model) -> float:
+        return after.get((name, labels), 0.0) - before.get((name, labels), 0.0)
+
+    assert delta("nv_inference_request_success") == 1
+    assert delta("nv_inference_request_failure", tuple(sorted((*model, ("reason", "REJECTED"))))) == 1
+    assert delta("nv_inference_count") == 3 and delta("nv_inference_exec_count") >= 1
+    for family in ("request", "queue", "compute_input", "compute_infer", "compute_output"):
+        assert (f"nv_inference_{family}_duration_us", model) in after
+    assert delta("nv_inference_request_duration_us") > 0
+    assert delta("nv_inference_compute_infer_duration_us") > 0
+    assert delta("nv_inference_batch_size_count") >= 1 and delta("nv_inference_batch_size_sum") >= 3
 
 
 def test_concurrent_requests_are_batched_and_each_gets_its_answer(
@@ -227,7 +273,6 @@ def test_unknown_model_or_version_is_not_found(client: triton.InferenceServerCli
         (lambda: client.infer("sasrec", [_infer_input(batch)], model_version="7"), "has no version '7'"),
         (lambda: client.get_model_metadata("nope"), "model 'nope'"),
         (lambda: client.get_model_config("sasrec", "3"), "has no version '3'"),
-        (lambda: client.is_model_ready("nope"), "model 'nope'"),
     ):
         with pytest.raises(InferenceServerException) as info:
             call()

@@ -91,8 +91,9 @@ def test_hostile_versions_are_not_found_on_every_rpc(address: str, version: str)
     tensor = kserve.ModelInferRequest.InferInputTensor(name="movie_ids", datatype="INT64", shape=[1, 200])
     with grpc.insecure_channel(address) as channel:
         stub = kserve_grpc.GRPCInferenceServiceStub(channel)
+        # Triton's answer for a version it does not serve: not ready, status OK.
+        assert not stub.ModelReady(kserve.ModelReadyRequest(name="sasrec", version=version)).ready
         calls = {
-            "ModelReady": lambda: stub.ModelReady(kserve.ModelReadyRequest(name="sasrec", version=version)),
             "ModelMetadata": lambda: stub.ModelMetadata(kserve.ModelMetadataRequest(name="sasrec", version=version)),
             "ModelConfig": lambda: stub.ModelConfig(kserve.ModelConfigRequest(name="sasrec", version=version)),
             "ModelStatistics": lambda: stub.ModelStatistics(
@@ -112,8 +113,8 @@ def test_hostile_versions_are_not_found_on_every_rpc(address: str, version: str)
 def test_a_huge_model_name_is_not_found_with_a_short_message(address: str) -> None:
     with grpc.insecure_channel(address) as channel:
         stub = kserve_grpc.GRPCInferenceServiceStub(channel)
-        for call in (lambda: stub.ModelReady(kserve.ModelReadyRequest(name=HUGE_NAME)),
-                     lambda: stub.ModelMetadata(kserve.ModelMetadataRequest(name=HUGE_NAME)),
+        assert not stub.ModelReady(kserve.ModelReadyRequest(name=HUGE_NAME)).ready
+        for call in (lambda: stub.ModelMetadata(kserve.ModelMetadataRequest(name=HUGE_NAME)),
                      lambda: stub.ModelInfer(kserve.ModelInferRequest(model_name=HUGE_NAME))):
             with pytest.raises(grpc.RpcError) as info:
                 call()
