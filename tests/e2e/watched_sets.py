@@ -1,8 +1,8 @@
 """The watched sets the whole-flow sweep sends through the client: titles exactly as `movies.dat`
 writes them (latin-1 decoded), drawn with a fixed seed from the real data.
 
-Four kinds: named sets (the README's pair, the blockbusters, every long-plot movie, titles with
-trailing articles, accents, alternate and a.k.a. titles, remakes); windows of real users'
+Four kinds: named sets (the README's pair, the blockbusters, the long-plot movies together,
+every title with trailing articles, accents, alternate and a.k.a. titles, remakes); windows of real users'
 histories (`user_sequences.txt`, what operators actually type); random catalog titles, half of
 them from the hard pools; and, built at run time against the real recommender, one history per
 long-plot movie that gets it recommended (`long_plot_history`).
@@ -20,7 +20,7 @@ from pathlib import Path
 from marquee.v1 import recommender_pb2, recommender_pb2_grpc
 
 SEED = 20261129
-#: The client's flag accepts at most this many watched titles in one set for the sweep.
+#: The largest watched set the sweep sends (a long evening's history typed as flags).
 MAX_TITLES = 50
 HISTORY_SETS = 85
 RANDOM_SETS = 85
