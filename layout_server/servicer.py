@@ -21,6 +21,7 @@ from layout_server.planning import LayoutPlanning
 from layout_server.prompting import DEFAULT_SYSTEM_INSTRUCTION
 from layout_server.request_limits import (
     MAX_GENRE_CHARS,
+    Caps,
     MAX_GENRES,
     MAX_MOVIE_GENRES,
     MAX_MOVIE_TITLE_CHARS,
@@ -38,6 +39,27 @@ def _path(response: layout_pb2.PlanLayoutResponse) -> str:
         return "llm_reasked"
     return "llm_repaired" if len(response.repairs) else "llm"
 
+
+
+def describe_planner(caps: Caps, llm_configured: bool = False, model: str = "") -> layout_pb2.DescribePlannerResponse:
+    """What DescribePlanner answers for `caps`: every limit the planning request is checked
+    against (also the answer of the client tests' fake planner, so it cannot drift)."""
+    return layout_pb2.DescribePlannerResponse(
+        llm_configured=llm_configured,
+        llm_model=model if llm_configured else "",
+        default_system_instruction=DEFAULT_SYSTEM_INSTRUCTION,
+        max_scenario_chars=caps.max_scenario_chars,
+        max_plot_chars=caps.max_plot_chars,
+        max_system_instruction_chars=caps.max_system_instruction_chars,
+        min_objects=MIN_OBJECTS,
+        max_objects=MAX_OBJECTS,
+        min_box_area=MIN_BOX_AREA,
+        max_recommended_movies=caps.max_recommended_movies,
+        max_genres=MAX_GENRES,
+        max_genre_chars=MAX_GENRE_CHARS,
+        max_movie_title_chars=MAX_MOVIE_TITLE_CHARS,
+        max_movie_genres=MAX_MOVIE_GENRES,
+    )
 
 class LayoutServicer(layout_pb2_grpc.LayoutServiceServicer):
     def __init__(self, planning: LayoutPlanning, readiness: Readiness, model: str) -> None:
@@ -80,20 +102,4 @@ class LayoutServicer(layout_pb2_grpc.LayoutServiceServicer):
     async def DescribePlanner(  # noqa: N802
         self, request: layout_pb2.DescribePlannerRequest, context: grpc.aio.ServicerContext
     ) -> layout_pb2.DescribePlannerResponse:
-        caps = self.planning.caps
-        return layout_pb2.DescribePlannerResponse(
-            llm_configured=self.planning.llm_configured,
-            llm_model=self.model if self.planning.llm_configured else "",
-            default_system_instruction=DEFAULT_SYSTEM_INSTRUCTION,
-            max_scenario_chars=caps.max_scenario_chars,
-            max_plot_chars=caps.max_plot_chars,
-            max_system_instruction_chars=caps.max_system_instruction_chars,
-            min_objects=MIN_OBJECTS,
-            max_objects=MAX_OBJECTS,
-            min_box_area=MIN_BOX_AREA,
-            max_recommended_movies=caps.max_recommended_movies,
-            max_genres=MAX_GENRES,
-            max_genre_chars=MAX_GENRE_CHARS,
-            max_movie_title_chars=MAX_MOVIE_TITLE_CHARS,
-            max_movie_genres=MAX_MOVIE_GENRES,
-        )
+        return describe_planner(self.planning.caps, self.planning.llm_configured, self.model)

@@ -26,9 +26,12 @@ from marquee.v1 import (
     render_pb2,
     render_pb2_grpc,
 )
+from layout_server.request_limits import Caps
+from layout_server.servicer import describe_planner
 from recommender_server.catalog import MovieRecord
 from recommender_server.title_requests import TitleCatalog, movie_proto, resolve_titles, search_movies
 from recommender_server.title_search import TitleIndex
+from render_server.request_validation import advertised_caps
 
 CATALOG = [
     (1, "Toy Story", 1995, ["Animation", "Children's", "Comedy"], "A cowboy doll is threatened by a new spaceman figure."),
@@ -47,7 +50,6 @@ CATALOG = [
     (2355, "Bug's Life, A", 1998, ["Animation", "Children's", "Comedy"], "An inventive ant hires circus bugs as warriors."),
 
 ]
-DEFAULT_INSTRUCTION = "You design movie thumbnail layouts. Answer with a title, a mood and 3-5 objects."
 
 
 def _record(entry: tuple) -> MovieRecord:
@@ -162,10 +164,8 @@ class Layout(layout_pb2_grpc.LayoutServiceServicer):
         return layout_pb2.ValidateLayoutResponse(problems=problems, valid=not problems)
 
     def DescribePlanner(self, request, context):  # noqa: N802
-        return layout_pb2.DescribePlannerResponse(
-            llm_configured=False, default_system_instruction=DEFAULT_INSTRUCTION, max_scenario_chars=4000,
-            max_plot_chars=400, max_system_instruction_chars=8000, min_objects=3, max_objects=5, min_box_area=0.16,
-        )
+        # The real server's answer for its default caps: a fake must not disagree with it.
+        return describe_planner(Caps())
 
 
 def frame(width: int, height: int, step: int, total: int, noise: bool = False) -> Image.Image:
@@ -273,7 +273,7 @@ class Render(render_pb2_grpc.RenderServiceServicer):
     def DescribeEngine(self, request, context):  # noqa: N802
         return render_pb2.DescribeEngineResponse(
             engine="fake", device="cpu", max_width=2048, max_height=2048, max_boxes=10, default_steps=28,
-            default_guidance=7.0, default_size=1024, max_queue_depth=8)
+            default_guidance=7.0, default_size=1024, max_queue_depth=8, **advertised_caps())
 
 
 class FakeStack:

@@ -17,6 +17,7 @@ from client_tui.summary import SummaryImages
 from tests.client.conftest import fixed_session
 from tests.client.console_helpers import all_serving, make_console, notifications, wait_for
 from tests.client.fake_servers import FakeStack, frame
+from layout_server.prompting import DEFAULT_SYSTEM_INSTRUCTION
 
 SIZE = (150, 48)
 
@@ -140,7 +141,8 @@ async def test_system_instruction_default_and_override(fake_stack: FakeStack) ->
         await all_serving(pilot)
         await wait_for(pilot, lambda: app.planner_info is not None)
         area = app.query_one("#instruction")
-        assert area.text.startswith("You design movie thumbnail layouts")  # type: ignore[attr-defined]
+        # The planner's own default instruction, as DescribePlanner gives it.
+        assert area.text == DEFAULT_SYSTEM_INSTRUCTION  # type: ignore[attr-defined]
         area.load_text("Only use warm colours.")  # type: ignore[attr-defined]
         await wait_for(pilot, lambda: app.session.system_instruction == "Only use warm colours.")
         await pilot.press("f7")
