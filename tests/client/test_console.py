@@ -14,10 +14,10 @@ from client_tui.console.server_status import ServerBadge
 from client_tui.export import export_session
 from client_tui.session import Session
 from client_tui.summary import SummaryImages
+from layout_server.prompting import DEFAULT_SYSTEM_INSTRUCTION
 from tests.client.conftest import fixed_session
 from tests.client.console_helpers import all_serving, make_console, notifications, wait_for
 from tests.client.fake_servers import FakeStack, frame
-from layout_server.prompting import DEFAULT_SYSTEM_INSTRUCTION
 
 SIZE = (150, 48)
 
