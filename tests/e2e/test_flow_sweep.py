@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from client_tui.session import Session
 from layout_server.config import LayoutSettings
+from marquee.v1.recommender_pb2_grpc import RecommenderServiceStub
 from tests.conftest import SHARED_DATA
 from tests.e2e.client_runs import SWEEP_SIZE, flow_arguments, run_command, run_in_process
 from tests.e2e.flow_outputs import Expected, check_outputs, session_summary
@@ -40,12 +42,12 @@ def _params(items: list, ids) -> list:  # type: ignore[no-untyped-def]
     return [pytest.param(item, id=ids(item)) for item in items] or [pytest.param(None, id="no-data")]
 
 
-def _check_run(watched: WatchedSet, out: Path, exit_code: int, stderr: str) -> None:
+def _check_run(watched: WatchedSet, out: Path, exit_code: int, stderr: str) -> Session:
     titles = "; ".join(watched.titles[:6]) + (" ..." if len(watched.titles) > 6 else "")
     assert exit_code == 0, (
         f"{watched.name} ({len(watched.titles)} titles: {titles}, k={watched.k}) exited {exit_code}: "
         f"{stderr.strip()[-600:]} [{session_summary(out)}]")
-    check_outputs(out, Expected(watched_ids=watched.movie_ids, k=watched.k, size=SWEEP_SIZE))
+    return check_outputs(out, Expected(watched_ids=watched.movie_ids, k=watched.k, size=SWEEP_SIZE))
 
 
 def test_the_sweep_covers_what_users_hit() -> None:
@@ -70,7 +72,7 @@ def test_flow_in_process(watched: WatchedSet, shared_data: Path, inprocess_stack
 
 @pytest.mark.parametrize("movie_id", _params(LONG_PLOTS, str))
 def test_long_plot_recommended(movie_id: int, shared_data: Path, movielens: MovieLensData,
-                               recommender_stub, inprocess_stack: InProcessStack, tmp_path: Path) -> None:
+                               recommender_stub: RecommenderServiceStub, inprocess_stack: InProcessStack, tmp_path: Path) -> None:
     """A real history after which the movie with a plot longer than the planner's cap is
     recommended, so that plot reaches the planner: the flow must still finish."""
     watched = long_plot_history(movielens, recommender_stub, movie_id)
@@ -79,8 +81,7 @@ def test_long_plot_recommended(movie_id: int, shared_data: Path, movielens: Movi
                     "so its plot cannot reach the planner through the flow")
     out = tmp_path / "out"
     result = run_in_process(flow_arguments(watched, out), inprocess_stack.addresses())
-    _check_run(watched, out, result.exit_code, result.stderr)
-    session = check_outputs(out)
+    session = _check_run(watched, out, result.exit_code, result.stderr)
     assert movie_id in [r.movie.movie_id for r in session.recommendations]
 
 
