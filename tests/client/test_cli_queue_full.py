@@ -1,7 +1,8 @@
 """A full render queue is waited for, within --wait, and never costs the work done before it:
-a real render server (draft engine) with no waiting room (`--queue-depth 0`), kept busy by a
-client that renders large images back to back, so the CLI's job is refused with
-RESOURCE_EXHAUSTED and the server's retry-after hint."""
+a real render server (the tiny CreatiLayout pipeline) with no waiting room (`--queue-depth 0`),
+held busy by one long job until the test lets it go, so the CLI's job is refused with
+RESOURCE_EXHAUSTED and the server's retry-after hint, every time (no race with a gap between
+jobs)."""
 
 from __future__ import annotations
 
@@ -20,11 +21,12 @@ from client_tui.local_stack import LocalStack
 from client_tui.session import Session
 from marquee.v1 import common_pb2, render_pb2, render_pb2_grpc
 from tests.client.conftest import ONE_THREAD
+from tests.conftest import CREATILAYOUT_FIXTURES
 
 pytestmark = pytest.mark.slow
 
 FLOW = ["--watched", "Toy Story (1995)", "--k", "3", "--planner", "offline", "--size", "64x64", "--seed", "5",
-        "--preview-every", "0"]
+        "--preview-every", "0", "--steps", "4"]
 QUEUE_FULL = "render queue full; retrying in"
 
 
@@ -33,48 +35,49 @@ def busy_render(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
     """A render server that takes one job at a time and turns every other one away."""
     logs = tmp_path_factory.mktemp("busy-render")
     stack = LocalStack(
-        {"render": ["--engine", "draft", "--queue-depth", "0", "--output-dir", str(logs / "renders")]},
+        {"render": ["--engine", "creatilayout", "--model", str(CREATILAYOUT_FIXTURES / "tiny" / "pipeline"),
+                    "--torch-threads", "1", "--queue-depth", "0", "--output-dir", str(logs / "renders")]},
         logs, env=ONE_THREAD, grace_period=3.0,
     )
-    stack.start(timeout=120)
+    stack.start(timeout=180)
     yield stack
     stack.stop()
 
 
 class QueueHog:
-    """Keeps the render server busy: one large draft job after another until `stop()`."""
+    """Holds the render server's one slot with a long job (the tiny model at its largest size,
+    many steps: minutes) until `stop()` cancels it; the server stops it within a step."""
 
     def __init__(self, address: str) -> None:
         self.channel = grpc.insecure_channel(address, options=[("grpc.max_receive_message_length", 256 << 20)])
         self.stub = render_pb2_grpc.RenderServiceStub(self.channel)
         self.running = threading.Event()
-        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
-        box = lambda i: common_pb2.Box(x1=0.05 * i, y1=0.04 * i, x2=0.05 * i + 0.5, y2=0.04 * i + 0.5)  # noqa: E731
+        self._call: grpc.Future | None = None
         self.request = render_pb2.RenderRequest(
-            prompt="hog", title="Hog", width=1536, height=1536, preview_interval=0, seed=1,
-            objects=[render_pb2.RenderObject(phrase=f"thing {i}", box=box(i)) for i in range(10)],
+            prompt="hog", title="Hog", width=512, height=512, steps=200, preview_interval=0, seed=1,
+            objects=[render_pb2.RenderObject(phrase="thing", box=common_pb2.Box(x1=0.1, y1=0.1, x2=0.6, y2=0.6))],
         )
 
     def __enter__(self) -> "QueueHog":
         self._thread.start()
-        assert self.running.wait(60), "the hog's job never started"
+        assert self.running.wait(120), "the hog's job never started"
         return self
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                for response in self.stub.Render(self.request, timeout=120):
-                    if response.HasField("progress"):
-                        self.running.set()
-            except grpc.RpcError as error:
-                if error.code() is not grpc.StatusCode.RESOURCE_EXHAUSTED:
-                    raise
-                self._stop.wait(0.02)
+        self._call = self.stub.Render(self.request, timeout=600)
+        try:
+            for response in self._call:
+                if response.HasField("progress") and response.progress.stage == "denoising":
+                    self.running.set()
+        except grpc.RpcError as error:
+            if error.code() is not grpc.StatusCode.CANCELLED:
+                raise
 
     def stop(self) -> None:
-        """No new job; the running one finishes."""
-        self._stop.set()
+        """Cancels the long job: the slot frees up within a step."""
+        if self._call is not None:
+            self._call.cancel()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
@@ -109,7 +112,7 @@ def test_a_full_queue_is_waited_for_then_the_render_succeeds(
         for line in cli.stderr:
             seen.append(line)
             if QUEUE_FULL in line:
-                hog.stop()  # room frees up once the hog's running job ends
+                hog.stop()  # the slot frees up within a step of the cancel
         stdout = cli.stdout.read() if cli.stdout else ""
         code = cli.wait(timeout=180)
     stderr = "".join(seen)

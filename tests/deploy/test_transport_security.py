@@ -209,29 +209,7 @@ def test_every_server_requires_the_bearer_token_but_health_stays_open(setup: Set
                 assert health.status == health_pb2.HealthCheckResponse.SERVING
 
 
-def _files_holding(root: Path, secret: str) -> list[Path]:
-    needle = secret.encode()
-    return [p for p in sorted(root.rglob("*")) if p.is_file() and needle in p.read_bytes()]
-
-
-def test_no_key_or_token_in_any_log_or_output(
-    setup: Setup, flows: dict[str, ClientRun], tmp_path: Path
-) -> None:
-    assert {name: run.process.returncode for name, run in flows.items()} == {"mutual": 0, "tls": 0}
-    # Stop the servers first, so their logs include shutdown too.
-    for stack in (setup.mutual, setup.tls):
-        assert set(stack.stop().values()) == {0}
-    logs = [server.log_path for stack in (setup.mutual, setup.tls) for server in stack.processes.values()]
-    assert all(path.stat().st_size > 0 for path in logs)
-    # The servers did log their configuration, at debug level: there was something to leak.
-    assert all("configuration" in path.read_text() for path in logs)
-    for label, secret in SECRETS.items():
-        assert _files_holding(setup.root, secret) == [], f"{label} leaked"
-    # The check itself can fail: a file holding a secret is found.
-    (tmp_path / "leak.log").write_text(f"oops {AUTH_TOKEN}\n")
-    assert _files_holding(tmp_path, AUTH_TOKEN) == [tmp_path / "leak.log"]
-
-
+# Runs before test_no_key_or_token_in_any_log_or_output, which stops the servers.
 def test_probe_checks_health_over_tls_and_mutual_tls_from_the_servers_environment(setup: Setup) -> None:
     """`python -m marquee.serving.probe`, as an image's HEALTHCHECK or an exec probe runs it: the
     server's own MARQUEE_* settings, plus the CA (and client pair for mutual TLS)."""
@@ -254,3 +232,27 @@ def test_probe_checks_health_over_tls_and_mutual_tls_from_the_servers_environmen
             plain = subprocess.run([*probe, "--address", f"127.0.0.1:{port}"],
                                    env={"PATH": os.environ["PATH"]}, capture_output=True, text=True, timeout=30)
             assert plain.returncode == 2 and "UNAVAILABLE" in plain.stderr, name
+
+
+def _files_holding(root: Path, secret: str) -> list[Path]:
+    needle = secret.encode()
+    return [p for p in sorted(root.rglob("*")) if p.is_file() and needle in p.read_bytes()]
+
+
+def test_no_key_or_token_in_any_log_or_output(
+    setup: Setup, flows: dict[str, ClientRun], tmp_path: Path
+) -> None:
+    assert {name: run.process.returncode for name, run in flows.items()} == {"mutual": 0, "tls": 0}
+    # Stop the servers first, so their logs include shutdown too.
+    for stack in (setup.mutual, setup.tls):
+        assert set(stack.stop().values()) == {0}
+    logs = [server.log_path for stack in (setup.mutual, setup.tls) for server in stack.processes.values()]
+    assert all(path.stat().st_size > 0 for path in logs)
+    # The servers did log their configuration, at debug level: there was something to leak.
+    assert all("configuration" in path.read_text() for path in logs)
+    for label, secret in SECRETS.items():
+        assert _files_holding(setup.root, secret) == [], f"{label} leaked"
+    # The check itself can fail: a file holding a secret is found.
+    (tmp_path / "leak.log").write_text(f"oops {AUTH_TOKEN}\n")
+    assert _files_holding(tmp_path, AUTH_TOKEN) == [tmp_path / "leak.log"]
+
