@@ -51,7 +51,8 @@ class Summary:
 
     def png_bytes(self) -> bytes:
         buffer = io.BytesIO()
-        self.image.save(buffer, format="PNG", optimize=False)
+        # Level 1: a third of the encoding time of the default 6, files ~20 % larger.
+        self.image.save(buffer, format="PNG", compress_level=1)
         return buffer.getvalue()
 
     def pdf_bytes(self, paper: Paper = "a4") -> bytes:
