@@ -80,6 +80,11 @@ class RenderSettings(ServerSettings):
         Path("outputs/renders"),
         description="Where every result is saved (image, layout visualisations, metadata JSON).",
     )
+    output_file_mode: str = Field(
+        "0644", pattern=r"^0?[0-7]{3}$",
+        description="Permissions of every saved file, in octal (default 0644, as the client writes: "
+        "readable by whoever reads the output folder; 0600 keeps them to the server's user).",
+    )
     preview_size: int = Field(
         512, ge=16, le=2048, description="Longest side of a streamed preview JPEG, in pixels."
     )

@@ -146,7 +146,7 @@ class RenderService(ModelService):
         self.settings = settings
         self.engine = engine or make_engine(settings)
         # Created now so that a bad --output-dir stops the server at start-up, not at the first job.
-        self.store = OutputStore(settings.output_dir)
+        self.store = OutputStore(settings.output_dir, file_mode=int(settings.output_file_mode, 8))
         self.queue = JobQueue(
             RenderJobRunner(self.engine, self.store),
             max_waiting=settings.queue_depth,

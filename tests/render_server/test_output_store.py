@@ -56,3 +56,18 @@ def test_an_unusable_output_directory_fails_at_construction(tmp_path: Path) -> N
     blocker.write_text("not a directory")
     with pytest.raises(OSError):
         OutputStore(blocker / "renders")
+
+
+
+def test_the_server_option_sets_the_mode_of_every_saved_file(tmp_path: Path) -> None:
+    """--output-file-mode reaches the store (default 0644, as the client writes); a mode that is
+    not octal is refused when the settings are read."""
+    import pydantic
+
+    from render_server.service import RenderService
+    from tests.render_server.conftest import settings
+
+    assert RenderService(settings(tmp_path / "default")).store.file_mode == 0o644
+    assert RenderService(settings(tmp_path / "private", output_file_mode="0600")).store.file_mode == 0o600
+    with pytest.raises(pydantic.ValidationError):
+        settings(tmp_path / "bad", output_file_mode="rw-r--r--")
