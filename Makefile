@@ -24,7 +24,7 @@ demo: install
 	$(PY) -m client_tui demo
 
 test: install
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider --durations=40
 
 # Long measurements stay out of `make test` (which runs each script with --smoke).
 bench: install
