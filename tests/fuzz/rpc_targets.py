@@ -14,6 +14,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from tritonclient.grpc import service_pb2 as _kserve  # noqa: F401 - registers inference.*
 
+from marquee.serving.reflection import V1_SERVICE_NAME
 from marquee.v1 import layout_pb2, recommender_pb2, render_pb2  # noqa: F401 - register marquee.v1.*
 
 #: The services each server registers besides health and reflection (checked against what each
@@ -23,7 +24,7 @@ DOMAIN_SERVICES = {
     "layout": ("marquee.v1.LayoutService",),
     "render": ("marquee.v1.RenderService",),
 }
-COMMON_SERVICES = (health.SERVICE_NAME, reflection.SERVICE_NAME)
+COMMON_SERVICES = (health.SERVICE_NAME, reflection.SERVICE_NAME, V1_SERVICE_NAME)
 
 OK = grpc.StatusCode.OK
 ALLOWED = frozenset({OK, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND,

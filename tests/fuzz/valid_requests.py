@@ -8,6 +8,7 @@ from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2
 from tritonclient.grpc import service_pb2 as kserve
 
+from marquee.serving.reflection import V1Request
 from marquee.v1 import common_pb2, layout_pb2, recommender_pb2, render_pb2
 
 MAXLEN = 200  # the committed SASRec's window
@@ -60,5 +61,7 @@ BASES: dict[str, Message] = {
         objects=[render_pb2.RenderObject(phrase=f"{o.name}, {o.feature}", box=o.box) for o in _LAYOUT.objects]),
     "/grpc.health.v1.Health/Check": health_pb2.HealthCheckRequest(service=""),
     "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": reflection_pb2.ServerReflectionRequest(
+        file_containing_symbol="grpc.health.v1.Health"),
+    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo": V1Request(
         file_containing_symbol="grpc.health.v1.Health"),
 }

@@ -18,13 +18,13 @@ from typing import Callable, Sequence, TypeVar
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 from pydantic import ValidationError
 
 from marquee.serving.auth import BearerTokenInterceptor
 from marquee.serving.metrics import MetricsInterceptor
 from marquee.serving.readiness import Readiness, State
+from marquee.serving.reflection import enable_reflection
 from marquee.serving.settings import ServerSettings, parse_settings
 from marquee.serving.structured_logs import configure_logging, get_logger, register_secret
 from marquee.serving.tls import server_credentials
@@ -112,9 +112,7 @@ async def serve(
     for name in watched:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
     if settings.reflection:
-        reflection.enable_server_reflection(
-            [*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
-        )
+        enable_reflection([*names, health.SERVICE_NAME], server)
 
     address = _address(settings.host, settings.port)
     try:
