@@ -18,7 +18,7 @@ import pytest
 from client_tui.exit_codes import ExitCode
 from client_tui.local_stack import LocalStack, free_port
 from client_tui.session import Session
-from tests.client.conftest import ONE_THREAD
+from tests.real_stack import ONE_THREAD
 from tests.client.fake_servers import FakeStack, RenderBehaviour
 
 TOKEN = "tkn-9f8e7d6c5b4a"

@@ -20,7 +20,7 @@ from client_tui.exit_codes import ExitCode
 from client_tui.local_stack import LocalStack
 from client_tui.session import Session
 from marquee.v1 import common_pb2, render_pb2, render_pb2_grpc
-from tests.client.conftest import ONE_THREAD
+from tests.real_stack import ONE_THREAD
 from tests.conftest import CREATILAYOUT_FIXTURES
 
 pytestmark = pytest.mark.slow

@@ -20,7 +20,7 @@ from client_tui.gateway import Gateway
 from client_tui.local_stack import LocalStack, free_port
 from client_tui.server_caps import PlannerCaps, planner_caps
 from client_tui.session import MovieRecord, Recommendation, Session
-from tests.client.conftest import ONE_THREAD
+from tests.real_stack import ONE_THREAD
 
 pytestmark = pytest.mark.slow
 

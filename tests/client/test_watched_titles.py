@@ -13,7 +13,7 @@ import pytest
 from client_tui.exit_codes import ExitCode
 from client_tui.local_stack import LocalStack
 from client_tui.session import Session
-from tests.client.conftest import ONE_THREAD
+from tests.real_stack import ONE_THREAD
 
 pytestmark = pytest.mark.slow
 

@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from client_tui.local_stack import LocalStack, ServerProcess
 from tests.conftest import CREATILAYOUT_FIXTURES
+from tests.real_stack import ONE_THREAD
 from tests.tls_certs import CertSet
 
 #: The tiny CreatiLayout pipeline (random weights, real architecture) from the shared fixtures:
@@ -28,8 +29,6 @@ TINY_RENDER_FLAGS = ("--engine", "creatilayout", "--model", str(TINY_PIPELINE), 
 DRAFT_RENDER_FLAGS = ("--engine", "draft")
 #: Two watched movies every MovieLens-1M copy has.
 WATCHED = ("Toy Story (1995)", "Aladdin (1992)")
-#: Keeps each process on one thread: two cores are shared by every server of the test.
-ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
 def client_credentials(certs: CertSet, *, mutual: bool) -> grpc.ChannelCredentials:

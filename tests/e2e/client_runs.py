@@ -16,12 +16,11 @@ from typing import Mapping, Sequence
 from client_tui.__main__ import main
 from client_tui.connections import ENV_VARS
 from tests.e2e.watched_sets import WatchedSet
+from tests.real_stack import ONE_THREAD
 
 #: Small and quick on the draft engine: the sweep is about the flow, not the pixels.
 SWEEP_SIZE = (64, 64)
 SWEEP_STEPS = 4
-#: One thread per process: two cores are shared by every server of a test.
-ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
 @dataclass(frozen=True)

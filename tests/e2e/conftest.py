@@ -12,9 +12,10 @@ import pytest
 
 from client_tui.local_stack import LocalStack
 from marquee.v1 import recommender_pb2_grpc
-from tests.e2e.client_runs import ONE_THREAD, client_environment
+from tests.e2e.client_runs import client_environment
 from tests.e2e.inprocess_stack import InProcessStack
 from tests.e2e.watched_sets import MovieLensData
+from tests.real_stack import offline_draft_stack
 
 
 @pytest.fixture(scope="session")
@@ -40,17 +41,7 @@ def recommender_stub(inprocess_stack: InProcessStack) -> Iterator[recommender_pb
 def process_stack(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Iterator[LocalStack]:
     """The three servers as `python -m <server>` processes: draft engine, no LLM."""
     logs = tmp_path_factory.mktemp("e2e-processes")
-    (logs / "empty.env").write_text("")
-    stack = LocalStack(
-        {
-            "recommender": [],
-            "layout": ["--env-file", str(logs / "empty.env")],
-            "render": ["--engine", "draft", "--output-dir", str(logs / "renders")],
-        },
-        logs,
-        env={**ONE_THREAD, "MARQUEE_DATA_DIR": str(shared_data), "OPENAI_API_KEY": ""},
-        grace_period=3.0,
-    )
+    stack = offline_draft_stack(logs, shared_data)
     stack.start(timeout=240)
     yield stack
     stack.stop()

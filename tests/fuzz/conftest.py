@@ -10,26 +10,14 @@ import pytest
 
 from client_tui.local_stack import LocalStack
 from tests.fuzz.rpc_targets import DOMAIN_SERVICES, Prober
+from tests.real_stack import offline_draft_stack
 
-#: One thread per process: two cores are shared by every server of a test.
-ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
 @pytest.fixture(scope="module")
 def fuzz_stack(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Iterator[LocalStack]:
     logs = tmp_path_factory.mktemp("fuzz-stack")
-    # No LLM: an empty dotenv file, so a developer's .env cannot switch the planner to the LLM.
-    (logs / "empty.env").write_text("")
-    stack = LocalStack(
-        {
-            "recommender": [],
-            "layout": ["--env-file", str(logs / "empty.env")],
-            "render": ["--engine", "draft", "--output-dir", str(logs / "renders")],
-        },
-        logs,
-        env={**ONE_THREAD, "MARQUEE_DATA_DIR": str(shared_data), "OPENAI_API_KEY": ""},
-        grace_period=3.0,
-    )
+    stack = offline_draft_stack(logs, shared_data)
     stack.start(timeout=240)
     yield stack
     codes = stack.stop()
