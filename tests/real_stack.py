@@ -4,6 +4,9 @@ developer's .env cannot switch the planner to the LLM)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from client_tui.local_stack import LocalStack
@@ -24,3 +27,28 @@ def offline_draft_stack(logs: Path, shared_data: Path) -> LocalStack:
         env={**ONE_THREAD, "MARQUEE_DATA_DIR": str(shared_data), "OPENAI_API_KEY": ""},
         grace_period=3.0,
     )
+
+
+def cli_env() -> dict[str, str]:
+    """The environment of a client process: no MARQUEE_* of the developer's shell (the test's
+    flags say where the servers are), one thread, unbuffered output."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MARQUEE_")}
+    return {**env, **ONE_THREAD, "PYTHONUNBUFFERED": "1"}
+
+
+def cli_command(addresses: dict[str, str], *args: str) -> list[str]:
+    """`python -m client_tui run` pointed at `addresses` (server name → host:port)."""
+    flags = [a for name, address in addresses.items() for a in (f"--{name}", address)]
+    return [sys.executable, "-m", "client_tui", "run", *flags, *args]
+
+
+def run_cli(addresses: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI run to its end; whatever it exits with, never with a traceback."""
+    result = subprocess.run(cli_command(addresses, *args), capture_output=True, text=True, timeout=300,
+                            env=cli_env())
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def watched_flags(*titles: str) -> list[str]:
+    return [arg for title in titles for arg in ("--watched", title)]

@@ -6,9 +6,7 @@ jobs)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -20,7 +18,7 @@ from client_tui.exit_codes import ExitCode
 from client_tui.local_stack import LocalStack
 from client_tui.session import Session
 from marquee.v1 import common_pb2, render_pb2, render_pb2_grpc
-from tests.real_stack import ONE_THREAD
+from tests.real_stack import ONE_THREAD, cli_command, cli_env
 from tests.conftest import CREATILAYOUT_FIXTURES
 
 pytestmark = pytest.mark.slow
@@ -85,19 +83,9 @@ class QueueHog:
         self.channel.close()
 
 
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MARQUEE_")}
-    return {**env, **ONE_THREAD, "PYTHONUNBUFFERED": "1"}
-
-
-def _cli(addresses: dict[str, str], *args: str) -> list[str]:
-    flags = [a for name, address in addresses.items() for a in (f"--{name}", address)]
-    return [sys.executable, "-m", "client_tui", "run", *flags, *args]
-
-
 def _start_cli(addresses: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(_cli(addresses, *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=_env())
+    return subprocess.Popen(cli_command(addresses, *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=cli_env())
 
 
 def test_a_full_queue_is_waited_for_then_the_render_succeeds(
@@ -141,8 +129,8 @@ def test_with_wait_0_a_full_queue_is_exit_7_with_the_session_saved(
     assert planned.layout is not None and planned.result is None
 
     # The hog is gone: the saved session renders on resume, with nothing recomputed before it.
-    resumed = subprocess.run(_cli(addresses, "--resume", str(path)), capture_output=True, text=True, timeout=180,
-                             env=_env())
+    resumed = subprocess.run(cli_command(addresses, "--resume", str(path)), capture_output=True, text=True, timeout=180,
+                             env=cli_env())
     assert resumed.returncode == ExitCode.OK, resumed.stderr
     done = Session.load(path)
     assert done.layout == planned.layout and done.result is not None and done.result.seed == 5

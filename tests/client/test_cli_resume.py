@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,25 +17,12 @@ from client_tui.gateway import Gateway
 from client_tui.local_stack import LocalStack, free_port
 from client_tui.server_caps import PlannerCaps, planner_caps
 from client_tui.session import MovieRecord, Recommendation, Session
-from tests.real_stack import ONE_THREAD
+from tests.real_stack import run_cli, watched_flags
 
 pytestmark = pytest.mark.slow
 
 #: Small and fast: the draft engine at 64x64.
 RENDER = ["--planner", "offline", "--steps", "2", "--size", "64x64", "--seed", "3", "--preview-every", "0"]
-
-
-def run_cli(addresses: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MARQUEE_")}
-    flags = [a for name, address in addresses.items() for a in (f"--{name}", address)]
-    result = subprocess.run([sys.executable, "-m", "client_tui", "run", *flags, *args],
-                            capture_output=True, text=True, timeout=300, env={**env, **ONE_THREAD})
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
-
-
-def _watched(*titles: str) -> list[str]:
-    return [arg for title in titles for arg in ("--watched", title)]
 
 
 async def _ask(real_stack: LocalStack, title: str) -> tuple[MovieRecord, PlannerCaps]:
@@ -54,7 +38,7 @@ async def _ask(real_stack: LocalStack, title: str) -> tuple[MovieRecord, Planner
 def test_reported_watched_sets_plan_and_render(real_stack: LocalStack, tmp_path: Path, titles: tuple[str, ...]) -> None:
     # Both failed with "context.recommended_movies[2].plot has 2018 characters; the limit is 2000".
     out = tmp_path / "out"
-    result = run_cli(real_stack.addresses(), *_watched(*titles), *RENDER, "--out", str(out))
+    result = run_cli(real_stack.addresses(), *watched_flags(*titles), *RENDER, "--out", str(out))
     assert result.returncode == ExitCode.OK, result.stderr
     session = Session.load(out / "session.json")
     assert session.layout is not None and session.result is not None and session.result.engine == "draft"
@@ -85,7 +69,7 @@ def test_a_scenario_the_person_typed_over_the_cap_is_exit_2_naming_the_flag(
 ) -> None:
     out = tmp_path / "out"
     typed = "A lighthouse keeper and a storm. " * 130  # 4,290 characters; the layout server takes 4,000
-    result = run_cli(real_stack.addresses(), *_watched("Toy Story (1995)"), "--scenario", typed, *RENDER,
+    result = run_cli(real_stack.addresses(), *watched_flags("Toy Story (1995)"), "--scenario", typed, *RENDER,
                      "--out", str(out))
     assert result.returncode == ExitCode.BAD_INPUT, result.stderr
     assert f"--scenario has {len(typed)} characters; the layout server takes at most 4000" in result.stderr
@@ -97,7 +81,7 @@ def test_a_scenario_the_person_typed_over_the_cap_is_exit_2_naming_the_flag(
 
 
 def test_a_size_over_the_engine_cap_is_exit_2_before_any_work(real_stack: LocalStack, tmp_path: Path) -> None:
-    result = run_cli(real_stack.addresses(), *_watched("Toy Story (1995)"), *RENDER, "--size", "2048x1024",
+    result = run_cli(real_stack.addresses(), *watched_flags("Toy Story (1995)"), *RENDER, "--size", "2048x1024",
                      "--out", str(tmp_path / "out"))
     assert result.returncode == ExitCode.BAD_INPUT, result.stderr
     assert "--size 2048x1024 is over the render engine's cap of 1536x1536" in result.stderr
@@ -107,7 +91,7 @@ def test_a_size_over_the_engine_cap_is_exit_2_before_any_work(real_stack: LocalS
 def test_render_unreachable_keeps_the_layout_and_resume_finishes(real_stack: LocalStack, tmp_path: Path) -> None:
     out = tmp_path / "out"
     closed = {**real_stack.addresses(), "render": f"127.0.0.1:{free_port()}"}
-    failed = run_cli(closed, *_watched("Toy Story (1995)", "Aladdin (1992)"), *RENDER, "--out", str(out))
+    failed = run_cli(closed, *watched_flags("Toy Story (1995)", "Aladdin (1992)"), *RENDER, "--out", str(out))
     assert failed.returncode == ExitCode.UNAVAILABLE, failed.stderr
     assert "Cannot reach the render server" in failed.stderr
     path = out / "session.json"
@@ -129,7 +113,7 @@ def test_render_unreachable_keeps_the_layout_and_resume_finishes(real_stack: Loc
 def test_layout_unreachable_keeps_the_watched_and_resume_finishes(real_stack: LocalStack, tmp_path: Path) -> None:
     out = tmp_path / "out"
     closed = {**real_stack.addresses(), "layout": f"127.0.0.1:{free_port()}"}
-    failed = run_cli(closed, *_watched("Heat (1995)"), *RENDER, "--k", "3", "--out", str(out))
+    failed = run_cli(closed, *watched_flags("Heat (1995)"), *RENDER, "--k", "3", "--out", str(out))
     assert failed.returncode == ExitCode.UNAVAILABLE, failed.stderr
     assert "Cannot reach the layout server" in failed.stderr and "(done: watched)" in failed.stderr
     resumed = run_cli(real_stack.addresses(), "--resume", str(out / "session.json"))
@@ -143,7 +127,7 @@ def test_an_export_failure_keeps_the_render_and_resume_only_exports(real_stack: 
     out = tmp_path / "out"
     out.mkdir()
     (out / "summary.png").mkdir()  # the summary cannot be written over a folder
-    failed = run_cli(real_stack.addresses(), *_watched("Toy Story (1995)"), *RENDER, "--out", str(out))
+    failed = run_cli(real_stack.addresses(), *watched_flags("Toy Story (1995)"), *RENDER, "--out", str(out))
     assert failed.returncode == ExitCode.OUTPUT, failed.stderr
     assert "(done: watched, recommended, planned, rendered)" in failed.stderr
     rendered = Session.load(out / "session.json")

@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +10,7 @@ import pytest
 from client_tui.exit_codes import ExitCode
 from client_tui.local_stack import LocalStack
 from client_tui.session import Session
-from tests.real_stack import ONE_THREAD
+from tests.real_stack import run_cli, watched_flags
 
 pytestmark = pytest.mark.slow
 
@@ -22,23 +19,10 @@ RENDER = ["--k", "3", "--planner", "offline", "--steps", "2", "--size", "64x64",
           "--preview-every", "0"]
 
 
-def _run(addresses: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MARQUEE_")}
-    flags = [a for name, address in addresses.items() for a in (f"--{name}", address)]
-    result = subprocess.run([sys.executable, "-m", "client_tui", "run", *flags, *args],
-                            capture_output=True, text=True, timeout=300, env={**env, **ONE_THREAD})
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
-
-
-def _watched(*titles: str) -> list[str]:
-    return [arg for title in titles for arg in ("--watched", title)]
-
-
 def test_readme_titles_with_trailing_articles_resolve(real_stack: LocalStack, tmp_path: Path) -> None:
     # "Matrix, The (1999)" is the README's own example; it used to exit 2 ("is not in the catalog").
     titles = ("Toy Story (1995)", "Matrix, The (1999)", "Misérables, Les (1995)", "the lion king")
-    result = _run(real_stack.addresses(), *_watched(*titles), *RENDER, "--out", str(tmp_path))
+    result = run_cli(real_stack.addresses(), *watched_flags(*titles), *RENDER, "--out", str(tmp_path))
     assert result.returncode == ExitCode.OK, result.stderr
     session = Session.load(tmp_path / "session.json")
     assert [m.display_title for m in session.watched] == [
@@ -46,7 +30,7 @@ def test_readme_titles_with_trailing_articles_resolve(real_stack: LocalStack, tm
 
 
 def test_a_title_several_movies_share_asks_for_the_year(real_stack: LocalStack, tmp_path: Path) -> None:
-    result = _run(real_stack.addresses(), *_watched("Toy Story (1995)", "Hamlet"), *RENDER, "--out", str(tmp_path))
+    result = run_cli(real_stack.addresses(), *watched_flags("Toy Story (1995)", "Hamlet"), *RENDER, "--out", str(tmp_path))
     assert result.returncode == ExitCode.BAD_INPUT, result.stderr
     assert ("'Hamlet' is ambiguous: Hamlet (1948); Hamlet (1964); Hamlet (1990); Hamlet (1996); "
             "Hamlet (2000). Add the year") in result.stderr
