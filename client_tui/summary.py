@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from PIL import Image, ImageDraw, ImageFont
 
 from marquee.fonts import truetype as _font
-from client_tui.summary_pdf import PAPER_SIZES, Paper, PdfContent, summary_pdf
+# One palette for the PNG and the PDF.
+from client_tui.summary_pdf import ACCENT, INK, MUTED, PAPER_SIZES, Paper, PdfContent, summary_pdf
 from marquee.layout_drawing import layout_on_image, layout_on_white
 from client_tui.session import Session, SummaryRecord, global_prompt
 from client_tui.staleness import mark_stale
@@ -25,9 +26,6 @@ CAPTION = 34
 BODY_SIZE = 17
 HEADING_SIZE = 19
 LINE_SPACING = 1.32
-INK = (20, 20, 20)
-MUTED = (95, 95, 95)
-ACCENT = (180, 30, 45)
 #: The engine built on Stable Diffusion 3, and the notice its licence asks for.
 STABILITY_ENGINE = "creatilayout"
 POWERED_BY_STABILITY = "Powered by Stability AI"
