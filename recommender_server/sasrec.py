@@ -31,6 +31,9 @@ class SASRecConfig:
     # `ffn_multiplier` × hidden and no biases.
     ffn: str = "relu"
     ffn_multiplier: int = 1
+    # "normal": every weight matrix and embedding N(0, 0.02), as in BERT and the SASRec+ recipe;
+    # "xavier": the original SASRec code's Xavier-normal.
+    init: str = "normal"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -149,8 +152,12 @@ class SASRec(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        if self.cfg.init not in ("normal", "xavier"):
+            raise ValueError(f"unknown initialisation {self.cfg.init!r}: expected 'normal' or 'xavier'")
         for name, param in self.named_parameters():
-            if param.dim() > 1:
+            if param.dim() > 1 and self.cfg.init == "normal":
+                nn.init.normal_(param, std=0.02)
+            elif param.dim() > 1:
                 nn.init.xavier_normal_(param)
             elif name.endswith("bias"):
                 nn.init.zeros_(param)

@@ -22,6 +22,8 @@ from typing import Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
+from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
 from recommender_server.evaluation import load_split, test_metrics, validation_inputs
@@ -58,12 +60,20 @@ def training_windows(train: dict[int, np.ndarray], maxlen: int, all_windows: boo
     return windows
 
 
-def batches(windows: list[Window], batch_size: int, rng: random.Random) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Windows of similar length batched together (in a random order), each batch only as wide as
-    its longest window: the padding costs nothing."""
-    order = sorted(range(len(windows)), key=lambda i: (len(windows[i].inputs), rng.random()))
+def batches(windows: list[Window], batch_size: int, rng: random.Random,
+            mixed: bool = True) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Windows in batches, each batch only as wide as its longest window. `mixed`: a uniformly
+    random order, so each batch mixes short and long histories (the published recipe; the
+    gradient of one step then stands for the whole data). Otherwise windows of similar length
+    go together (less padding, but a step sees only light or only heavy users)."""
+    if mixed:
+        order = list(range(len(windows)))
+        rng.shuffle(order)
+    else:
+        order = sorted(range(len(windows)), key=lambda i: (len(windows[i].inputs), rng.random()))
     groups = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
-    rng.shuffle(groups)
+    if not mixed:
+        rng.shuffle(groups)
     out = []
     for group in groups:
         width = max(len(windows[i].inputs) for i in group)
@@ -83,6 +93,25 @@ def full_softmax_loss(model: SASRec, inputs: torch.Tensor, targets: torch.Tensor
     real = targets != 0
     logits = hidden[real] @ model.item_weights().T
     return F.cross_entropy(logits.float(), targets[real] - 1, label_smoothing=label_smoothing)
+
+
+def ema_with_warmup(decay: float):
+    """The per-tensor update of an exponential moving average whose decay grows as
+    (1 + n) / (10 + n) up to `decay` (TensorFlow's ExponentialMovingAverage with num_updates):
+    early on the average follows the fast-moving weights instead of dragging the random
+    initialisation along, and a budget-limited run averages roughly its last tenth."""
+
+    def update(averaged: torch.Tensor, current: torch.Tensor, num_averaged: torch.Tensor) -> torch.Tensor:
+        n = float(num_averaged)
+        d = min(decay, (1 + n) / (10 + n))
+        return averaged * d + current * (1 - d)
+
+    return update
+
+
+def served_model(averaged: nn.Module) -> SASRec:
+    """The SASRec inside an EMA wrapper (or the model itself when there is none)."""
+    return averaged.module if isinstance(averaged, AveragedModel) else averaged
 
 
 def seed_everything(seed: int) -> None:
@@ -131,20 +160,29 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    "via MARQUEE_DATA_DIR, ./data, ../shared/data)")
     p.add_argument("--checkpoint-dir", type=Path, default=DEFAULT_CHECKPOINT_DIR,
                    help="where best.pt, last.pt and metrics.json go")
-    p.add_argument("--epochs", type=int, default=70, help="maximum epochs (the lr schedule spans them)")
-    p.add_argument("--patience", type=int, default=10, help="stop after this many epochs without a "
+    p.add_argument("--epochs", type=int, default=200, help="maximum epochs (a cosine schedule spans them)")
+    p.add_argument("--patience", type=int, default=15, help="stop after this many epochs without a "
                    "better validation NDCG@10")
-    p.add_argument("--max-minutes", type=float, default=38.0, help="compute budget of the training "
+    p.add_argument("--max-minutes", type=float, default=60.0, help="compute budget of the training "
                    "loop in minutes of all its threads (CPU time / threads, so that other jobs on "
                    "the machine do not shorten it): training stops after the epoch that crosses it, "
                    "and the lr schedule fits in it")
     p.add_argument("--max-wall-minutes", type=float, default=120.0, help="hard wall-clock limit")
     p.add_argument("--batch-size", type=int, default=128, help="windows per optimiser step")
-    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (AdamW)")
+    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (AdamW)")
+    p.add_argument("--adam-beta2", type=float, default=0.999, help="AdamW beta2 (0.999: PyTorch's "
+                   "and the SASRec+ recipe's; the original SASRec code used 0.98)")
     p.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay")
-    p.add_argument("--schedule", choices=["cosine", "constant"], default="cosine",
+    p.add_argument("--schedule", choices=["cosine", "constant"], default="constant",
                    help="lr after warm-up: cosine to 5%% over the epochs or the budget, or constant")
     p.add_argument("--warmup-steps", type=int, default=100, help="linear lr warm-up steps")
+    p.add_argument("--ema", type=float, default=0.999, help="decay of an exponential moving "
+                   "average of the weights, which validation, the checkpoint and the export use "
+                   "(0: off, the raw weights)")
+    p.add_argument("--batching", choices=["mixed", "sorted"], default="mixed",
+                   help="mixed: random batches of any lengths; sorted: similar lengths together")
+    p.add_argument("--init", choices=["normal", "xavier"], default="normal",
+                   help="weight initialisation: N(0, 0.02) or Xavier-normal")
     p.add_argument("--label-smoothing", type=float, default=0.0, help="cross-entropy label smoothing")
     p.add_argument("--maxlen", type=int, default=200, help="window: the most recent movies the model sees")
     p.add_argument("--hidden", type=int, default=64, help="embedding and hidden size")
@@ -183,10 +221,15 @@ def train(args: argparse.Namespace) -> dict:
     interactions, split = load_split(args.data_dir, args.limit_users)
     cfg = SASRecConfig(num_items=interactions.num_items, maxlen=args.maxlen, hidden=args.hidden,
                        blocks=args.blocks, heads=args.heads, dropout=args.dropout,
-                       gated=args.gated, ffn=args.ffn, ffn_multiplier=args.ffn_multiplier)
+                       gated=args.gated, ffn=args.ffn, ffn_multiplier=args.ffn_multiplier,
+                       init=args.init)
     model = SASRec(cfg)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.98),
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, args.adam_beta2),
                                   weight_decay=args.weight_decay)
+    # The average the run evaluates and keeps; with --ema 0 it is the raw weights themselves.
+    averaged: nn.Module = model
+    if args.ema:
+        averaged = AveragedModel(model, avg_fn=ema_with_warmup(args.ema))
     windows = training_windows(split.train, cfg.maxlen, args.all_windows)
     steps_per_epoch = math.ceil(len(windows) / args.batch_size)
     total_steps = steps_per_epoch * args.epochs
@@ -200,6 +243,8 @@ def train(args: argparse.Namespace) -> dict:
     if args.resume and (ckpt_dir / "last.pt").is_file():
         state = torch.load(ckpt_dir / "last.pt", weights_only=False)
         model.load_state_dict(state["model"])
+        if args.ema:
+            averaged.load_state_dict(state["ema"])
         optimizer.load_state_dict(state["optimizer"])
         rng.setstate(state["rng"])
         torch.set_rng_state(state["torch_rng"])
@@ -215,7 +260,7 @@ def train(args: argparse.Namespace) -> dict:
     for epoch in range(start_epoch, args.epochs + 1):
         model.train()
         losses = []
-        bar = tqdm(batches(windows, args.batch_size, rng), desc=f"epoch {epoch}/{args.epochs}",
+        bar = tqdm(batches(windows, args.batch_size, rng, args.batching == "mixed"), desc=f"epoch {epoch}/{args.epochs}",
                    unit="batch", leave=False, mininterval=5)
         for inputs, targets in bar:
             for group in optimizer.param_groups:
@@ -227,6 +272,8 @@ def train(args: argparse.Namespace) -> dict:
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if args.ema:
+                averaged.update_parameters(model)
             step += 1
             losses.append(loss.item())
             bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
@@ -234,11 +281,11 @@ def train(args: argparse.Namespace) -> dict:
                   "minutes": (time.monotonic() - started) / 60,
                   "compute_minutes": budget.minutes()}
         if epoch % args.eval_every == 0 or epoch == args.epochs:
-            val = evaluate(torch_scorer(model), val_hist, val_targets).summary()
+            val = evaluate(torch_scorer(served_model(averaged)), val_hist, val_targets).summary()
             record["val_ndcg"], record["val_hr"] = val["full"]["ndcg"], val["full"]["hr"]
             if record["val_ndcg"] > best["ndcg"]:
                 best = {"ndcg": record["val_ndcg"], "hr": record["val_hr"], "epoch": epoch}
-                torch.save({"config": cfg.to_dict(), "model": model.state_dict(),
+                torch.save({"config": cfg.to_dict(), "model": served_model(averaged).state_dict(),
                             "movie_ids": interactions.movie_ids, "epoch": epoch,
                             "val": val, "args": vars(args) | {"data_dir": str(args.data_dir),
                                                                "checkpoint_dir": str(ckpt_dir),
@@ -250,6 +297,7 @@ def train(args: argparse.Namespace) -> dict:
         history.append(record)
         print(json.dumps(record), flush=True)
         torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "ema": averaged.state_dict() if args.ema else None,
                     "rng": rng.getstate(), "torch_rng": torch.get_rng_state(), "epoch": epoch,
                     "step": step, "history": history, "best": best,
                     "elapsed": time.monotonic() - started, "cpu_seconds": budget.cpu_seconds()},

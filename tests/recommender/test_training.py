@@ -14,6 +14,7 @@ import torch
 from recommender_server.onnx_export import export_checkpoint, load_checkpoint
 from recommender_server.training import (
     batches,
+    ema_with_warmup,
     full_softmax_loss,
     lr_at,
     parse_args,
@@ -36,7 +37,7 @@ def test_windows_cover_every_training_step() -> None:
 def test_batches_are_left_padded_to_their_longest_window() -> None:
     windows = training_windows({u: np.arange(1, n + 2) for u, n in enumerate([3, 5, 2, 4])},
                                maxlen=10, all_windows=False)
-    out = batches(windows, batch_size=2, rng=random.Random(0))
+    out = batches(windows, batch_size=2, rng=random.Random(0), mixed=False)
     widths = sorted(inputs.shape[1] for inputs, _ in out)
     assert widths == [3, 5]  # similar lengths share a batch
     for inputs, targets in out:
@@ -44,6 +45,27 @@ def test_batches_are_left_padded_to_their_longest_window() -> None:
             real = row_in != 0
             assert (row_t[real] == row_in[real] + 1).all()  # next item at each slot
             assert not real[: (~real).sum()].any()  # padding only on the left
+
+
+def test_mixed_batches_hold_every_window_once_in_a_random_order() -> None:
+    windows = training_windows({u: np.arange(1, n + 2) for u, n in enumerate(range(1, 41))},
+                               maxlen=50, all_windows=False)
+    first = batches(windows, batch_size=8, rng=random.Random(0))
+    rows = [tuple(row[row != 0]) for inputs, _ in first for row in inputs]
+    assert sorted(rows) == sorted(tuple(w.inputs) for w in windows)
+    # Not sorted by length: some batch mixes a short window with a long one.
+    assert any(inputs.shape[1] - (inputs != 0).sum(axis=1).min() > 20 for inputs, _ in first)
+    again = batches(windows, batch_size=8, rng=random.Random(1))
+    assert [i.tolist() for i, _ in again] != [i.tolist() for i, _ in first]
+
+
+def test_the_moving_average_follows_early_then_settles_at_its_decay() -> None:
+    update = ema_with_warmup(0.999)
+    averaged, current = torch.zeros(3), torch.ones(3)
+    # The first update moves 90 % of the way: the average does not drag the initialisation.
+    assert torch.allclose(update(averaged, current, torch.tensor(0)), torch.full((3,), 0.9))
+    # Late in a run the decay is the configured one.
+    assert torch.allclose(update(averaged, current, torch.tensor(100_000)), torch.full((3,), 0.001))
 
 
 def test_loss_only_counts_real_positions() -> None:
