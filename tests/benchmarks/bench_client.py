@@ -179,11 +179,11 @@ async def _typing_latencies(app, pilot, text: str) -> tuple[list[float], str]:  
 async def measure_previews(steps: int, text: str) -> dict[str, Any]:
     from client_tui.console.app import MarqueeConsole
     from client_tui.console.image_modes import image_widget_class
-    from tests.client.conftest import fixed_session
+    from tests.client_tui.fixed_session import fixed_session
 
     # The stream comes from another process, as from a real render server.
     server = subprocess.Popen(
-        [sys.executable, "-m", "tests.client.fake_servers", "--seconds-per-step", str(1 / 60),
+        [sys.executable, "-m", "tests.client_tui.fake_servers", "--seconds-per-step", str(1 / 60),
          "--preview-size", "1024", "--realistic"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO,
     )

@@ -13,9 +13,9 @@ from client_tui.console.app import MarqueeConsole
 from client_tui.console.stale_notice import StaleNotice
 from client_tui.session import Session
 from client_tui.summary import SummaryImages
-from tests.client.conftest import fixed_session
-from tests.client.console_helpers import all_serving, make_console, notifications, wait_for
-from tests.client.fake_servers import FakeStack, frame
+from tests.client_tui.fixed_session import fixed_session
+from tests.client_tui.console.helpers import all_serving, make_console, notifications, wait_for
+from tests.client_tui.fake_servers import FakeStack, frame
 
 SIZE = (150, 48)
 #: Each step's notice, as the tab that shows it.

@@ -19,7 +19,7 @@ from client_tui.exit_codes import ExitCode
 from client_tui.local_stack import LocalStack, free_port
 from client_tui.session import Session
 from tests.real_stack import ONE_THREAD
-from tests.client.fake_servers import FakeStack, RenderBehaviour
+from tests.client_tui.fake_servers import FakeStack, RenderBehaviour
 
 TOKEN = "tkn-9f8e7d6c5b4a"
 RUN = [sys.executable, "-m", "client_tui", "run"]
@@ -50,12 +50,6 @@ FLOW = [*_watched("Toy Story (1995)"), "--k", "3", "--planner", "offline", "--st
         "--size", "256x256", "--seed", "7", "--preview-every", "2"]
 
 
-@pytest.fixture(scope="module")
-def fakes() -> Iterator[FakeStack]:
-    with FakeStack() as stack:
-        yield stack
-
-
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -69,29 +63,29 @@ def fakes() -> Iterator[FakeStack]:
         (["--watched", "x", "--render", "nohost"], "--render"),
     ],
 )
-def test_bad_input_is_exit_2(args: list[str], message: str, fakes: FakeStack, tmp_path: Path) -> None:
-    result = run_cli([*_flags(fakes.addresses()), *args, "--out", str(tmp_path / "out")])
+def test_bad_input_is_exit_2(args: list[str], message: str, module_fake_stack: FakeStack, tmp_path: Path) -> None:
+    result = run_cli([*_flags(module_fake_stack.addresses()), *args, "--out", str(tmp_path / "out")])
     assert result.returncode == ExitCode.BAD_INPUT, result.stderr
     assert message in result.stderr
 
 
-def test_unknown_title_and_bad_session_are_exit_2(fakes: FakeStack, tmp_path: Path) -> None:
-    result = run_cli([*_flags(fakes.addresses()), *_watched("Toy Story (2001)"), "--out", str(tmp_path)])
+def test_unknown_title_and_bad_session_are_exit_2(module_fake_stack: FakeStack, tmp_path: Path) -> None:
+    result = run_cli([*_flags(module_fake_stack.addresses()), *_watched("Toy Story (2001)"), "--out", str(tmp_path)])
     assert result.returncode == ExitCode.BAD_INPUT
     assert "'Toy Story (2001)' is not in the catalog. Closest: Toy Story (1995)" in result.stderr
     broken = tmp_path / "session.json"
     broken.write_text('{"format": "marquee.session", "k": 99}')
-    result = run_cli([*_flags(fakes.addresses()), "--resume", str(broken)])
+    result = run_cli([*_flags(module_fake_stack.addresses()), "--resume", str(broken)])
     assert result.returncode == ExitCode.BAD_INPUT and "is not a valid session: k:" in result.stderr
-    result = run_cli([*_flags(fakes.addresses()), "--resume", str(tmp_path / "missing.json")])
+    result = run_cli([*_flags(module_fake_stack.addresses()), "--resume", str(tmp_path / "missing.json")])
     assert result.returncode == ExitCode.BAD_INPUT and "cannot read" in result.stderr
 
 
-def test_a_session_with_nothing_to_continue_from_is_exit_2(fakes: FakeStack, tmp_path: Path) -> None:
+def test_a_session_with_nothing_to_continue_from_is_exit_2(module_fake_stack: FakeStack, tmp_path: Path) -> None:
     # No watched movies, no recommendations, an empty layout: no step can run.
     session = tmp_path / "session.json"
     session.write_text('{"format": "marquee.session", "layout": {"title": "t", "mood": "m", "objects": []}}')
-    result = run_cli([*_flags(fakes.addresses()), "--resume", str(session)])
+    result = run_cli([*_flags(module_fake_stack.addresses()), "--resume", str(session)])
     assert result.returncode == ExitCode.BAD_INPUT, result.stderr
     assert f"{session} has no watched movies to continue from; start with --watched" in result.stderr
 
@@ -110,12 +104,12 @@ def test_unreachable_server_is_exit_3_and_the_token_is_never_printed(tmp_path: P
         assert TOKEN not in output
 
 
-def test_unimplemented_server_is_exit_4(fakes: FakeStack, tmp_path: Path) -> None:
+def test_unimplemented_server_is_exit_4(module_fake_stack: FakeStack, tmp_path: Path) -> None:
     bare = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
     port = bare.add_insecure_port("127.0.0.1:0")
     bare.start()
     try:
-        addresses = {**fakes.addresses(), "recommender": f"127.0.0.1:{port}"}
+        addresses = {**module_fake_stack.addresses(), "recommender": f"127.0.0.1:{port}"}
         result = run_cli([*_flags(addresses), *FLOW, "--out", str(tmp_path)])
     finally:
         bare.stop(None)
@@ -134,25 +128,25 @@ def guarded_recommender(tmp_path_factory: pytest.TempPathFactory, shared_data: P
     stack.stop()
 
 
-def test_missing_or_wrong_token_is_exit_5(guarded_recommender: LocalStack, fakes: FakeStack, tmp_path: Path) -> None:
-    addresses = {**fakes.addresses(), "recommender": guarded_recommender.addresses()["recommender"]}
+def test_missing_or_wrong_token_is_exit_5(guarded_recommender: LocalStack, module_fake_stack: FakeStack, tmp_path: Path) -> None:
+    addresses = {**module_fake_stack.addresses(), "recommender": guarded_recommender.addresses()["recommender"]}
     missing = run_cli([*_flags(addresses), *FLOW, "--out", str(tmp_path)])
     assert missing.returncode == ExitCode.AUTH
     assert "wants a token" in missing.stderr and "--auth-token or MARQUEE_AUTH_TOKEN" in missing.stderr
     wrong = run_cli([*_flags(addresses), *FLOW, "--auth-token", "not-" + TOKEN, "--out", str(tmp_path)])
     assert wrong.returncode == ExitCode.AUTH and "does not match" in wrong.stderr
     assert "not-" + TOKEN not in wrong.stderr + wrong.stdout
-    # With the token the search passes (and the rest runs on the fakes, which ask for none).
+    # With the token the search passes (and the rest runs on the module_fake_stack, which ask for none).
     right = run_cli([*_flags(addresses), *FLOW, "--out", str(tmp_path / "ok")],
                     env={**_env(), "MARQUEE_AUTH_TOKEN": TOKEN})
     assert right.returncode == ExitCode.OK, right.stderr
     assert TOKEN not in right.stderr + right.stdout + (tmp_path / "ok" / "session.json").read_text()
 
 
-def test_unwritable_output_is_exit_6(fakes: FakeStack, tmp_path: Path) -> None:
+def test_unwritable_output_is_exit_6(module_fake_stack: FakeStack, tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    result = run_cli([*_flags(fakes.addresses()), *FLOW, "--out", str(blocker / "out")])
+    result = run_cli([*_flags(module_fake_stack.addresses()), *FLOW, "--out", str(blocker / "out")])
     assert result.returncode == ExitCode.OUTPUT
     assert f"cannot write into {blocker / 'out'}" in result.stderr
 

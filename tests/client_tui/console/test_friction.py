@@ -15,9 +15,9 @@ from client_tui.console import app as console_app
 from client_tui.console.app import MarqueeConsole
 from client_tui.console.layout_editor import ObjectRow
 from client_tui.summary import SummaryImages
-from tests.client.conftest import fixed_session
-from tests.client.console_helpers import all_serving, make_console, wait_for
-from tests.client.fake_servers import FakeStack, frame
+from tests.client_tui.fixed_session import fixed_session
+from tests.client_tui.console.helpers import all_serving, make_console, wait_for
+from tests.client_tui.fake_servers import FakeStack, frame
 
 
 def _visible(app: MarqueeConsole, widget: Widget) -> bool:

@@ -15,9 +15,9 @@ from client_tui.export import export_session
 from client_tui.session import Session
 from client_tui.summary import SummaryImages
 from layout_server.prompting import DEFAULT_SYSTEM_INSTRUCTION
-from tests.client.conftest import fixed_session
-from tests.client.console_helpers import all_serving, make_console, notifications, wait_for
-from tests.client.fake_servers import FakeStack, frame
+from tests.client_tui.fixed_session import fixed_session
+from tests.client_tui.console.helpers import all_serving, make_console, notifications, wait_for
+from tests.client_tui.fake_servers import FakeStack, frame
 
 SIZE = (150, 48)
 
@@ -289,7 +289,7 @@ async def test_open_session_restores_every_step_and_exports(fake_stack: FakeStac
 
 
 async def test_queue_position_is_shown_while_waiting() -> None:
-    from tests.client.fake_servers import RenderBehaviour
+    from tests.client_tui.fake_servers import RenderBehaviour
 
     with FakeStack(RenderBehaviour(queued_events=3)) as stack:
         app = make_console(stack.endpoints(), session=fixed_session())

@@ -16,7 +16,7 @@ from client_tui.session import (
     planning_context,
     render_request,
 )
-from tests.client.conftest import fixed_session
+from tests.client_tui.fixed_session import fixed_session
 
 
 def _movie(movie_id: int, genres: list[str], plot: str = "", title: str = "M") -> MovieRecord:

@@ -20,7 +20,7 @@ from client_tui.connections import Endpoints
 from client_tui.local_stack import LocalStack
 from client_tui.session import Session
 from tests.real_stack import ONE_THREAD
-from tests.client.console_helpers import all_serving, make_console, wait_for
+from tests.client_tui.console.helpers import all_serving, make_console, wait_for
 from tests.conftest import CREATILAYOUT_FIXTURES
 
 pytestmark = pytest.mark.slow

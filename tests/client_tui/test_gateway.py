@@ -17,8 +17,8 @@ from client_tui.gateway import Gateway, RenderRetry
 from client_tui.local_stack import free_port
 from client_tui.retries import RetryPolicy, call_with_retry
 from client_tui.session import render_request
-from tests.client.conftest import fixed_session
-from tests.client.fake_servers import FakeStack, RenderBehaviour
+from tests.client_tui.fixed_session import fixed_session
+from tests.client_tui.fake_servers import FakeStack, RenderBehaviour
 from tests.tls_certs import make_certs
 
 FAST = RetryPolicy(attempts=3, first_delay=0.01, max_delay=0.02)

@@ -7,8 +7,8 @@ import json
 
 from client_tui.session import MovieRecord, Session
 from client_tui.summary import summary_sections
-from tests.client.conftest import fixed_session
-from tests.client.fake_servers import CATALOG, movie
+from tests.client_tui.fixed_session import fixed_session
+from tests.client_tui.fake_servers import CATALOG, movie
 
 
 def _made(session: Session) -> Session:

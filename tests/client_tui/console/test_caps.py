@@ -13,9 +13,9 @@ from client_tui.console.layout_editor import ObjectRow
 from client_tui.local_stack import LocalStack
 from client_tui.connections import Endpoints
 from client_tui.server_caps import PlannerCaps
-from tests.client.conftest import fixed_session
-from tests.client.console_helpers import all_serving, make_console, wait_for
-from tests.client.fake_servers import FakeStack
+from tests.client_tui.fixed_session import fixed_session
+from tests.client_tui.console.helpers import all_serving, make_console, wait_for
+from tests.client_tui.fake_servers import FakeStack
 
 SIZE = (150, 48)
 

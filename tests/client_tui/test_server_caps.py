@@ -19,7 +19,7 @@ from client_tui.server_caps import (
     fit_default_size,
 )
 from layout_server.config import LayoutSettings
-from layout_server.request_limits import (
+from layout_server.validation import (
     MAX_GENRE_CHARS,
     MAX_GENRES,
     MAX_MOVIE_GENRES,

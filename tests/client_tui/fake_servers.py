@@ -26,12 +26,12 @@ from marquee.v1 import (
     render_pb2,
     render_pb2_grpc,
 )
-from layout_server.request_limits import Caps
+from layout_server.validation import Caps
 from layout_server.servicer import describe_planner
 from recommender_server.catalog import MovieRecord
 from recommender_server.title_requests import TitleCatalog, movie_proto, resolve_titles, search_movies
 from recommender_server.title_search import TitleIndex
-from render_server.request_validation import advertised_caps
+from render_server.validation import advertised_caps
 
 CATALOG = [
     (1, "Toy Story", 1995, ["Animation", "Children's", "Comedy"], "A cowboy doll is threatened by a new spaceman figure."),
@@ -323,7 +323,7 @@ class FakeStack:
 
 
 def main() -> None:
-    """`python -m tests.client.fake_servers [--seconds-per-step S] [--preview-size N] [--realistic]`:
+    """`python -m tests.client_tui.fake_servers [--seconds-per-step S] [--preview-size N] [--realistic]`:
     serves the fakes in their own process (benchmarks: the client then has the CPU and the GIL to
     itself); prints the addresses as JSON, stops on stdin EOF."""
     import argparse

@@ -1,28 +1,19 @@
 """SVG snapshots of the console's main screens, from fixed data (fake servers, a fixed session,
 fixed images, half-block pictures): any change to what an operator sees shows up as a diff.
-Update on purpose with `pytest tests/client/test_console_snapshots.py --snapshot-update`."""
+Update on purpose with `pytest tests/client_tui/console/test_snapshots.py --snapshot-update`."""
 
 from __future__ import annotations
 
-from typing import Iterator
-
-import pytest
 from PIL import Image, ImageDraw
 from textual.pilot import Pilot
 
 from client_tui.console.app import MarqueeConsole
 from client_tui.summary import SummaryImages
-from tests.client.conftest import fixed_session
-from tests.client.console_helpers import all_serving, make_console, wait_for
-from tests.client.fake_servers import FakeStack
+from tests.client_tui.fixed_session import fixed_session
+from tests.client_tui.console.helpers import all_serving, make_console, wait_for
+from tests.client_tui.fake_servers import FakeStack
 
 TERMINAL = (140, 44)
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[FakeStack]:
-    with FakeStack() as fake:
-        yield fake
 
 
 def _images() -> SummaryImages:
@@ -47,8 +38,8 @@ async def _ready(pilot: Pilot) -> None:
     await wait_for(pilot, lambda: app.planner_info is not None and app.engine_info is not None)
 
 
-def test_watched_screen(snap_compare, stack: FakeStack) -> None:  # type: ignore[no-untyped-def]
-    app = _console(stack, with_session=False)
+def test_watched_screen(snap_compare, module_fake_stack: FakeStack) -> None:  # type: ignore[no-untyped-def]
+    app = _console(module_fake_stack, with_session=False)
 
     async def run_before(pilot: Pilot) -> None:
         await _ready(pilot)
@@ -60,8 +51,8 @@ def test_watched_screen(snap_compare, stack: FakeStack) -> None:  # type: ignore
     assert snap_compare(app, terminal_size=TERMINAL, run_before=run_before)
 
 
-def test_recommendations_screen(snap_compare, stack: FakeStack) -> None:  # type: ignore[no-untyped-def]
-    app = _console(stack)
+def test_recommendations_screen(snap_compare, module_fake_stack: FakeStack) -> None:  # type: ignore[no-untyped-def]
+    app = _console(module_fake_stack)
 
     async def run_before(pilot: Pilot) -> None:
         await _ready(pilot)
@@ -70,8 +61,8 @@ def test_recommendations_screen(snap_compare, stack: FakeStack) -> None:  # type
     assert snap_compare(app, terminal_size=TERMINAL, run_before=run_before)
 
 
-def test_layout_screen(snap_compare, stack: FakeStack) -> None:  # type: ignore[no-untyped-def]
-    app = _console(stack)
+def test_layout_screen(snap_compare, module_fake_stack: FakeStack) -> None:  # type: ignore[no-untyped-def]
+    app = _console(module_fake_stack)
 
     async def run_before(pilot: Pilot) -> None:
         await _ready(pilot)
@@ -83,8 +74,8 @@ def test_layout_screen(snap_compare, stack: FakeStack) -> None:  # type: ignore[
     assert snap_compare(app, terminal_size=TERMINAL, run_before=run_before)
 
 
-def test_render_screen(snap_compare, stack: FakeStack) -> None:  # type: ignore[no-untyped-def]
-    app = _console(stack)
+def test_render_screen(snap_compare, module_fake_stack: FakeStack) -> None:  # type: ignore[no-untyped-def]
+    app = _console(module_fake_stack)
 
     async def run_before(pilot: Pilot) -> None:
         await _ready(pilot)
@@ -93,8 +84,8 @@ def test_render_screen(snap_compare, stack: FakeStack) -> None:  # type: ignore[
     assert snap_compare(app, terminal_size=TERMINAL, run_before=run_before)
 
 
-def test_summary_screen(snap_compare, stack: FakeStack) -> None:  # type: ignore[no-untyped-def]
-    app = _console(stack)
+def test_summary_screen(snap_compare, module_fake_stack: FakeStack) -> None:  # type: ignore[no-untyped-def]
+    app = _console(module_fake_stack)
 
     async def run_before(pilot: Pilot) -> None:
         await _ready(pilot)
@@ -105,14 +96,14 @@ def test_summary_screen(snap_compare, stack: FakeStack) -> None:  # type: ignore
     assert snap_compare(app, terminal_size=TERMINAL, run_before=run_before)
 
 
-def test_stale_layout_screen(snap_compare, stack: FakeStack) -> None:  # type: ignore[no-untyped-def]
+def test_stale_layout_screen(snap_compare, module_fake_stack: FakeStack) -> None:  # type: ignore[no-untyped-def]
     """A watched movie added after recommending: the step says what is out of date and why."""
     session = fixed_session()
     session.record_recommended()
     session.record_planned()
     session.record_rendered()
     session.watched = [*session.watched, session.recommendations[2].movie]
-    app = make_console(stack.endpoints(), session=session)
+    app = make_console(module_fake_stack.endpoints(), session=session)
     app.images = _images()
 
     async def run_before(pilot: Pilot) -> None:

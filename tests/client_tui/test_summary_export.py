@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw
 from client_tui.export import FILE_NAMES, export_session, load_images
 from client_tui.session import Session, SessionError
 from client_tui.summary import COLUMN, SummaryImages, _font, compose_summary, wrap
-from tests.client.conftest import fixed_session
+from tests.client_tui.fixed_session import fixed_session
 
 
 def _images(size: int = 256) -> SummaryImages:
