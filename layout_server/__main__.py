@@ -13,10 +13,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Imported here, so a missing extra is a message and not a traceback.
     try:
         from layout_server.config import LayoutSettings
-        from layout_server.service import LayoutService
+        from layout_server.service import LayoutModelService
     except ModuleNotFoundError as error:
         return missing_extra("python -m layout_server", "layout", error)
-    return run(LayoutSettings, LayoutService, argv, prog="python -m layout_server")
+    return run(LayoutSettings, LayoutModelService, argv, prog="python -m layout_server")
 
 
 if __name__ == "__main__":

@@ -25,12 +25,11 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource
 
+from marquee.addresses import LAYOUT
 from marquee.serving import ServerSettings
 from marquee.serving.structured_logs import redact_text, register_secret, register_url_secrets
-from layout_server.request_limits import Caps
+from layout_server.validation import Caps
 
-DEFAULT_PORT = 50052
-DEFAULT_METRICS_PORT = 9102
 API_KEY_VARIABLE = "OPENAI_API_KEY"
 BASE_URL_VARIABLE = "OPENAI_BASE_URL"
 #: The model's variables, first found wins: the layout server's own name, then the SDK users' one.
@@ -74,9 +73,9 @@ class _LayoutEnvironment(EnvSettingsSource):
 class LayoutSettings(ServerSettings):
     """Plan thumbnail layouts over gRPC (LayoutService): an OpenAI-compatible LLM planner and an offline planner."""
 
-    port: int = Field(DEFAULT_PORT, ge=0, le=65535, description="gRPC port; 0 picks a free port.")
+    port: int = Field(LAYOUT.port, ge=0, le=65535, description="gRPC port; 0 picks a free port.")
     metrics_port: int = Field(
-        DEFAULT_METRICS_PORT, ge=0, le=65535, description="Prometheus /metrics port; 0 picks a free port."
+        LAYOUT.metrics_port, ge=0, le=65535, description="Prometheus /metrics port; 0 picks a free port."
     )
     base_url: str | None = Field(
         None,

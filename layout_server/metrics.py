@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
+from marquee.v1 import layout_pb2
+
 PLANS = Counter(
     "marquee_layout_plans_total",
     "Layouts planned, by planner asked for, planner used and how the LLM's layout was taken.",
@@ -38,3 +40,21 @@ OFFLINE_FALLBACKS = Counter(
     "unusable_reply).",
     ["reason"],
 )
+
+
+def plan_path(response: layout_pb2.PlanLayoutResponse) -> str:
+    """"llm", "llm_repaired", "llm_reasked", "offline" or "offline_fallback"."""
+    llm_steps = [a for a in response.attempts if a.planner == layout_pb2.PLANNER_LLM]
+    if response.planner_used == layout_pb2.PLANNER_OFFLINE:
+        return "offline_fallback" if llm_steps else "offline"
+    if len(llm_steps) > 1:
+        return "llm_reasked"
+    return "llm_repaired" if len(response.repairs) else "llm"
+
+
+def count_plan(request: layout_pb2.PlanLayoutRequest, response: layout_pb2.PlanLayoutResponse) -> str:
+    """Counts one answered plan in `PLANS`; returns its path (for the log line)."""
+    path = plan_path(response)
+    PLANS.labels(layout_pb2.Planner.Name(request.planner or layout_pb2.PLANNER_AUTO),
+                 layout_pb2.Planner.Name(response.planner_used), path).inc()
+    return path

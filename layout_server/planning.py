@@ -40,7 +40,7 @@ from layout_server.reply_safety import (
     excerpt,
     scrub_message,
 )
-from layout_server.request_limits import Caps, check_plan_request
+from layout_server.validation import Caps, check_plan_request
 
 log = get_logger("layout_server.planning")
 

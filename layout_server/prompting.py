@@ -8,7 +8,7 @@ reads like instructions ("ignore previous instructions and ..."). They are there
   a SHA-256 of the data itself, so a plot cannot close the block it sits in;
 - encoded: the data is one JSON document (quotes and newlines escaped) in which `<` and `>` are
   written as \\u003c and \\u003e, so no tag of any kind can appear inside it;
-- capped: every field is length-checked before it gets here (see `request_limits`);
+- capped: every field is length-checked before it gets here (see `validation`);
 - and never trusted: whatever the model answers is validated and repaired in code.
 """
 

@@ -16,7 +16,7 @@ from layout_server.servicer import LayoutServicer
 log = get_logger("layout_server.service")
 
 
-class LayoutService(ModelService):
+class LayoutModelService(ModelService):
     name = "layout"
 
     def __init__(self, settings: LayoutSettings) -> None:

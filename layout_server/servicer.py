@@ -16,10 +16,10 @@ from layout_server.layout_rules import (
     ForbiddenNames,
     validate_layout,
 )
-from layout_server.metrics import PLANS
+from layout_server.metrics import count_plan
 from layout_server.planning import LayoutPlanning
 from layout_server.prompting import DEFAULT_SYSTEM_INSTRUCTION
-from layout_server.request_limits import (
+from layout_server.validation import (
     MAX_GENRE_CHARS,
     Caps,
     MAX_GENRES,
@@ -29,16 +29,6 @@ from layout_server.request_limits import (
 )
 
 log = get_logger("layout_server.servicer")
-
-def _path(response: layout_pb2.PlanLayoutResponse) -> str:
-    """"llm", "llm_repaired", "llm_reasked", "offline" or "offline_fallback"."""
-    llm_steps = [a for a in response.attempts if a.planner == layout_pb2.PLANNER_LLM]
-    if response.planner_used == layout_pb2.PLANNER_OFFLINE:
-        return "offline_fallback" if llm_steps else "offline"
-    if len(llm_steps) > 1:
-        return "llm_reasked"
-    return "llm_repaired" if len(response.repairs) else "llm"
-
 
 
 def describe_planner(caps: Caps, llm_configured: bool = False, model: str = "") -> layout_pb2.DescribePlannerResponse:
@@ -74,9 +64,7 @@ class LayoutServicer(layout_pb2_grpc.LayoutServiceServicer):
         started = time.perf_counter()
         result = await self.planning.plan(request, context.time_remaining())
         response = result.response
-        path = _path(response)
-        PLANS.labels(layout_pb2.Planner.Name(request.planner or layout_pb2.PLANNER_AUTO),
-                     layout_pb2.Planner.Name(response.planner_used), path).inc()
+        path = count_plan(request, response)
         log.info(
             "planned layout",
             requested=layout_pb2.Planner.Name(request.planner),

@@ -44,11 +44,11 @@ from layout_server.layout_rules import ForbiddenNames, validate_layout  # noqa: 
 from layout_server.llm_planner import LlmPlanner  # noqa: E402
 from layout_server.offline_planner import OfflinePlanner  # noqa: E402
 from layout_server.planning import LayoutPlanning  # noqa: E402
-from layout_server.service import LayoutService  # noqa: E402
+from layout_server.service import LayoutModelService  # noqa: E402
 from marquee.serving import ServerHandle, serve  # noqa: E402
 from marquee.serving.structured_logs import configure_logging  # noqa: E402
 from marquee.v1 import common_pb2, layout_pb2, layout_pb2_grpc  # noqa: E402
-from tests.layout.fake_openai import FakeOpenAI, layout_json, ok  # noqa: E402
+from tests.layout_server.fake_openai import FakeOpenAI, layout_json, ok  # noqa: E402
 
 GENRES = ["Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
           "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi",
@@ -209,7 +209,7 @@ async def bench_llm(reqs: list[layout_pb2.PlanLayoutRequest], fake: FakeOpenAI
     settings = LayoutSettings(port=0, metrics=False, base_url=fake.url, timeout=10, retries=0,
                               grace_period=1.0)
     started: asyncio.Future[ServerHandle] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(serve(LayoutService(settings), settings,
+    task = asyncio.create_task(serve(LayoutModelService(settings), settings,
                                      on_started=started.set_result, install_signal_handlers=False))
     handle = await started
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{handle.port}")

@@ -12,19 +12,7 @@ from layout_server.layout_rules import (
     validate_layout,
 )
 from marquee.v1 import common_pb2, layout_pb2
-from tests.layout.conftest import TOY_PLOT, context, movie
-
-GOOD_BOXES = [(0.0, 0.2, 0.5, 1.0), (0.5, 0.2, 1.0, 1.0), (0.0, 0.0, 1.0, 0.5)]
-
-
-def make(objects=None, title="Dust over the Canyon", mood="cinematic, golden dust") -> layout_pb2.Layout:
-    layout = layout_pb2.Layout(title=title, mood=mood)
-    for i, box in enumerate(objects if objects is not None else GOOD_BOXES):
-        x1, y1, x2, y2 = box
-        layout.objects.add(name=f"rider {i}", feature="hat low",
-                           box=common_pb2.Box(x1=x1, y1=y1, x2=x2, y2=y2))
-    return layout
-
+from tests.layout_server.helpers import GOOD_BOXES, TOY_PLOT, context, make, movie
 
 def codes(layout: layout_pb2.Layout, names: ForbiddenNames | None = None) -> list[tuple[str, str]]:
     return [(p.field, p.code) for p in validate_layout(layout, names)]

@@ -7,8 +7,7 @@ from hypothesis import given, settings, strategies as st
 from layout_server.layout_repair import grown_box, repair_layout
 from layout_server.layout_rules import MIN_BOX_AREA, ForbiddenNames, box_problems, validate_layout
 from marquee.v1 import common_pb2, layout_pb2
-from tests.layout.conftest import context
-from tests.layout.test_layout_rules import GOOD_BOXES, make
+from tests.layout_server.helpers import GOOD_BOXES, context, make
 
 
 def test_a_valid_layout_is_left_alone() -> None:

@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import grpc
@@ -17,8 +16,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from layout_server.config import LayoutSettings
 from marquee.v1 import layout_pb2, layout_pb2_grpc
-from tests.layout.conftest import context
-from tests.layout.fake_openai import FakeOpenAI, layout_json, ok
+from tests.layout_server.fake_openai import FakeOpenAI, layout_json, ok
+from tests.layout_server.helpers import context
 
 #: Shaped like no pattern the log redactor knows: masked only because it is registered.
 ODD_SECRET = "zz-Q9from-dotenv-4f9a8b7c6d5e"
@@ -38,6 +37,22 @@ def _env() -> dict[str, str]:
     return {**env, "PYTHONUNBUFFERED": "1"}
 
 
+def _wait_serving(channel: grpc.Channel, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    """Returns once the layout service is SERVING; fails with the server's log if it never is."""
+    watch = health_pb2_grpc.HealthStub(channel).Watch(
+        health_pb2.HealthCheckRequest(service="marquee.v1.LayoutService"),
+        timeout=60, wait_for_ready=True)
+    try:
+        for reply in watch:
+            if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                return
+    except grpc.RpcError as error:
+        raise AssertionError(f"not SERVING ({error.code()}; exit code {process.poll()}):\n"
+                             f"{log_path.read_text()}") from None
+    finally:
+        watch.cancel()
+
+
 def test_server_process_uses_the_dotenv_key_and_never_logs_it(tmp_path: Path,
                                                                fake_llm: FakeOpenAI) -> None:
     env_file = tmp_path / "llm.env"
@@ -54,19 +69,7 @@ def test_server_process_uses_the_dotenv_key_and_never_logs_it(tmp_path: Path,
         )
     try:
         channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-        health = health_pb2_grpc.HealthStub(channel)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                status = health.Check(health_pb2.HealthCheckRequest(
-                    service="marquee.v1.LayoutService"), timeout=2).status
-                if status == health_pb2.HealthCheckResponse.SERVING:
-                    break
-            except grpc.RpcError:
-                pass
-            assert process.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, log_path.read_text()
-            time.sleep(0.1)
+        _wait_serving(channel, process, log_path)
         stub = layout_pb2_grpc.LayoutServiceStub(channel)
         assert stub.DescribePlanner(layout_pb2.DescribePlannerRequest(), timeout=5).llm_configured
         fake_llm.script(ok(layout_json()))

@@ -8,8 +8,7 @@ import pytest
 from layout_server.layout_rules import MIN_BOX_AREA
 from layout_server.prompting import DEFAULT_SYSTEM_INSTRUCTION
 from marquee.v1 import common_pb2, layout_pb2
-from tests.layout.conftest import context, movie
-from tests.layout.test_layout_rules import make
+from tests.layout_server.helpers import context, make, movie
 
 P = layout_pb2.Planner
 

@@ -12,8 +12,8 @@ import pytest
 from layout_server.llm_planner import MAX_BODY_BYTES, LlmPlanner
 from layout_server.reply_safety import MAX_KEPT_REPLY_CHARS, MAX_REASK_REPLY_CHARS
 from marquee.v1 import layout_pb2
-from tests.layout.fake_openai import FakeOpenAI, Reply, layout_json, ok, status
-from tests.layout.test_llm_paths import assert_valid, request, steps
+from tests.layout_server.fake_openai import FakeOpenAI, Reply, layout_json, ok, status
+from tests.layout_server.helpers import assert_valid, request, steps
 
 P = layout_pb2.Planner
 #: A chat completion whose body breaks off inside the content string.

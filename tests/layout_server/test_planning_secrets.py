@@ -14,8 +14,8 @@ import pytest
 from layout_server.config import LayoutSettings
 from marquee.serving.structured_logs import get_logger
 from marquee.v1 import layout_pb2
-from tests.layout.fake_openai import ECHO_AUTHORIZATION, FakeOpenAI, Reply, layout_json, ok, status
-from tests.layout.test_llm_paths import assert_valid, request, steps
+from tests.layout_server.fake_openai import ECHO_AUTHORIZATION, FakeOpenAI, Reply, layout_json, ok, status
+from tests.layout_server.helpers import assert_valid, request, steps
 
 P = layout_pb2.Planner
 

@@ -13,8 +13,8 @@ from prometheus_client import REGISTRY
 
 from layout_server.config import DEFAULT_BASE_URL, DEFAULT_MODEL, LayoutSettings
 from marquee.v1 import layout_pb2
-from tests.layout.fake_openai import FakeOpenAI, Reply, layout_json, ok
-from tests.layout.test_llm_paths import assert_valid, request, steps
+from tests.layout_server.fake_openai import FakeOpenAI, Reply, layout_json, ok
+from tests.layout_server.helpers import assert_valid, request, steps
 
 P = layout_pb2.Planner
 KEY = "local-endpoint-key-7f3a"

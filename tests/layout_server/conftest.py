@@ -13,37 +13,12 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from layout_server.config import LayoutSettings
-from layout_server.service import LayoutService
+from layout_server.service import LayoutModelService
 from marquee.serving import ServerHandle, serve
 from marquee.serving.structured_logs import configure_logging
-from marquee.v1 import common_pb2, layout_pb2, layout_pb2_grpc
-from tests.layout.fake_openai import FakeOpenAI
-
-TEST_KEY = "sk-test-0123456789abcdef"
-
-TOY_PLOT = (
-    "A little boy named Andy loves to play with his toys, especially his cowboy doll named "
-    "Woody. When Andy gets a new space ranger toy, the jealous doll plots against him."
-)
-WESTERN_PLOT = (
-    "A weary sheriff must defend a dusty frontier town from a gang of ruthless outlaws led by "
-    "Frank Miller, who arrives on the noon train."
-)
-
-
-def movie(title: str, plot: str, genres: list[str], movie_id: int = 1) -> common_pb2.Movie:
-    return common_pb2.Movie(movie_id=movie_id, title=title, plot=plot, genres=genres)
-
-
-def context() -> layout_pb2.PlanningContext:
-    return layout_pb2.PlanningContext(
-        watched_top_genres=["Western", "Animation", "Comedy"],
-        recommended_movies=[
-            movie("Toy Story", TOY_PLOT, ["Animation", "Children's", "Comedy"], 1),
-            movie("High Noon", WESTERN_PLOT, ["Western"], 2),
-        ],
-    )
-
+from marquee.v1 import layout_pb2, layout_pb2_grpc
+from tests.layout_server.fake_openai import FakeOpenAI
+from tests.layout_server.helpers import TEST_KEY
 
 @pytest.fixture
 def no_llm_env(clean_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -87,7 +62,7 @@ async def start_server(no_llm_env: None, monkeypatch: pytest.MonkeyPatch
             monkeypatch.setenv("OPENAI_API_KEY", api_key)
         settings = LayoutSettings(port=0, metrics=False, grace_period=1.0, **overrides)
         started: asyncio.Future[ServerHandle] = asyncio.get_running_loop().create_future()
-        task = asyncio.create_task(serve(LayoutService(settings), settings,
+        task = asyncio.create_task(serve(LayoutModelService(settings), settings,
                                          on_started=started.set_result,
                                          install_signal_handlers=False))
         handle = await asyncio.wait_for(started, 10)

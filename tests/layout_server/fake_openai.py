@@ -28,6 +28,9 @@ class Reply:
     #: Raw HTTP body, sent instead of a chat completion.
     body: bytes | None = None
     delay: float = 0.0
+    #: Hold the answer until the test calls `FakeOpenAI.release()` (or the fake stops): a reply
+    #: that never comes while the caller waits, with no clock involved.
+    held: bool = False
     headers: dict[str, str] = field(default_factory=dict)
     refusal: str | None = None
     finish_reason: str = "stop"
@@ -86,6 +89,9 @@ class FakeOpenAI:
         self.handling_seconds: list[float] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._released = threading.Event()
+        #: Held replies sent so far (each after `release()`).
+        self.held_replies_sent = 0
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -106,8 +112,13 @@ class FakeOpenAI:
         self._thread.start()
         return self
 
+    def release(self) -> None:
+        """Lets every held reply go out (now and from now on)."""
+        self._released.set()
+
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
+        self._released.set()
         self._server.shutdown()
         self._server.server_close()
 
@@ -139,6 +150,10 @@ class FakeOpenAI:
                 deadline = time.monotonic() + reply.delay
                 while time.monotonic() < deadline and not fake._stop.is_set():
                     time.sleep(0.01)
+                if reply.held:
+                    fake._released.wait()
+                    if fake._stop.is_set():
+                        return
                 echo = self.headers.get("authorization", "")
                 if reply.body is not None:
                     data = reply.body.replace(ECHO_AUTHORIZATION.encode(), echo.encode())
@@ -170,6 +185,8 @@ class FakeOpenAI:
                     else:
                         self.wfile.write(data)
                     fake.handling_seconds.append(time.perf_counter() - started - reply.delay)
+                    if reply.held:
+                        fake.held_replies_sent += 1
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (timeout): expected in those tests
 
