@@ -59,7 +59,7 @@ train: install
 	$(PY) -m recommender_server.training
 
 eval: install
-	$(PY) -m recommender_server.evaluation
+	$(PY) -m recommender_server.training.evaluation
 
 clean:
 	rm -rf $(VENV) .tools $(GPU_WHEELS)

@@ -207,6 +207,29 @@ def test_recommender_image_carries_the_model_repository() -> None:
     assert "*.onnx" in data and "*.pbtxt" in data and "*.txt" in data
 
 
+def test_recommender_image_leaves_the_offline_work_out() -> None:
+    """Training, evaluation, export and the PyTorch checkpoint stay out of the build context, and
+    no serving module imports them (not even lazily), so the server runs without them."""
+    patterns = _ignore_patterns("recommender")
+    for never in ("recommender_server/training/__init__.py", "recommender_server/training/loop.py",
+                  "recommender_server/training/trained/sasrec_ml1m.pt", "recommender_server/best.pt"):
+        assert dockerignore_excludes(patterns, never), never
+    for needed in ("recommender_server/service.py", "recommender_server/model_repository/sasrec/1/model.onnx"):
+        assert not dockerignore_excludes(patterns, needed), needed
+    package = REPO_ROOT / "recommender_server"
+    serving = [p for p in package.rglob("*.py") if p.relative_to(package).parts[0] != "training"]
+    assert package / "service.py" in serving
+    for path in serving:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            else:
+                continue
+            assert not [n for n in names if n.startswith("recommender_server.training")], path
+
+
 @pytest.mark.parametrize("image", IMAGES)
 def test_build_context_never_holds_data(image: str) -> None:
     package = IMAGES[image][0]
@@ -361,3 +384,4 @@ def test_the_build_context_builds_the_package_the_image_installs(image: str, tmp
         repository = "recommender_server/model_repository/sasrec/"
         assert {repository + "config.pbtxt", repository + "1/model.onnx",
                 repository + "movie_ids.txt"} <= set(names)
+        assert not [n for n in names if n.startswith("recommender_server/training/") or n.endswith(".pt")]

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from recommender_server.ranking_metrics import (
+from recommender_server.training.ranking_metrics import (
     evaluate,
     left_pad,
     ndcg_hr,

@@ -1,5 +1,5 @@
 """Evaluates SASRec on MovieLens-1M, leave-one-out (`make eval`, or
-`python -m recommender_server.evaluation --help`).
+`python -m recommender_server.training.evaluation --help`).
 
 By default it scores the committed ONNX model of the model repository through onnxruntime, so
 the numbers are those of the model that is served; `--checkpoint` evaluates a PyTorch
@@ -20,9 +20,9 @@ import numpy as np
 
 from marquee.data_location import find_data_dir
 from recommender_server.movielens import Interactions, LeaveOneOut, leave_one_out, load_interactions
-from recommender_server.ranking_metrics import Scorer, evaluate, left_pad, sample_negatives
+from recommender_server.training.ranking_metrics import Scorer, evaluate, left_pad, sample_negatives
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_REPOSITORY = REPO_ROOT / "recommender_server" / "model_repository"
 
 
@@ -81,7 +81,7 @@ def onnx_scorer(model_path: Path, catalog_ids: np.ndarray, label_ids: np.ndarray
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m recommender_server.evaluation", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m recommender_server.training.evaluation", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", type=Path, help="evaluate this PyTorch checkpoint (best.pt) "
                    "instead of the ONNX model")
@@ -103,8 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.checkpoint:
         import torch
 
-        from recommender_server.onnx_export import load_checkpoint
-        from recommender_server.ranking_metrics import torch_scorer
+        from recommender_server.training.onnx_export import load_checkpoint
+        from recommender_server.training.ranking_metrics import torch_scorer
 
         if args.threads:
             torch.set_num_threads(args.threads)

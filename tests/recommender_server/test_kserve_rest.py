@@ -16,7 +16,7 @@ import tritonclient.grpc as triton_grpc
 import tritonclient.http as triton_http
 from tritonclient.utils import InferenceServerException
 
-from client_tui.local_stack import LocalStack
+from marquee.local_stack import LocalStack
 
 
 def _free_port() -> int:

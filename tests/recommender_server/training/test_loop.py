@@ -11,8 +11,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from recommender_server.onnx_export import export_checkpoint, load_checkpoint
-from recommender_server.training import (
+from recommender_server.training.loop import (
     batches,
     ema_with_warmup,
     full_softmax_loss,
@@ -21,7 +20,8 @@ from recommender_server.training import (
     train,
     training_windows,
 )
-from tests.recommender.conftest import tiny_model, torch_scores
+from recommender_server.training.onnx_export import export_checkpoint, load_checkpoint
+from tests.recommender_server.helpers import tiny_model, torch_scores
 
 
 def test_windows_cover_every_training_step() -> None:

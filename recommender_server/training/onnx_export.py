@@ -5,7 +5,7 @@ with 0) and maps them to item indices with a table stored in the graph (an id th
 know maps to 0, padding). It returns `scores`, FP32 [batch, num_items]: the next-movie logits in
 catalog order (ascending movie id, the label file's order).
 
-    python -m recommender_server.onnx_export runs/sasrec/best.pt recommender_server/model_repository
+    python -m recommender_server.training.onnx_export runs/sasrec/best.pt recommender_server/model_repository
 
 also saves the checkpoint's weights (no optimiser state, ~1 MB) as `trained/sasrec_ml1m.pt`.
 """
@@ -29,7 +29,7 @@ from recommender_server.repository import (
     OUTPUT_NAME,
     write_config,
 )
-from recommender_server.sasrec import SASRec, SASRecConfig
+from recommender_server.training.sasrec import SASRec, SASRecConfig
 
 OPSET = 17
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "trained" / "sasrec_ml1m.pt"
@@ -115,9 +115,9 @@ def export_checkpoint(checkpoint: Path, repository: Path, weights: Path | None =
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m recommender_server.onnx_export", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m recommender_server.training.onnx_export", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("checkpoint", type=Path, help="best.pt written by recommender_server.training")
+    p.add_argument("checkpoint", type=Path, help="best.pt written by `python -m recommender_server.training`")
     p.add_argument("repository", type=Path, help="model repository directory")
     p.add_argument("--name", default="sasrec")
     p.add_argument("--version", type=int, default=1)

@@ -19,12 +19,12 @@ import tritonclient.grpc as triton
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from tritonclient.utils import InferenceServerException
 
-from client_tui.local_stack import LocalStack, free_port
+from marquee.local_stack import LocalStack, free_port
 from marquee.serving import MESSAGE_LIMIT
 from marquee.v1 import recommender_pb2 as rec
 from marquee.v1 import recommender_pb2_grpc as rec_grpc
 from recommender_server.repository import available_versions, parse_version
-from tests.recommender.conftest import TINY_IDS
+from tests.recommender_server.helpers import TINY_IDS
 from tritonclient.grpc import service_pb2 as kserve
 from tritonclient.grpc import service_pb2_grpc as kserve_grpc
 

@@ -26,11 +26,11 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
-from recommender_server.evaluation import load_split, test_metrics, validation_inputs
-from recommender_server.ranking_metrics import evaluate, torch_scorer
-from recommender_server.sasrec import SASRec, SASRecConfig
+from recommender_server.training.evaluation import load_split, test_metrics, validation_inputs
+from recommender_server.training.ranking_metrics import evaluate, torch_scorer
+from recommender_server.training.sasrec import SASRec, SASRecConfig
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CHECKPOINT_DIR = REPO_ROOT / "runs" / "sasrec"
 
 
@@ -323,7 +323,7 @@ def train(args: argparse.Namespace) -> dict:
     (ckpt_dir / "metrics.json").write_text(json.dumps(result, indent=2))
     print(json.dumps({"train_minutes": train_minutes, "compute_minutes": compute_minutes, "best": best, "test": test}, indent=2), flush=True)
     if args.export:
-        from recommender_server.onnx_export import DEFAULT_WEIGHTS, export_checkpoint
+        from recommender_server.training.onnx_export import DEFAULT_WEIGHTS, export_checkpoint
         path = export_checkpoint(ckpt_dir / "best.pt", args.model_repository, DEFAULT_WEIGHTS)
         print(f"exported {path}", flush=True)
     return result

@@ -9,12 +9,10 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from recommender_server.onnx_export import export_to_repository, load_checkpoint
-from recommender_server.sasrec import SASRec, SASRecConfig
 from recommender_server.config import DEFAULT_MODEL_REPOSITORY
-from tests.recommender.conftest import TINY_IDS, tiny_model, torch_scores
-
-TRAINED_CHECKPOINT = DEFAULT_MODEL_REPOSITORY.parent / "trained" / "sasrec_ml1m.pt"
+from recommender_server.training.onnx_export import DEFAULT_WEIGHTS, export_to_repository, load_checkpoint
+from recommender_server.training.sasrec import SASRec, SASRecConfig
+from tests.recommender_server.helpers import TINY_IDS, tiny_model, torch_scores
 
 
 def _session(path: Path) -> ort.InferenceSession:
@@ -76,9 +74,9 @@ def test_graph_declares_the_contract(tiny_repository: Path) -> None:
 
 
 def test_trained_model_parity(committed_repository: Path) -> None:
-    if not TRAINED_CHECKPOINT.is_file():
-        pytest.fail(f"{TRAINED_CHECKPOINT} is missing: it holds the weights of the committed model")
-    model, movie_ids, _ = load_checkpoint(TRAINED_CHECKPOINT)
+    if not DEFAULT_WEIGHTS.is_file():
+        pytest.fail(f"{DEFAULT_WEIGHTS} is missing: it holds the weights of the committed model")
+    model, movie_ids, _ = load_checkpoint(DEFAULT_WEIGHTS)
     labels = (committed_repository / "sasrec" / "movie_ids.txt").read_text().split()
     assert [int(x) for x in labels] == movie_ids.tolist()
     session = _session(committed_repository / "sasrec" / "1" / "model.onnx")

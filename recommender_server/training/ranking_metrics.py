@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from recommender_server.sasrec import SASRec
+from recommender_server.training.sasrec import SASRec
 
 SAMPLED_NEGATIVES = 100
 

@@ -21,7 +21,7 @@ from tritonclient.grpc import service_pb2 as kserve
 from tritonclient.grpc import service_pb2_grpc as kserve_grpc
 from tritonclient.utils import InferenceServerException
 
-from client_tui.local_stack import LocalStack
+from marquee.local_stack import LocalStack
 from marquee.titles import MAX_RESOLVE_QUERIES, MAX_RESOLVE_QUERY_CHARS, MAX_SEARCH_QUERY_CHARS
 from marquee.v1 import recommender_pb2 as rec
 from marquee.v1 import recommender_pb2_grpc as rec_grpc
