@@ -92,9 +92,9 @@ def _dispatch(argv: Sequence[str] | None) -> int:
 
         return int(run(args))
     if args.command == "demo":
-        from client_tui.demo import run_demo
+        from marquee.demo import run_demo
 
-        return run_demo(lambda endpoints: open_console(endpoints, args))
+        return run_demo(lambda addresses: open_console(Endpoints.from_sources(addresses), args))
     try:
         endpoints = endpoints_from_args(args)
     except AddressError as exc:

@@ -20,13 +20,10 @@ from typing import Mapping
 
 import grpc
 
+from marquee.addresses import DEFAULT_ADDRESSES
+
 SERVERS = ("recommender", "layout", "render")
 ENV_VARS = {name: f"MARQUEE_{name.upper()}_ADDR" for name in SERVERS}
-DEFAULT_ADDRESSES = {
-    "recommender": "127.0.0.1:50051",
-    "layout": "127.0.0.1:50052",
-    "render": "127.0.0.1:50053",
-}
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 #: The client's own TLS settings. Not the servers' `MARQUEE_TLS_*` names: a shell (or `make demo`)
 #: that configures both must not hand a server certificate to the client.
@@ -51,7 +48,8 @@ def parse_addresses(text: str) -> list[str]:
     for address in addresses:
         host, sep, port = address.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise AddressError(f"{address!r} is not host:port (e.g. 127.0.0.1:50051)")
+            raise AddressError(f"{address!r} is not host:port "
+                               f"(e.g. {DEFAULT_ADDRESSES['recommender']})")
     return addresses
 
 

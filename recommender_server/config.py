@@ -6,19 +6,18 @@ from pathlib import Path
 
 from pydantic import Field
 
+from marquee.addresses import RECOMMENDER
 from marquee.serving import ServerSettings
 
-DEFAULT_PORT = 50051
-DEFAULT_METRICS_PORT = 9101
 DEFAULT_MODEL_REPOSITORY = Path(__file__).resolve().parent / "model_repository"
 
 
 class RecommenderSettings(ServerSettings):
     """Serve SASRec recommendations over gRPC (KServe v2 / Triton protocol and RecommenderService)."""
 
-    port: int = Field(DEFAULT_PORT, ge=0, le=65535, description="gRPC port; 0 picks a free port.")
+    port: int = Field(RECOMMENDER.port, ge=0, le=65535, description="gRPC port; 0 picks a free port.")
     metrics_port: int = Field(
-        DEFAULT_METRICS_PORT, ge=0, le=65535, description="Prometheus /metrics port; 0 picks a free port."
+        RECOMMENDER.metrics_port, ge=0, le=65535, description="Prometheus /metrics port; 0 picks a free port."
     )
     model_repository: Path = Field(
         DEFAULT_MODEL_REPOSITORY,

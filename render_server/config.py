@@ -11,10 +11,9 @@ from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
+from marquee.addresses import RENDER
 from marquee.serving import ServerSettings
 
-DEFAULT_PORT = 50053
-DEFAULT_METRICS_PORT = 9103
 
 #: What a request gets when it leaves a field unset (the original pipeline's signature).
 DEFAULT_STEPS = 28
@@ -33,9 +32,9 @@ RELEASED_BASE = "stabilityai/stable-diffusion-3-medium-diffusers"
 class RenderSettings(ServerSettings):
     """Render thumbnail layouts to images over gRPC (RenderService), streaming previews."""
 
-    port: int = Field(DEFAULT_PORT, ge=0, le=65535, description="gRPC port; 0 picks a free port.")
+    port: int = Field(RENDER.port, ge=0, le=65535, description="gRPC port; 0 picks a free port.")
     metrics_port: int = Field(
-        DEFAULT_METRICS_PORT, ge=0, le=65535, description="Prometheus /metrics port; 0 picks a free port."
+        RENDER.metrics_port, ge=0, le=65535, description="Prometheus /metrics port; 0 picks a free port."
     )
     engine: Literal["auto", "creatilayout", "draft"] = Field(
         "auto",

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from client_tui.local_stack import LocalStack
+from marquee.local_stack import LocalStack
 
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
 

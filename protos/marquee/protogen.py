@@ -1,6 +1,6 @@
 """Generates the Python code for `protos/marquee/v1/*.proto` (`make protos`).
 
-The generated files are committed; `tests/foundation/test_protos_fresh.py` regenerates them into a
+The generated files are committed; `tests/marquee/test_protogen.py` regenerates them into a
 temporary directory and fails when the committed ones differ.
 """
 

@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
 from client_tui.connections import Endpoints  # noqa: E402
-from client_tui.local_stack import LocalStack, free_port  # noqa: E402
+from marquee.local_stack import LocalStack, free_port  # noqa: E402
 
 TARGET_START = 1.5
 TARGET_SEARCH = 0.050

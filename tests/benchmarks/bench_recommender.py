@@ -5,7 +5,7 @@ in-process) as the baseline.
     .venv/bin/python tests/benchmarks/bench_recommender.py            # full run (~2.5 min)
     .venv/bin/python tests/benchmarks/bench_recommender.py --smoke    # a few seconds, for tests
 
-Each server runs as its own process (client_tui.local_stack), one at a time; the load generator
+Each server runs as its own process (marquee.local_stack), one at a time; the load generator
 is this process (grpc.aio, one coroutine per concurrent caller), on the same machine. Histories
 are random: 5 to 200 movies the model knows, k = 10.
 """
@@ -32,7 +32,7 @@ if str(REPO_ROOT) not in sys.path:
 
 import grpc  # noqa: E402
 
-from client_tui.local_stack import LocalStack  # noqa: E402
+from marquee.local_stack import LocalStack  # noqa: E402
 from marquee.v1 import recommender_pb2 as rec  # noqa: E402
 from marquee.v1 import recommender_pb2_grpc as rec_grpc  # noqa: E402
 from recommender_server.config import DEFAULT_MODEL_REPOSITORY  # noqa: E402

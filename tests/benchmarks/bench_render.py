@@ -41,7 +41,7 @@ sys.path.insert(0, str(REPO))
 
 import grpc  # noqa: E402
 
-from client_tui.local_stack import LocalStack  # noqa: E402
+from marquee.local_stack import LocalStack  # noqa: E402
 from marquee.v1 import common_pb2, render_pb2, render_pb2_grpc  # noqa: E402
 
 TINY_PIPELINE = (REPO / ".." / "shared" / "fixtures" / "creatilayout" / "tiny" / "pipeline").resolve()

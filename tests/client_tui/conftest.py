@@ -8,7 +8,7 @@ from typing import Iterator
 
 import pytest
 
-from client_tui.local_stack import LocalStack
+from marquee.local_stack import LocalStack
 from tests.client_tui.fake_servers import FakeStack, RenderBehaviour
 from tests.real_stack import offline_draft_stack
 

@@ -16,7 +16,7 @@ import grpc
 import pytest
 
 from client_tui.exit_codes import ExitCode
-from client_tui.local_stack import LocalStack, free_port
+from marquee.local_stack import LocalStack, free_port
 from client_tui.session import Session
 from tests.real_stack import ONE_THREAD
 from tests.client_tui.fake_servers import FakeStack, RenderBehaviour

@@ -15,7 +15,7 @@ import grpc
 import pytest
 
 from client_tui.exit_codes import ExitCode
-from client_tui.local_stack import LocalStack
+from marquee.local_stack import LocalStack
 from client_tui.session import Session
 from marquee.v1 import common_pb2, render_pb2, render_pb2_grpc
 from tests.real_stack import ONE_THREAD, cli_command, cli_env

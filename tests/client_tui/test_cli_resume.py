@@ -14,7 +14,7 @@ import pytest
 from client_tui.connections import Endpoints
 from client_tui.exit_codes import ExitCode
 from client_tui.gateway import Gateway
-from client_tui.local_stack import LocalStack, free_port
+from marquee.local_stack import LocalStack, free_port
 from client_tui.server_caps import PlannerCaps, planner_caps
 from client_tui.session import MovieRecord, Recommendation, Session
 from tests.real_stack import run_cli, watched_flags

@@ -14,7 +14,7 @@ from client_tui.connections import AddressError, add_connection_arguments, endpo
 from client_tui.errors import ServerError, advice_for
 from client_tui.flow import InputError, resolve_watched
 from client_tui.gateway import Gateway, RenderRetry
-from client_tui.local_stack import free_port
+from marquee.local_stack import free_port
 from client_tui.retries import RetryPolicy, call_with_retry
 from client_tui.session import render_request
 from tests.client_tui.fixed_session import fixed_session

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from client_tui.exit_codes import ExitCode
-from client_tui.local_stack import LocalStack
+from marquee.local_stack import LocalStack
 from client_tui.session import Session
 from tests.real_stack import run_cli, watched_flags
 

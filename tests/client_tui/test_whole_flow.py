@@ -17,7 +17,7 @@ from PIL import Image
 from textual.widgets import Input
 
 from client_tui.connections import Endpoints
-from client_tui.local_stack import LocalStack
+from marquee.local_stack import LocalStack
 from client_tui.session import Session
 from tests.real_stack import ONE_THREAD
 from tests.client_tui.console.helpers import all_serving, make_console, wait_for

@@ -13,6 +13,7 @@ import kubernetes_validate
 import yaml
 from kubernetes_validate.utils import SchemaNotFoundError
 
+from marquee.addresses import SERVERS as ADDRESSES
 from tests.deploy import kustomize_lite
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -26,9 +27,9 @@ CUSTOM_RESOURCES: dict[tuple[str, str], str] = {
     ("monitoring.coreos.com/v1", "PodMonitor"): "tests/deploy/test_manifests.py::test_pod_monitor",
 }
 SERVERS = {
-    "recommender": {"port": 50051, "metrics": 9101, "service": "marquee.v1.RecommenderService"},
-    "layout": {"port": 50052, "metrics": 9102, "service": "marquee.v1.LayoutService"},
-    "render": {"port": 50053, "metrics": 9103, "service": "marquee.v1.RenderService"},
+    name: {"port": ADDRESSES[name].port, "metrics": ADDRESSES[name].metrics_port,
+           "service": f"marquee.v1.{name.capitalize()}Service"}
+    for name in ("recommender", "layout", "render")
 }
 
 Resource = dict[str, Any]

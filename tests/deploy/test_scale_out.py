@@ -13,7 +13,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from client_tui.local_stack import LocalStack
+from marquee.local_stack import LocalStack
 from marquee.v1 import common_pb2, render_pb2, render_pb2_grpc
 from tests.deploy.replicas import (
     ONE_THREAD,

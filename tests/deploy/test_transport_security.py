@@ -41,7 +41,7 @@ from tests.deploy.replicas import (
     start_client,
     tls_flags,
 )
-from client_tui.local_stack import LocalStack
+from marquee.local_stack import LocalStack
 from tests.tls_certs import CertSet, make_certs
 
 pytestmark = pytest.mark.slow

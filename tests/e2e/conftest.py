@@ -10,7 +10,7 @@ from typing import Iterator
 import grpc
 import pytest
 
-from client_tui.local_stack import LocalStack
+from marquee.local_stack import LocalStack
 from marquee.v1 import recommender_pb2_grpc
 from tests.e2e.client_runs import client_environment
 from tests.e2e.inprocess_stack import InProcessStack

@@ -8,7 +8,7 @@ from typing import Iterator
 
 import pytest
 
-from client_tui.local_stack import LocalStack
+from marquee.local_stack import LocalStack
 from tests.fuzz.rpc_targets import DOMAIN_SERVICES, Prober
 from tests.real_stack import offline_draft_stack
 

@@ -15,7 +15,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from hypothesis import HealthCheck, Phase, assume, example, given, settings
 from hypothesis import strategies as st
 
-from client_tui.local_stack import LocalStack
+from marquee.local_stack import LocalStack
 from marquee.serving import shorten
 from tests.fuzz.hostile_examples import extremes, one_field_at_a_time
 from tests.fuzz.proto_strategies import MAX_REQUEST_BYTES, messages, mutations, raw_payloads

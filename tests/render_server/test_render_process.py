@@ -12,7 +12,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from client_tui.local_stack import LocalStack
+from marquee.local_stack import LocalStack
 from marquee.v1 import render_pb2, render_pb2_grpc
 from tests.render_server.conftest import TINY_PIPELINE, request
 

@@ -21,6 +21,8 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from marquee.addresses import LOOPBACK, RECOMMENDER
+
 SERVING, NOT_SERVING, UNREACHABLE = 0, 1, 2
 
 
@@ -28,7 +30,9 @@ def parse_args(argv: list[str] | None = None, env: dict[str, str] | None = None)
     env = dict(os.environ if env is None else env)
     parser = argparse.ArgumentParser(prog="python -m marquee.serving.probe", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--address", default=f"127.0.0.1:{env.get('MARQUEE_PORT', '50051')}",
+    # Every image sets MARQUEE_PORT; without it the probe asks the recommender's default port.
+    port = env.get("MARQUEE_PORT", str(RECOMMENDER.port))
+    parser.add_argument("--address", default=f"{LOOPBACK}:{port}",
                         help="HOST:PORT of the server (default 127.0.0.1:$MARQUEE_PORT)")
     parser.add_argument("--service", default="", help='service to check; "" (default) is the whole server')
     parser.add_argument("--timeout", type=float, default=3.0, help="seconds (default 3)")

@@ -10,7 +10,7 @@ from textual.widgets import Input, Select, Static
 
 from client_tui.console.app import MarqueeConsole
 from client_tui.console.layout_editor import ObjectRow
-from client_tui.local_stack import LocalStack
+from marquee.local_stack import LocalStack
 from client_tui.connections import Endpoints
 from client_tui.server_caps import PlannerCaps
 from tests.client_tui.fixed_session import fixed_session

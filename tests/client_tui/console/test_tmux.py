@@ -16,7 +16,7 @@ from typing import Iterator
 
 import pytest
 
-from client_tui.local_stack import LocalStack
+from marquee.local_stack import LocalStack
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
 
-from client_tui.local_stack import LocalStack
+from marquee.local_stack import LocalStack
 
 EXPECTED = {
     "recommender": "marquee.v1.RecommenderService",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from client_tui.local_stack import LocalStack, StackError
+from marquee.local_stack import LocalStack, StackError
 
 
 def test_a_stack_that_fails_to_start_names_the_server_and_stops_the_others(tmp_path: Path) -> None:

@@ -1,7 +1,9 @@
 """Starts the three servers as local subprocesses and waits until each is SERVING.
 
-Used by `make demo` (`python -m client_tui demo`) and by the integration tests: one way to run the
-whole system on one machine, the way an operator would.
+Used by `make demo` (`python -m client_tui demo`, through `marquee.demo`), the integration tests
+and the benchmarks: one way to run the whole system on one machine, the way an operator would.
+It lives in `marquee`, not in the client, because it is a developer tool that more than one
+process's tests use, and it needs no server package: it starts each as `python -m <module>`.
 """
 
 from __future__ import annotations
@@ -19,18 +21,14 @@ from typing import Mapping, Sequence
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-MODULES = {
-    "recommender": "recommender_server",
-    "layout": "layout_server",
-    "render": "render_server",
-}
+from marquee.addresses import LOOPBACK, SERVERS
 
 
 class StackError(RuntimeError):
     """A server did not start or did not become SERVING."""
 
 
-def free_port(host: str = "127.0.0.1") -> int:
+def free_port(host: str = LOOPBACK) -> int:
     """A port that was free a moment ago (the OS may hand it out again; good enough locally)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
@@ -47,7 +45,7 @@ class ServerProcess:
     args: list[str]
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
-    host: str = "127.0.0.1"
+    host: str = LOOPBACK
 
     @property
     def address(self) -> str:
@@ -69,7 +67,7 @@ class LocalStack:
     ports: Mapping[str, tuple[int, int]] | None = None
     env: Mapping[str, str] | None = None
     grace_period: float = 5.0
-    host: str = "127.0.0.1"
+    host: str = LOOPBACK
     #: Credentials for health checks when the servers serve TLS (given their TLS flags).
     credentials: grpc.ChannelCredentials | None = None
     processes: dict[str, ServerProcess] = field(default_factory=dict)
@@ -85,7 +83,7 @@ class LocalStack:
             port, metrics_port = (self.ports or {}).get(name) or (free_port(), free_port())
             log_path = self.log_dir / f"{name}.log"
             args = [
-                sys.executable, "-m", MODULES[name],
+                sys.executable, "-m", SERVERS[name].module,
                 "--host", self.host,
                 "--port", str(port),
                 "--metrics-port", str(metrics_port),
