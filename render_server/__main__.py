@@ -13,10 +13,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Imported here, so a missing extra is a message and not a traceback.
     try:
         from render_server.config import RenderSettings
-        from render_server.service import RenderService
+        from render_server.service import RenderModelService
     except ModuleNotFoundError as error:
         return missing_extra("python -m render_server", "render", error)
-    return run(RenderSettings, RenderService, argv, prog="python -m render_server")
+    return run(RenderSettings, RenderModelService, argv, prog="python -m render_server")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ MAX_STEPS = 200
 #: Sizes are multiples of 16: the VAE downsamples by 8 and the transformer patches by 2.
 SIZE_MULTIPLE = 16
 
-#: Shown in `--help`; the loader (`render_server.model_loading`) owns the actual defaults.
+#: Shown in `--help`; the loader (`render_server.creatilayout.loading`) owns the actual defaults.
 RELEASED_MODEL = "HuiZhang0812/CreatiLayout (subfolder SiamLayout_SD3)"
 RELEASED_BASE = "stabilityai/stable-diffusion-3-medium-diffusers"
 

@@ -13,7 +13,7 @@ from typing import Any
 from marquee.serving.structured_logs import get_logger
 from render_server.engines import DECODING, DENOISING, ENCODING, Engine, EngineOutput, JobCancelled, JobControl
 from render_server.previews import torch_latent_to_rgb
-from render_server.request_validation import LayoutObject, RenderSpec
+from render_server.spec import LayoutObject, RenderSpec
 
 log = get_logger("render.creatilayout")
 
@@ -63,8 +63,8 @@ class CreatiLayoutEngine(Engine):
         try:
             import torch
 
-            from render_server.creatilayout_pipeline import layout_step_count
-            from render_server.model_loading import DEFAULT_LAYOUT_MODEL, load_pipeline
+            from render_server.creatilayout.pipeline import layout_step_count
+            from render_server.creatilayout.loading import DEFAULT_LAYOUT_MODEL, load_pipeline
         except ImportError as exc:
             raise RuntimeError(
                 f"the creatilayout engine needs torch, diffusers and transformers ({exc}); install "
@@ -88,7 +88,7 @@ class CreatiLayoutEngine(Engine):
         if self.negative_prompt_cache:
             self.pipe.enable_negative_prompt_cache(self.negative_prompt_cache)
         if self.compile_mode != "off":
-            from render_server.creatilayout_pipeline import compile_for_speed
+            from render_server.creatilayout.compilation import compile_for_speed
 
             compile_for_speed(self.pipe, self.compile_mode)
         self._layout_steps_for = layout_step_count
@@ -109,7 +109,7 @@ class CreatiLayoutEngine(Engine):
     def render(self, spec: RenderSpec, control: JobControl) -> EngineOutput:
         import torch
 
-        from render_server.creatilayout_pipeline import GenerationInterrupted
+        from render_server.creatilayout.pipeline import GenerationInterrupted
 
         pipe = self.pipe
         if pipe is None:

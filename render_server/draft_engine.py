@@ -27,7 +27,7 @@ from marquee.layout_drawing import (
     one_line, pixel_box, place_labels,
 )
 from render_server.engines import COMPOSING, Engine, EngineOutput, JobCancelled, JobControl
-from render_server.request_validation import LayoutObject, RenderSpec
+from render_server.spec import LayoutObject, RenderSpec
 
 #: How to get a real render instead; part of every notice the draft engine gives.
 PAINT_WITH_CREATILAYOUT = (

@@ -1,5 +1,6 @@
 """What a render engine is to the server: it loads, warms up, and renders one `RenderSpec` at a
-time in a worker thread, reporting through a `JobControl` and stopping when asked.
+time in a worker thread, reporting through a `JobControl` and stopping when asked; and
+`make_engine`, which picks the engine the settings ask for.
 
 Engines are synchronous (torch code); the job queue runs them off the event loop.
 """
@@ -7,13 +8,18 @@ Engines are synchronous (torch code); the job queue runs them off the event loop
 from __future__ import annotations
 
 import abc
+import os
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from PIL import Image
 
-from render_server.request_validation import RenderSpec
+from marquee.serving.structured_logs import register_secret
+from render_server.spec import RenderSpec
+
+if TYPE_CHECKING:
+    from render_server.config import RenderSettings
 
 #: Progress stages (RenderResponse.progress.stage).
 ENCODING = "encoding"
@@ -98,3 +104,27 @@ class Engine(abc.ABC):
 
     def close(self) -> None:
         """Releases the model."""
+
+
+def make_engine(settings: RenderSettings) -> Engine:
+    """The engine the settings ask for (nothing heavy happens until `load`). Both engines are
+    imported here, where they are chosen: each imports this module for the interface."""
+    if settings.engine_name == "draft":
+        from render_server.draft_engine import DraftEngine
+
+        return DraftEngine()
+    from render_server.creatilayout_engine import CreatiLayoutEngine
+
+    # The loader reads the token itself; registering it masks it by value in every log line, in
+    # case a hub error message ever quotes it.
+    register_secret(os.environ.get("HF_TOKEN"))
+    return CreatiLayoutEngine(
+        settings.model,
+        base_model=settings.base_model,
+        device=settings.device,
+        dtype=settings.dtype,
+        torch_threads=settings.torch_threads,
+        compile_mode=settings.compile,
+        negative_prompt_cache=settings.negative_prompt_cache,
+        warm_up_size=settings.default_size,
+    )

@@ -13,7 +13,7 @@ import collections
 from dataclasses import dataclass
 from typing import Any
 
-from render_server.render_metrics import DROPPED_EVENTS
+from render_server.metrics import DROPPED_EVENTS
 
 QUEUED = "queued"
 PROGRESS = "progress"

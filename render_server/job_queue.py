@@ -23,17 +23,11 @@ from marquee.serving import (
     Unavailable,
 )
 from marquee.serving.structured_logs import get_logger
-from render_server import render_metrics as metrics
+from render_server import metrics
 from render_server.engines import JobCancelled
 from render_server.event_bridge import ERROR, QUEUED, RESULT, EventChannel
-from render_server.job_ticket import (  # noqa: F401 - the stop reasons are part of the queue's interface
-    CLIENT_LEFT,
-    DEADLINE,
-    PREVIEWS_WAITING_FOR_ENCODER,
-    SHUTDOWN,
-    Ticket,
-)
-from render_server.request_validation import RenderSpec
+from render_server.job_ticket import CLIENT_LEFT, DEADLINE, SHUTDOWN, Ticket
+from render_server.spec import RenderSpec
 from render_server.step_time_estimator import MEASURED, StepEstimate, StepTimeEstimator
 
 log = get_logger("render.queue")

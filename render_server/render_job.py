@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import time
 
+from marquee.layout_drawing import layout_on_image, layout_on_white
 from marquee.v1 import common_pb2, render_pb2
 from render_server.engines import COMPOSING, Engine
-from render_server.job_queue import Ticket
-from marquee.layout_drawing import layout_on_image, layout_on_white
+from render_server.job_ticket import Ticket
 from render_server.output_store import OutputStore
 from render_server.previews import encode_png
 

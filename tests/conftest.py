@@ -8,10 +8,7 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = (REPO_ROOT / ".." / "shared").resolve()
-SHARED_DATA = SHARED / "data"
-CREATILAYOUT_FIXTURES = SHARED / "fixtures" / "creatilayout"
+from tests.paths import REPO_ROOT, SHARED_DATA
 
 
 @pytest.fixture(scope="session")

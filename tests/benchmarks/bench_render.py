@@ -332,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
-    from render_server.model_loading import DEFAULT_LAYOUT_MODEL, load_pipeline
+    from render_server.creatilayout.loading import DEFAULT_LAYOUT_MODEL, load_pipeline
 
     model_flags = ["--engine", "creatilayout", "--device", args.device, "--dtype", args.dtype,
                    "--torch-threads", str(args.torch_threads), "--queue-depth", "2"]

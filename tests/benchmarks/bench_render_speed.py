@@ -6,7 +6,7 @@
 
 With `--random-weights` every component is built at its released size (SD3-Medium transformer +
 SiamLayout branch, CLIP-L, CLIP-G, T5-XXL encoder, VAE) directly on the device: no download, no
-server process (`render_server.random_weights`). One run times, at each size (28 steps, CFG on):
+server process (`render_server.creatilayout.random_weights`). One run times, at each size (28 steps, CFG on):
 plain `StableDiffusion3Pipeline` and Marquee's pipeline, eager, then with `torch.compile` (the
 transformer and VAE decode), seconds per image (fastest of the repeats) and the first run
 (compilation included); for Marquee's pipeline also the preview cost per step (x0 → RGB → host,
@@ -35,7 +35,8 @@ sys.path[:0] = [str(REPO), str(REPO / "protos")]
 
 import torch  # noqa: E402
 
-from render_server.creatilayout_pipeline import GenerationInterrupted, compile_for_speed  # noqa: E402
+from render_server.creatilayout.compilation import compile_for_speed  # noqa: E402
+from render_server.creatilayout.pipeline import GenerationInterrupted  # noqa: E402
 from render_server.previews import torch_latent_to_rgb  # noqa: E402
 
 FIXTURES = (REPO / ".." / "shared" / "fixtures" / "creatilayout").resolve()
@@ -92,7 +93,7 @@ def load(args: argparse.Namespace) -> tuple[Any, Any, dict[str, int]]:
     if args.real:
         from diffusers import StableDiffusion3Pipeline
 
-        from render_server.model_loading import load_pipeline
+        from render_server.creatilayout.loading import load_pipeline
 
         dtype = "bfloat16" if args.dtype == torch.bfloat16 else "float32"
         marquee = load_pipeline(str(args.real), base_model=str(args.real_base), device=args.device,
@@ -104,7 +105,7 @@ def load(args: argparse.Namespace) -> tuple[Any, Any, dict[str, int]]:
         ).to(args.device)
         plain.set_progress_bar_config(disable=True)
         return marquee, plain, {}
-    from render_server.random_weights import build_pipelines
+    from render_server.creatilayout.random_weights import build_pipelines
 
     pair = build_pipelines(args.size_preset, FIXTURES, device=args.device, dtype=args.dtype)
     return pair.marquee, pair.plain, pair.parameters

@@ -17,7 +17,7 @@ import grpc
 from prometheus_client.parser import text_string_to_metric_families
 
 from marquee.local_stack import LocalStack, ServerProcess
-from tests.conftest import CREATILAYOUT_FIXTURES
+from tests.paths import CREATILAYOUT_FIXTURES
 from tests.real_stack import ONE_THREAD
 from tests.tls_certs import CertSet
 

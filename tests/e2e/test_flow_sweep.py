@@ -15,7 +15,7 @@ import pytest
 from client_tui.session import Session
 from layout_server.config import LayoutSettings
 from marquee.v1.recommender_pb2_grpc import RecommenderServiceStub
-from tests.conftest import SHARED_DATA
+from tests.paths import SHARED_DATA
 from tests.e2e.client_runs import SWEEP_SIZE, flow_arguments, run_command, run_in_process
 from tests.e2e.flow_outputs import Expected, check_outputs, session_summary
 from tests.e2e.inprocess_stack import InProcessStack

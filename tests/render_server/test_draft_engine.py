@@ -15,8 +15,8 @@ from marquee.layout_drawing import box_colour, overlaps
 from marquee.v1 import render_pb2
 from render_server.draft_engine import DraftEngine, palette, plan_poster
 from render_server.engines import JobCancelled
-from render_server.request_validation import LayoutObject, RenderSpec
-from tests.render_server.conftest import collect, request, running_server
+from render_server.spec import LayoutObject, RenderSpec
+from tests.render_server.helpers import collect, request, running_server
 
 OBJECTS = (
     LayoutObject("cowboy hat", (0.1, 0.1, 0.5, 0.6)),

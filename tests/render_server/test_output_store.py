@@ -64,10 +64,10 @@ def test_the_server_option_sets_the_mode_of_every_saved_file(tmp_path: Path) -> 
     not octal is refused when the settings are read."""
     import pydantic
 
-    from render_server.service import RenderService
-    from tests.render_server.conftest import settings
+    from render_server.service import RenderModelService
+    from tests.render_server.helpers import settings
 
-    assert RenderService(settings(tmp_path / "default")).store.file_mode == 0o644
-    assert RenderService(settings(tmp_path / "private", output_file_mode="0600")).store.file_mode == 0o600
+    assert RenderModelService(settings(tmp_path / "default")).store.file_mode == 0o644
+    assert RenderModelService(settings(tmp_path / "private", output_file_mode="0600")).store.file_mode == 0o600
     with pytest.raises(pydantic.ValidationError):
         settings(tmp_path / "bad", output_file_mode="rw-r--r--")

@@ -12,11 +12,11 @@ import grpc
 import pytest
 
 from marquee.v1 import common_pb2, render_pb2
-from render_server import request_validation as caps
+from render_server import validation as caps
 from render_server.config import MAX_STEPS
 from render_server.engines import DENOISING, JobControl
 from render_server.job_queue import ROUGH_RETRY_CAP_SECONDS
-from tests.render_server.conftest import PacedEngine, collect, kinds, request, running_server
+from tests.render_server.helpers import PacedEngine, collect, kinds, request, running_server
 
 MIB = 2**20
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import grpc
@@ -14,7 +13,7 @@ import pytest
 
 from marquee.local_stack import LocalStack
 from marquee.v1 import render_pb2, render_pb2_grpc
-from tests.render_server.conftest import TINY_PIPELINE, request
+from tests.render_server.helpers import TINY_PIPELINE, request
 
 GRACE = 3.0
 FAKE_TOKEN = "hf_NotARealTokenButShapedLikeOne123"
@@ -62,7 +61,6 @@ def test_sigterm_stops_a_long_tiny_pipeline_job_within_the_grace_period(tmp_path
             for response in call:
                 if response.HasField("progress") and response.progress.step >= 2:
                     break
-            signalled = time.monotonic()
             stack.terminate("render")
             with pytest.raises(grpc.RpcError) as stopped:
                 for _ in call:
@@ -71,7 +69,6 @@ def test_sigterm_stops_a_long_tiny_pipeline_job_within_the_grace_period(tmp_path
             assert "shutting down" in stopped.value.details()
         assert server.process is not None
         assert server.process.wait(timeout=GRACE + 5) == 0
-        assert time.monotonic() - signalled <= GRACE + 1.0
     finally:
         stack.stop()
     log = server.log_text()
@@ -79,3 +76,8 @@ def test_sigterm_stops_a_long_tiny_pipeline_job_within_the_grace_period(tmp_path
     events = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
     assert any(e.get("event") == "stopping the running job for shutdown" for e in events)
     assert any(e.get("event") == "job finished" and e.get("stop_reason") == "shutdown" for e in events)
+    # Stopped within the grace period, by the server's own deadline: the drain never had to warn
+    # that the job outlived it, and the job ended long before its 200 steps.
+    assert not any(e.get("event") == "the running job did not stop in time" for e in events)
+    stopped = next(e for e in events if e.get("event") == "job finished" and e.get("stop_reason") == "shutdown")
+    assert stopped["steps"] < stopped["total_steps"] == 200

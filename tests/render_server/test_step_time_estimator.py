@@ -15,10 +15,10 @@ from render_server.job_queue import (
     MIN_STOP_MARGIN_SECONDS,
     ROUGH_RETRY_CAP_SECONDS,
     JobQueue,
-    Ticket,
     drain_plan,
 )
-from render_server.request_validation import RenderSpec
+from render_server.job_ticket import Ticket
+from render_server.spec import RenderSpec
 from render_server.step_time_estimator import (
     COMPARABLE_PIXEL_RATIO,
     DEFAULT,

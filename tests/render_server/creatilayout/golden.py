@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from tests.conftest import CREATILAYOUT_FIXTURES
+from tests.paths import CREATILAYOUT_FIXTURES
 
 TINY = CREATILAYOUT_FIXTURES / "tiny"
 

@@ -1,4 +1,4 @@
-"""Turns a `RenderRequest` into a `RenderSpec` with every default filled in, or says precisely
+"""Turns a `RenderRequest` into a `RenderSpec` (`render_server.spec`) with every default filled in, or says precisely
 which field is wrong (INVALID_ARGUMENT naming the field, the cap and, for lists, the index).
 
 Every text field has a cap (advertised by DescribeEngine): the engines draw titles, genres and
@@ -26,6 +26,7 @@ from render_server.config import (
     SIZE_MULTIPLE,
     RenderSettings,
 )
+from render_server.spec import LayoutObject, RenderSpec
 
 if TYPE_CHECKING:
     from render_server.engines import Engine
@@ -88,31 +89,6 @@ def advertised_caps() -> dict[str, int | float]:
         min_box_pixels=MIN_BOX_PIXELS,
         max_steps=MAX_STEPS,
     )
-
-
-@dataclass(frozen=True)
-class LayoutObject:
-    phrase: str
-    #: Normalised (x1, y1, x2, y2), origin top-left.
-    box: tuple[float, float, float, float]
-
-
-@dataclass(frozen=True)
-class RenderSpec:
-    """A validated render job: every value is set and within limits."""
-
-    prompt: str
-    objects: tuple[LayoutObject, ...]
-    steps: int
-    guidance: float
-    width: int
-    height: int
-    seed: int
-    preview_interval: int
-    title: str = ""
-    mood: str = ""
-    genres: tuple[str, ...] = ()
-    negative_prompt: str = ""
 
 
 def capped_text(name: str, value: str, cap: int) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pytest
 import torch
 
-from tests.render_model.golden import assert_close
+from tests.render_server.creatilayout.golden import assert_close
 
 CASES = ["case1_cfg_3boxes", "case2_nocfg_3boxes", "case3_cfg_1box", "case4_cfg_3boxes_nonsquare_5steps"]
 

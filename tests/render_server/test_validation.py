@@ -10,7 +10,7 @@ from marquee.serving import InvalidArgument
 from marquee.v1 import common_pb2, render_pb2
 from render_server.config import RenderSettings
 from render_server.draft_engine import DraftEngine
-from render_server.request_validation import (
+from render_server.validation import (
     MAX_GENRE_CHARS,
     MAX_GENRES,
     MAX_MOOD_CHARS,

@@ -25,8 +25,8 @@ from huggingface_hub.errors import (
 )
 
 from marquee.serving.structured_logs import get_logger
-from render_server.creatilayout_pipeline import CreatiLayoutPipeline
-from render_server.siamlayout_transformer import MissingWeightsError, SiamLayoutSD3Transformer2DModel
+from render_server.creatilayout.pipeline import CreatiLayoutPipeline
+from render_server.creatilayout.transformer import MissingWeightsError, SiamLayoutSD3Transformer2DModel
 
 DEFAULT_LAYOUT_MODEL = "HuiZhang0812/CreatiLayout"
 DEFAULT_LAYOUT_SUBFOLDER = "SiamLayout_SD3"

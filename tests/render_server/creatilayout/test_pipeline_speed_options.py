@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from render_server.creatilayout_pipeline import CreatiLayoutPipeline
-from render_server.siamlayout_transformer import SiamLayoutSD3Transformer2DModel
+from render_server.creatilayout.pipeline import CreatiLayoutPipeline
+from render_server.creatilayout.transformer import SiamLayoutSD3Transformer2DModel
 
 PROMPT = "a lone cowboy in a desert at dusk"
 PHRASES = ["cowboy hat", "old horse", "setting sun"]

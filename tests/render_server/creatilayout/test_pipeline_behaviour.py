@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from render_server.creatilayout_pipeline import CreatiLayoutPipeline, GenerationInterrupted, layout_step_count
-from tests.render_model.golden import assert_close, max_abs_diff
+from render_server.creatilayout.pipeline import CreatiLayoutPipeline, GenerationInterrupted, layout_step_count
+from tests.render_server.creatilayout.golden import assert_close, max_abs_diff
 
 PROMPT = "a lone cowboy in a desert at dusk"
 PHRASES = ["cowboy hat", "old horse", "setting sun"]
@@ -197,7 +197,7 @@ def test_bad_input_is_rejected_before_any_work(tiny_pipeline, phrases, boxes, ov
 
 
 def test_max_boxes_comes_from_the_transformer_config(fixtures_dir) -> None:
-    from render_server.siamlayout_transformer import SiamLayoutSD3Transformer2DModel
+    from render_server.creatilayout.transformer import SiamLayoutSD3Transformer2DModel
 
     directory = fixtures_dir / "tiny" / "pipeline"
     transformer = SiamLayoutSD3Transformer2DModel.from_pretrained(directory / "transformer")
@@ -216,7 +216,7 @@ def test_max_boxes_comes_from_the_transformer_config(fixtures_dir) -> None:
 
 
 def test_mismatched_text_encoders_are_refused(fixtures_dir) -> None:
-    from render_server.siamlayout_transformer import SiamLayoutSD3Transformer2DModel
+    from render_server.creatilayout.transformer import SiamLayoutSD3Transformer2DModel
 
     directory = fixtures_dir / "tiny" / "pipeline"
     transformer = SiamLayoutSD3Transformer2DModel.from_pretrained(directory / "transformer")
@@ -226,7 +226,7 @@ def test_mismatched_text_encoders_are_refused(fixtures_dir) -> None:
 
 
 def test_pipeline_runs_in_bfloat16(fixtures_dir, pipeline_golden) -> None:
-    from render_server.siamlayout_transformer import SiamLayoutSD3Transformer2DModel
+    from render_server.creatilayout.transformer import SiamLayoutSD3Transformer2DModel
 
     tensors, _ = pipeline_golden
     directory = fixtures_dir / "tiny" / "pipeline"

@@ -9,11 +9,11 @@ import torch
 from huggingface_hub.errors import GatedRepoError
 from safetensors.torch import load_file, save_file
 
-from render_server import model_loading
-from render_server.creatilayout_pipeline import CreatiLayoutPipeline
-from render_server.model_loading import ModelLoadError, load_pipeline, resolve_device, resolve_dtype
-from render_server.siamlayout_transformer import SiamLayoutSD3Transformer2DModel
-from tests.render_model.golden import assert_close
+from render_server.creatilayout import loading
+from render_server.creatilayout.pipeline import CreatiLayoutPipeline
+from render_server.creatilayout.loading import ModelLoadError, load_pipeline, resolve_device, resolve_dtype
+from render_server.creatilayout.transformer import SiamLayoutSD3Transformer2DModel
+from tests.render_server.creatilayout.golden import assert_close
 
 try:  # the HTTP client huggingface_hub raises its errors with
     import httpx2 as httpx
@@ -117,7 +117,7 @@ def test_gated_layout_download_explains_licence_and_token_without_leaking_it(mon
     monkeypatch.setattr(SiamLayoutSD3Transformer2DModel, "from_pretrained", refuse)
     secret = "hf_abcdefghijklmnop123456"
     with pytest.raises(ModelLoadError) as raised:
-        load_pipeline(model_loading.DEFAULT_LAYOUT_MODEL, hf_token=secret)
+        load_pipeline(loading.DEFAULT_LAYOUT_MODEL, hf_token=secret)
     message = str(raised.value)
     assert "gated" in message and "licence" in message and "HF_TOKEN" in message
     assert "a token was given" in message
@@ -126,13 +126,13 @@ def test_gated_layout_download_explains_licence_and_token_without_leaking_it(mon
 
 def test_gated_base_model_without_token_asks_for_hf_token(fixtures_dir, monkeypatch) -> None:
     def refuse(*_args, **_kwargs):
-        raise _gated(model_loading.DEFAULT_BASE_MODEL)
+        raise _gated(loading.DEFAULT_BASE_MODEL)
 
     monkeypatch.setattr(CreatiLayoutPipeline, "from_pretrained", refuse)
     with pytest.raises(ModelLoadError) as raised:
         load_pipeline(str(fixtures_dir / "tiny" / "transformer"))
     message = str(raised.value)
-    assert model_loading.DEFAULT_BASE_MODEL in message
+    assert loading.DEFAULT_BASE_MODEL in message
     assert "no token was given (set HF_TOKEN)" in message
 
 

@@ -21,8 +21,8 @@ import torch
 from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, SD3Transformer2DModel, StableDiffusion3Pipeline
 from transformers import CLIPTextConfig, CLIPTextModelWithProjection, CLIPTokenizer, T5Config, T5EncoderModel, T5TokenizerFast
 
-from render_server.creatilayout_pipeline import CreatiLayoutPipeline
-from render_server.siamlayout_transformer import SiamLayoutSD3Transformer2DModel
+from render_server.creatilayout.pipeline import CreatiLayoutPipeline
+from render_server.creatilayout.transformer import SiamLayoutSD3Transformer2DModel
 
 # The released SD3-Medium component sizes (the configs published with
 # stabilityai/stable-diffusion-3-medium-diffusers); the transformer's come from the fixture's

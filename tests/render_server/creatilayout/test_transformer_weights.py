@@ -10,7 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from render_server.siamlayout_transformer import MissingWeightsError, SiamLayoutSD3Transformer2DModel
+from render_server.creatilayout.transformer import MissingWeightsError, SiamLayoutSD3Transformer2DModel
 
 
 def _config_without_class(config: dict) -> dict:

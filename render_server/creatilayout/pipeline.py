@@ -21,26 +21,11 @@ from diffusers.pipelines.stable_diffusion_3.pipeline_output import StableDiffusi
 from diffusers.pipelines.stable_diffusion_3.pipeline_stable_diffusion_3 import retrieve_timesteps
 from transformers import CLIPTextModelWithProjection, CLIPTokenizer, T5EncoderModel, T5TokenizerFast
 
-from render_server.siamlayout_transformer import SiamLayoutSD3Transformer2DModel
+from render_server.creatilayout.transformer import SiamLayoutSD3Transformer2DModel
 
 # The fraction of the denoising steps that see the layout branch (bbox_scale 1, then 0).
 LAYOUT_STEP_FRACTION = 0.3
 OUTPUT_TYPES = ("pil", "np", "pt", "latent")
-
-
-COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune", "eager")
-
-
-def compile_for_speed(pipe: Any, mode: str = "default") -> None:
-    """`torch.compile` the denoiser and the VAE decoder of an SD3-style pipeline (Marquee's or
-    plain SD3), the two places the time goes. `mode` is an inductor mode, or "eager": TorchDynamo
-    capture without code generation, which checks the compiled path where inductor's C++ build
-    would take minutes (a CPU test machine). Shapes are static: each new image size compiles once."""
-    if mode not in COMPILE_MODES or mode == "off":
-        raise ValueError(f"compile mode must be one of {COMPILE_MODES[1:]}, got {mode!r}")
-    options: dict[str, Any] = {"backend": "eager"} if mode == "eager" else {"mode": mode}
-    pipe.transformer = torch.compile(pipe.transformer, dynamic=False, **options)
-    pipe.vae.decode = torch.compile(pipe.vae.decode, dynamic=False, **options)
 
 
 class _StepTensors(Mapping[str, torch.Tensor]):
@@ -82,7 +67,7 @@ class CreatiLayoutPipeline(DiffusionPipeline):
 
     Load it with the transformer passed explicitly (the fixture's model_index.json names none on purpose):
     `CreatiLayoutPipeline.from_pretrained(dir, transformer=SiamLayoutSD3Transformer2DModel.from_pretrained(dir / "transformer"))`
-    or through `render_server.model_loading.load_pipeline`.
+    or through `render_server.creatilayout.loading.load_pipeline`.
     """
 
     model_cpu_offload_seq = "text_encoder->text_encoder_2->text_encoder_3->transformer->vae"

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from render_server.random_weights import build_pipelines
+from render_server.creatilayout.random_weights import build_pipelines
+from tests.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_render_speed.py"
+SCRIPT = REPO_ROOT / "tests" / "benchmarks" / "bench_render_speed.py"
 
 
 def test_released_sizes_have_the_released_parameter_counts(fixtures_dir: Path) -> None:

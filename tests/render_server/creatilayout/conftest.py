@@ -1,4 +1,5 @@
-"""Shared fixtures for the render model tests: the tiny CreatiLayout checkpoints and their goldens."""
+"""Fixtures of the CreatiLayout model tests: the tiny checkpoints and their goldens (one torch
+thread, as the goldens were made, comes from `tests/render_server/conftest.py`)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from tests.conftest import CREATILAYOUT_FIXTURES
-from tests.render_model.golden import TINY
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    # One thread is faster for these tiny models and is how the goldens were made.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+from tests.paths import CREATILAYOUT_FIXTURES
+from tests.render_server.creatilayout.golden import TINY
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +35,7 @@ def pipeline_golden(fixtures_dir: Path) -> tuple[dict[str, torch.Tensor], dict]:
 
 @pytest.fixture(scope="session")
 def tiny_transformer(fixtures_dir: Path):
-    from render_server.siamlayout_transformer import SiamLayoutSD3Transformer2DModel
+    from render_server.creatilayout.transformer import SiamLayoutSD3Transformer2DModel
 
     return SiamLayoutSD3Transformer2DModel.from_pretrained(fixtures_dir / "tiny" / "transformer").eval()
 
@@ -51,8 +43,8 @@ def tiny_transformer(fixtures_dir: Path):
 @pytest.fixture(scope="session")
 def tiny_pipeline(fixtures_dir: Path):
     """Loaded the documented way: the layout transformer passed explicitly."""
-    from render_server.creatilayout_pipeline import CreatiLayoutPipeline
-    from render_server.siamlayout_transformer import SiamLayoutSD3Transformer2DModel
+    from render_server.creatilayout.pipeline import CreatiLayoutPipeline
+    from render_server.creatilayout.transformer import SiamLayoutSD3Transformer2DModel
 
     directory = fixtures_dir / "tiny" / "pipeline"
     transformer = SiamLayoutSD3Transformer2DModel.from_pretrained(directory / "transformer")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tests.render_model.golden import assert_close, max_abs_diff
+from tests.render_server.creatilayout.golden import assert_close, max_abs_diff
 
 
 def _layout(io: dict[str, torch.Tensor], masks: torch.Tensor | None = None) -> dict:
@@ -141,7 +141,7 @@ def test_runs_in_bfloat16(fixtures_dir, transformer_io) -> None:
 
     bf16 rounding moves the output by ~0.04 on average; dropping the layout moves it by ~0.5.
     """
-    from render_server.siamlayout_transformer import SiamLayoutSD3Transformer2DModel
+    from render_server.creatilayout.transformer import SiamLayoutSD3Transformer2DModel
 
     model = SiamLayoutSD3Transformer2DModel.from_pretrained(
         fixtures_dir / "tiny" / "transformer", dtype=torch.bfloat16
