@@ -13,10 +13,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Imported here, so a missing extra is a message and not a traceback.
     try:
         from recommender_server.config import RecommenderSettings
-        from recommender_server.service import RecommenderService
+        from recommender_server.service import RecommenderModelService
     except ModuleNotFoundError as error:
         return missing_extra("python -m recommender_server", "recommender", error)
-    return run(RecommenderSettings, RecommenderService, argv, prog="python -m recommender_server")
+    return run(RecommenderSettings, RecommenderModelService, argv, prog="python -m recommender_server")
 
 
 if __name__ == "__main__":

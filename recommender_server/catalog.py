@@ -1,111 +1,100 @@
-"""The movie catalog: `movies.dat` (title, year, genres) joined with plots where a source has one.
+"""The served catalog: what `marquee.v1.RecommenderService` answers from.
 
-Plot sources, in order: the OMDb-format `plots/movies_extrainfos.dat`, then TMDB 5000
-(`plots/tmdb_5000_movies.csv` through `plots/links.csv`) for movies the first leaves without a
-plot. Both are optional; a movie without a plot keeps its title, year and genres.
+`Catalog` joins the movies (`movies.py`) with the served model's vocabulary (its label order:
+the movie id of each score column); `TitleCatalog` is the part the title calls need (each
+movie's proto, the search index and the resolver), on its own so that the client tests' fake
+recommender answers title calls from the same code over a few movies.
 """
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Iterator
+from typing import Mapping
 
-from marquee.titles import readable_title
-from recommender_server.movielens import DataFileError
+import numpy as np
 
-MOVIES_FILE = "movies.dat"
-OMDB_FILE = "movies_extrainfos.dat"
-TMDB_FILE = "tmdb_5000_movies.csv"
-LINKS_FILE = "links.csv"
+from marquee.v1 import common_pb2
+from recommender_server.model_host import ServedModel
+from recommender_server.movies import MovieRecord
+from recommender_server.repository import INPUT_NAME, OUTPUT_NAME
+from recommender_server.title_resolution import TitleResolver
+from recommender_server.title_search import TitleIndex
+
+NOT_SCORED = -1  # in the catalog, but nobody rated it: outside the model's vocabulary
+NOT_IN_CATALOG = -2
+#: Movie ids a message lists before it says how many more there are.
+MAX_NAMED = 20
+
+
+def name_ids(ids: list[int]) -> str:
+    """The first few ids, comma-separated, and how many more there are."""
+    shown = ", ".join(str(i) for i in ids[:MAX_NAMED])
+    more = f" and {len(ids) - MAX_NAMED} more" if len(ids) > MAX_NAMED else ""
+    return shown + more
+
+
+def movie_proto(movie: MovieRecord) -> common_pb2.Movie:
+    return common_pb2.Movie(movie_id=movie.movie_id, title=movie.title, year=movie.year,
+                            genres=list(movie.genres), plot=movie.plot,
+                            display_title=movie.display_title)
 
 
 @dataclass(frozen=True)
-class MovieRecord:
-    """One movie: `title` in the readable form ("The Matrix"), `display_title` as MovieLens
-    writes it ("Matrix, The (1999)"); see `marquee.titles`."""
+class TitleCatalog:
+    """What the title calls answer from: each movie's proto, the search index and the resolver."""
 
-    movie_id: int
-    title: str
-    year: int
-    genres: tuple[str, ...]
-    display_title: str
-    plot: str = ""
+    protos: Mapping[int, common_pb2.Movie]
+    index: TitleIndex
+    resolver: TitleResolver
 
-
-def _records(path: Path, encoding: str, fields: int, layout: str) -> Iterator[tuple[int, list[str]]]:
-    """(movie id, fields) for each `::`-separated line of `path`, checked against `layout`."""
-    try:
-        text = path.read_text(encoding=encoding)
-    except UnicodeDecodeError as exc:
-        raise DataFileError(f"{path} is not {encoding} text: {exc}") from exc
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        parts = line.split("::")
-        if len(parts) != fields:
-            raise DataFileError(f"{path}:{number}: expected {layout}, got {line[:80]!r}")
-        try:
-            yield int(parts[0]), parts
-        except ValueError as exc:
-            raise DataFileError(f"{path}:{number}: movie id {parts[0]!r} is not an integer") from exc
+    @classmethod
+    def build(cls, movies: Mapping[int, MovieRecord], index: TitleIndex,
+              protos: Mapping[int, common_pb2.Movie] | None = None) -> "TitleCatalog":
+        if protos is None:
+            protos = {movie_id: movie_proto(movie) for movie_id, movie in movies.items()}
+        return cls(protos, index, TitleResolver(movies.values(), index))
 
 
-def read_movies(path: Path) -> dict[int, MovieRecord]:
-    """`MovieID::Title::Genres` lines (ISO-8859-1) → records keyed by movie id."""
-    if not path.is_file():
-        raise DataFileError(f"{path} not found: the MovieLens-1M movie list is needed")
-    movies: dict[int, MovieRecord] = {}
-    for movie_id, parts in _records(path, "latin-1", 3, "MovieID::Title::Genres"):
-        title, year = readable_title(parts[1])
-        genres = tuple(g for g in parts[2].split("|") if g)
-        movies[movie_id] = MovieRecord(movie_id, title, year, genres, parts[1].strip())
-    if not movies:
-        raise DataFileError(f"{path} holds no movies")
-    return movies
+@dataclass
+class Catalog:
+    """What the domain API serves from: movies, their protos, the title search and resolution
+    and the model's vocabulary (its label order)."""
 
+    movies: dict[int, MovieRecord]
+    protos: dict[int, common_pb2.Movie]
+    titles: TitleCatalog
+    model: ServedModel
+    label_ids: np.ndarray  # movie id of each score column
+    column_table: np.ndarray  # by movie id: its score column, NOT_SCORED or NOT_IN_CATALOG
+    window: int
 
-def read_omdb_plots(path: Path) -> dict[int, str]:
-    """Plots from the OMDb-format file (`MovieID::Title::Year::...::Plot::PosterURL`)."""
-    plots: dict[int, str] = {}
-    for movie_id, parts in _records(path, "utf-8", 11, "11 '::'-separated fields (MovieID::...::Plot::PosterURL)"):
-        plot = parts[9].strip()
-        if plot and plot != "N/A":
-            plots[movie_id] = plot
-    return plots
+    def columns(self, movie_ids: np.ndarray) -> np.ndarray:
+        """Score column of each movie id; NOT_SCORED or NOT_IN_CATALOG where it has none."""
+        inside = (movie_ids >= 0) & (movie_ids < len(self.column_table))
+        out = np.full(movie_ids.shape, NOT_IN_CATALOG, dtype=np.int64)
+        out[inside] = self.column_table[movie_ids[inside]]
+        return out
 
-
-def read_tmdb_plots(links_path: Path, tmdb_path: Path) -> dict[int, str]:
-    """Overviews from TMDB 5000 keyed by MovieLens id through `links.csv`."""
-    overviews: dict[int, str] = {}
-    try:
-        with tmdb_path.open(encoding="utf-8", newline="") as handle:
-            for row in csv.DictReader(handle):
-                if row.get("id", "").isdigit() and row.get("overview", "").strip():
-                    overviews[int(row["id"])] = row["overview"].strip()
-        plots: dict[int, str] = {}
-        with links_path.open(encoding="utf-8", newline="") as handle:
-            for row in csv.DictReader(handle):
-                tmdb_id = (row.get("tmdbId") or "").strip()
-                if tmdb_id.isdigit() and int(tmdb_id) in overviews:
-                    plots[int(row["movieId"])] = overviews[int(tmdb_id)]
-    except (KeyError, ValueError, csv.Error, UnicodeDecodeError) as exc:
-        raise DataFileError(f"{links_path} or {tmdb_path} is not in the expected format: {exc}") from exc
-    return plots
-
-
-def load_catalog(ml1m_dir: Path, plots_dir: Path | None = None) -> dict[int, MovieRecord]:
-    """Movies from `ml1m_dir/movies.dat` with plots from `plots_dir` where present."""
-    movies = read_movies(ml1m_dir / MOVIES_FILE)
-    plots: dict[int, str] = {}
-    if plots_dir is not None:
-        if (plots_dir / LINKS_FILE).is_file() and (plots_dir / TMDB_FILE).is_file():
-            plots.update(read_tmdb_plots(plots_dir / LINKS_FILE, plots_dir / TMDB_FILE))
-        if (plots_dir / OMDB_FILE).is_file():
-            plots.update(read_omdb_plots(plots_dir / OMDB_FILE))
-    return {
-        movie_id: MovieRecord(m.movie_id, m.title, m.year, m.genres, m.display_title,
-                              plots.get(movie_id, ""))
-        for movie_id, m in movies.items()
-    }
+    @classmethod
+    def build(cls, movies: dict[int, MovieRecord], titles: TitleIndex, model: ServedModel) -> "Catalog":
+        config = model.entry.config
+        inputs = [s for s in config.input if s.name == INPUT_NAME]
+        outputs = [s for s in config.output if s.name == OUTPUT_NAME]
+        if not inputs or not outputs or len(inputs[0].dims) != 1 or len(outputs[0].dims) != 1:
+            raise ValueError(
+                f"model {model.name!r} must take {INPUT_NAME!r} [batch, window] and return "
+                f"{OUTPUT_NAME!r} [batch, movies] to serve recommendations")
+        labels = model.entry.labels.get(OUTPUT_NAME)
+        if labels is None or len(labels) != outputs[0].dims[0]:
+            raise ValueError(f"model {model.name!r}: output {OUTPUT_NAME!r} needs a label file with "
+                             f"{outputs[0].dims[0]} movie ids")
+        label_ids = np.array([int(x) for x in labels], dtype=np.int64)
+        unknown = [int(m) for m in label_ids if int(m) not in movies]
+        if unknown:
+            raise ValueError(f"model {model.name!r} scores movies missing from the catalog: {name_ids(unknown)}")
+        table = np.full(max(movies) + 1, NOT_IN_CATALOG, dtype=np.int64)
+        table[list(movies)] = NOT_SCORED
+        table[label_ids] = np.arange(len(label_ids))
+        protos = {m: movie_proto(r) for m, r in movies.items()}
+        return cls(movies, protos, TitleCatalog.build(movies, titles, protos), model, label_ids,
+                   table, int(inputs[0].dims[0]))

@@ -19,7 +19,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from recommender_server.inference_statistics import ModelStatistics
+from recommender_server.model_statistics import ModelStatistics
 
 
 class Runner(Protocol):

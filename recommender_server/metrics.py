@@ -17,7 +17,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.core import HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from recommender_server.inference_statistics import FAILURE_REASONS, ModelStatistics
+from recommender_server.model_statistics import FAILURE_REASONS, ModelStatistics
 
 #: Triton's families: name, help, and how to read the value (durations in microseconds).
 COUNTERS: tuple[tuple[str, str, Callable[[dict], float]], ...] = (

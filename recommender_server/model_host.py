@@ -13,7 +13,7 @@ import numpy as np
 from marquee.serving import NotFound, shorten
 from marquee.serving.structured_logs import get_logger
 from recommender_server.dynamic_batching import DynamicBatcher
-from recommender_server.inference_statistics import ModelStatistics
+from recommender_server.model_statistics import ModelStatistics
 from recommender_server.onnx_runner import OnnxModel
 from recommender_server.repository import (
     ModelEntry, RepositoryError, load_entry, numpy_dtype, parse_version)

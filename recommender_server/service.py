@@ -13,22 +13,26 @@ from marquee.data_location import find_data_dir
 from marquee.serving import ModelService
 from marquee.serving.structured_logs import get_logger
 from marquee.v1 import recommender_pb2_grpc
-from recommender_server.catalog import load_catalog
+from recommender_server.catalog import Catalog
 from recommender_server.config import RecommenderSettings
-from recommender_server.inference_statistics import ModelStatistics
 from recommender_server.kserve_rest import KServeRest
 from recommender_server.kserve_servicer import KServeServicer, add_to_server
 from recommender_server.metrics import TRITON_METRICS
 from recommender_server.model_host import BatchingOptions, ModelHost, load_model, model_names
+from recommender_server.model_statistics import ModelStatistics
 from recommender_server.movielens import DataFileError, load_interactions
-from recommender_server.recommender_servicer import SERVICE_NAME, Catalog, RecommenderServicer
+from recommender_server.movies import load_movies
 from recommender_server.repository import RepositoryError
+from recommender_server.servicer import SERVICE_NAME, RecommenderServicer
 from recommender_server.title_search import TitleIndex
 
 log = get_logger("recommender")
 
 
-class RecommenderService(ModelService):
+class RecommenderModelService(ModelService):
+    """Hosts `marquee.v1.RecommenderService` and KServe v2 (gRPC, and REST with --http-port) over
+    the model repository and the catalog."""
+
     name = "recommender"
 
     def __init__(self, settings: RecommenderSettings) -> None:
@@ -59,7 +63,7 @@ class RecommenderService(ModelService):
             raise RepositoryError(f"model {s.model_name!r} is not in {s.model_repository} (models: {', '.join(names)})")
         host = ModelHost({name: load_model(s.model_repository, name, options) for name in names})
         data_root = s.data_dir if s.data_dir is not None else find_data_dir().root
-        movies = load_catalog(Path(data_root) / "ml-1m", Path(data_root) / "plots")
+        movies = load_movies(Path(data_root) / "ml-1m", Path(data_root) / "plots")
         try:
             interactions = load_interactions(Path(data_root) / "ml-1m")
             popularity = Counter(m for seq in interactions.sequences.values() for m in seq)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from marquee.titles import fold, loose_keys, part_keys, split_bare_year, split_year, title_key
-from recommender_server.catalog import MovieRecord
+from recommender_server.movies import MovieRecord
 from recommender_server.title_search import TitleIndex
 
 MAX_CLOSEST = 5

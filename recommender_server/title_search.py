@@ -19,7 +19,7 @@ from typing import Iterable, Mapping
 from rapidfuzz import fuzz, process
 
 from marquee.titles import fold, split_year
-from recommender_server.catalog import MovieRecord
+from recommender_server.movies import MovieRecord
 
 _YEAR = re.compile(r"^(19|20)\d\d$")
 # Words too common to pick candidates on their own.

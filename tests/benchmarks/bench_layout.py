@@ -80,10 +80,10 @@ def load_movies() -> tuple[list[common_pb2.Movie], str]:
     """Movies with plots from the data directory, else the built-in samples."""
     try:
         from marquee.data_location import find_data_dir
-        from recommender_server.catalog import load_catalog
+        from recommender_server.movies import load_movies
 
         location = find_data_dir(download=False)
-        catalog = load_catalog(location.ml1m, location.plots if location.plots.is_dir() else None)
+        catalog = load_movies(location.ml1m, location.plots if location.plots.is_dir() else None)
         movies = [common_pb2.Movie(movie_id=m.movie_id, title=m.title, year=m.year,
                                    genres=list(m.genres), plot=m.plot[:2000],
                                    display_title=m.display_title)

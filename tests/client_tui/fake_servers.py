@@ -28,8 +28,9 @@ from marquee.v1 import (
 )
 from layout_server.validation import Caps
 from layout_server.servicer import describe_planner
-from recommender_server.catalog import MovieRecord
-from recommender_server.title_requests import TitleCatalog, movie_proto, resolve_titles, search_movies
+from recommender_server.catalog import TitleCatalog, movie_proto
+from recommender_server.movies import MovieRecord
+from recommender_server.servicer import resolve_titles, search_movies
 from recommender_server.title_search import TitleIndex
 from render_server.validation import advertised_caps
 

@@ -141,9 +141,9 @@ def sweep_sets(data: MovieLensData, long_plot_ids: list[int]) -> list[WatchedSet
 
 def long_plot_ids(root: Path, cap: int) -> list[int]:
     """Movies whose plot, as the recommender's catalog joins it, is longer than `cap`."""
-    from recommender_server.catalog import load_catalog
+    from recommender_server.movies import load_movies
 
-    catalog = load_catalog(root / "ml-1m", root / "plots")
+    catalog = load_movies(root / "ml-1m", root / "plots")
     return sorted(movie_id for movie_id, movie in catalog.items() if len(movie.plot) > cap)
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from recommender_server.dynamic_batching import DynamicBatcher
-from recommender_server.inference_statistics import ModelStatistics
+from recommender_server.model_statistics import ModelStatistics
 
 
 class RecordingModel:
@@ -88,20 +88,41 @@ async def test_requests_arriving_during_a_run_form_the_next_batch() -> None:
 
 
 async def test_window_waits_for_more_requests() -> None:
+    """A batch that is not full waits for its window: requests that arrive inside it, the later
+    ones too, join the first; the window then closes and a lone request runs alone."""
     model = RecordingModel()
-    batcher = _batcher(model, window_s=0.2)
+    batcher = _batcher(model, window_s=0.5)
     batcher.start()
     try:
-        started = time.perf_counter()
         early = asyncio.ensure_future(batcher.infer({"x": np.zeros((1, 3), np.float32)}))
         await asyncio.sleep(0.05)
-        late = asyncio.ensure_future(batcher.infer({"x": np.ones((1, 3), np.float32)}))
-        await asyncio.gather(early, late)
-        waited = time.perf_counter() - started
+        later = asyncio.ensure_future(batcher.infer({"x": np.ones((1, 3), np.float32)}))
+        await asyncio.sleep(0.05)
+        assert model.batch_sizes == []  # two rows of eight: still waiting for more
+        last = asyncio.ensure_future(batcher.infer({"x": np.full((1, 3), 2, np.float32)}))
+        results = await asyncio.gather(early, later, last)
+        alone = await batcher.infer({"x": np.full((1, 3), 3, np.float32)})
+    finally:
+        await batcher.close()
+    assert model.batch_sizes == [3, 1]
+    assert [float(r["y"][0, 0]) for r in results] == [0.0, 2.0, 4.0] and float(alone["y"][0, 0]) == 6.0
+
+
+async def test_a_full_batch_does_not_wait_for_the_window() -> None:
+    model = RecordingModel()
+    batcher = _batcher(model, max_batch_size=2, window_s=600.0)
+    batcher.start()
+    try:
+        early = asyncio.ensure_future(batcher.infer({"x": np.zeros((1, 3), np.float32)}))
+        await asyncio.sleep(0.05)
+        assert model.batch_sizes == []  # one row of two: waiting
+        # The second row fills the batch: it runs now, not when the ten-minute window closes.
+        late = await batcher.infer({"x": np.ones((1, 3), np.float32)})
+        await early
     finally:
         await batcher.close()
     assert model.batch_sizes == [2]
-    assert waited >= 0.19
+    assert (late["y"] == 2).all()
 
 
 async def test_disabled_batching_runs_each_request_alone() -> None:
@@ -127,20 +148,36 @@ async def test_a_failed_run_fails_every_request_of_its_batch() -> None:
     assert batcher.stats.proto().inference_stats.fail.count == 3
 
 
+class MeetingModel(RecordingModel):
+    """An instance whose run waits until the other instance is running too: both runs overlap
+    only if the instances run in parallel (otherwise the wait times out and says so)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.running = threading.Event()
+        self.other: MeetingModel | None = None
+        self.met: list[bool] = []
+
+    def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        self.running.set()
+        assert self.other is not None
+        self.met.append(self.other.running.wait(timeout=30))
+        return super().run(inputs)
+
+
 async def test_instances_run_batches_in_parallel() -> None:
-    first, second = RecordingModel(delay=0.2), RecordingModel(delay=0.2)
+    first, second = MeetingModel(), MeetingModel()
+    first.other, second.other = second, first
     batcher = DynamicBatcher([first, second], ModelStatistics("m", "1"), max_batch_size=8,
                              window_s=0.0)
     batcher.start()
     try:
-        started = time.perf_counter()
         early = asyncio.ensure_future(batcher.infer({"x": np.zeros((1, 3), np.float32)}))
         await asyncio.sleep(0.05)  # the first instance is busy now
         late = await batcher.infer({"x": np.ones((1, 3), np.float32)})
         await early
-        took = time.perf_counter() - started
     finally:
         await batcher.close()
     assert first.batch_sizes == [1] and second.batch_sizes == [1]
     assert (late["y"] == 2).all()
-    assert took < 0.35, f"the two runs did not overlap ({took:.2f} s)"
+    assert first.met == [True] and second.met == [True], "the two runs did not overlap"

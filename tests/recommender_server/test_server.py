@@ -292,9 +292,9 @@ def test_search_movies(stub: rec_grpc.RecommenderServiceStub) -> None:
 
 def test_resolve_titles_every_catalog_title_in_both_forms(stub: rec_grpc.RecommenderServiceStub,
                                                          shared_data: Path) -> None:
-    from recommender_server.catalog import load_catalog
+    from recommender_server.movies import load_movies
 
-    movies = sorted(load_catalog(shared_data / "ml-1m", None).values(), key=lambda m: m.movie_id)
+    movies = sorted(load_movies(shared_data / "ml-1m", None).values(), key=lambda m: m.movie_id)
     # "Matrix, The (1999)" as MovieLens writes it and "The Matrix (1999)" as people do. No two
     # movies of movies.dat share a title and a year, so every one must come back as itself.
     for queries in ([m.display_title for m in movies], [f"{m.title} ({m.year})" for m in movies]):

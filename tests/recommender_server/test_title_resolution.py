@@ -1,5 +1,5 @@
 """Title resolution over the real catalog, through the functions the servicer runs for
-ResolveTitles and SearchMovies (`recommender_server.title_requests`); the gRPC round trip and
+ResolveTitles and SearchMovies (`recommender_server.servicer`); the gRPC round trip and
 the server's responsiveness are in test_server.py."""
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import pytest
 from marquee.serving import InvalidArgument
 from marquee.titles import MAX_RESOLVE_QUERIES, MAX_RESOLVE_QUERY_CHARS, MAX_SEARCH_QUERY_CHARS
 from marquee.v1 import recommender_pb2 as rec
-from recommender_server.catalog import MovieRecord, load_catalog
-from recommender_server.title_requests import TitleCatalog, resolve_titles, search_movies
+from recommender_server.catalog import TitleCatalog
+from recommender_server.movies import MovieRecord, load_movies
+from recommender_server.servicer import resolve_titles, search_movies
 from recommender_server.title_search import TitleIndex
 
 RESOLVED = rec.TitleResolution.STATUS_RESOLVED
@@ -26,7 +27,7 @@ KNOWN_DUPLICATES: frozenset[int] = frozenset()
 
 @pytest.fixture(scope="module")
 def movies(shared_data: Path) -> dict[int, MovieRecord]:
-    return load_catalog(shared_data / "ml-1m", None)
+    return load_movies(shared_data / "ml-1m", None)
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from recommender_server.catalog import MovieRecord, load_catalog
+from recommender_server.movies import MovieRecord, load_movies
 from recommender_server.title_search import TitleIndex, fold
 
 
 @pytest.fixture(scope="module")
 def index(shared_data: Path) -> TitleIndex:
-    movies = load_catalog(shared_data / "ml-1m", None)
+    movies = load_movies(shared_data / "ml-1m", None)
     return TitleIndex(movies.values())
 
 
@@ -81,7 +81,7 @@ def test_words_past_the_longest_title_are_not_searched(index: TitleIndex, shared
     # Search time grows with every query word (a 68 KiB query held the server for 4 s). No title
     # has more words than the longest one, so words after that many cannot make a title match
     # better and are not searched. (Latency is measured by tests/benchmarks/bench_client.py.)
-    movies = load_catalog(shared_data / "ml-1m", None).values()
+    movies = load_movies(shared_data / "ml-1m", None).values()
     longest = max(len(fold(m.title).split()) for m in movies)
     words = "once upon a time in the west".split()
     words += ["west"] * (longest - len(words))

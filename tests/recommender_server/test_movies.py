@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from recommender_server.catalog import load_catalog, readable_title
+from marquee.titles import readable_title
 from recommender_server.movielens import DataFileError
+from recommender_server.movies import load_movies
 
 
 @pytest.mark.parametrize(
@@ -27,7 +28,7 @@ def test_readable_title(raw: str, title: str, year: int) -> None:
 
 
 def test_real_catalog_has_every_movie_and_most_plots(shared_data: Path) -> None:
-    catalog = load_catalog(shared_data / "ml-1m", shared_data / "plots")
+    catalog = load_movies(shared_data / "ml-1m", shared_data / "plots")
     assert len(catalog) == 3883
     toy = catalog[1]
     assert (toy.title, toy.year, toy.genres, toy.display_title) == (
@@ -57,7 +58,7 @@ def test_plots_come_from_omdb_then_tmdb(tmp_path: Path) -> None:
     (plots / "links.csv").write_text("movieId,imdbId,tmdbId\n1,0114709,862\n2,0211915,194\n")
     (plots / "tmdb_5000_movies.csv").write_text(
         'id,overview,title\n862,"TMDB toy plot",Toy Story\n194,"A shy waitress, Paris.",Amelie\n')
-    catalog = load_catalog(tmp_path / "ml-1m", plots)
+    catalog = load_movies(tmp_path / "ml-1m", plots)
     assert catalog[1].plot == "Toys come alive."  # OMDb wins where it has a plot
     assert catalog[2].plot == "A shy waitress, Paris."  # TMDB fills the gap
     assert catalog[2].title == "Amélie"
@@ -66,20 +67,20 @@ def test_plots_come_from_omdb_then_tmdb(tmp_path: Path) -> None:
 
 def test_without_plot_sources_movies_keep_their_metadata(tmp_path: Path) -> None:
     _write_movies(tmp_path / "ml-1m")
-    catalog = load_catalog(tmp_path / "ml-1m", tmp_path / "no-plots-here")
+    catalog = load_movies(tmp_path / "ml-1m", tmp_path / "no-plots-here")
     assert [m.plot for m in catalog.values()] == ["", "", ""]
     assert catalog[3].year == 1995
 
 
 def test_missing_movies_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(DataFileError, match=r"movies\.dat not found"):
-        load_catalog(tmp_path, None)
+        load_movies(tmp_path, None)
 
 
 def test_corrupt_movies_line_is_named(tmp_path: Path) -> None:
     (tmp_path / "movies.dat").write_text("1::Toy Story (1995)::Comedy\n2::Broken line\n")
     with pytest.raises(DataFileError, match=r"movies\.dat:2: expected MovieID::Title::Genres"):
-        load_catalog(tmp_path, None)
+        load_movies(tmp_path, None)
 
 
 def test_corrupt_plot_file_is_named(tmp_path: Path) -> None:
@@ -88,4 +89,4 @@ def test_corrupt_plot_file_is_named(tmp_path: Path) -> None:
     plots.mkdir()
     (plots / "movies_extrainfos.dat").write_text("1::Toy Story::1995\n")
     with pytest.raises(DataFileError, match=r"movies_extrainfos\.dat:1: expected 11"):
-        load_catalog(tmp_path / "ml-1m", plots)
+        load_movies(tmp_path / "ml-1m", plots)

@@ -1,6 +1,6 @@
 """Per model version counters, reported by the KServe v2 `ModelStatistics` RPC the way Triton
 reports them (cumulative counts and nanoseconds), and exported on /metrics as Triton's per-model
-families (`recommender_server.metrics`) from the same records."""
+families (`metrics.py`) from the same records."""
 
 from __future__ import annotations
 
