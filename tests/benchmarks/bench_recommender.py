@@ -190,7 +190,7 @@ def bench_eager(checkpoint: Path, windows: np.ndarray, seconds: float, warmup: f
     shortcuts (padding columns cropped, last block on the last slot only)."""
     import torch
 
-    from recommender_server.onnx_export import RawIdSASRec, load_checkpoint
+    from recommender_server.training.onnx_export import RawIdSASRec, load_checkpoint
 
     torch.set_num_threads(os.cpu_count() or 1)
     model, movie_ids, _ = load_checkpoint(checkpoint)
@@ -309,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--window-ms", type=float, help="batch window (default: the model config's)")
     p.add_argument("--model-repository", type=Path, default=DEFAULT_MODEL_REPOSITORY)
     p.add_argument("--checkpoint", type=Path,
-                   default=DEFAULT_MODEL_REPOSITORY.parent / "trained" / "sasrec_ml1m.pt",
+                   default=DEFAULT_MODEL_REPOSITORY.parent / "training" / "trained" / "sasrec_ml1m.pt",
                    help="PyTorch weights of the served model, for the eager baseline")
     p.add_argument("--json", type=Path, help="also write the results here")
     args = p.parse_args(argv)

@@ -25,7 +25,7 @@ from marquee.serving import ModelService, ServerSettings
 from marquee.serving.readiness import State
 from marquee.serving.server import ServerHandle, serve
 from recommender_server.config import RecommenderSettings
-from recommender_server.service import RecommenderService
+from recommender_server.service import RecommenderModelService
 from render_server.config import RenderSettings
 from render_server.service import RenderService
 
@@ -63,7 +63,7 @@ def build_services(data_dir: Path, work_dir: Path) -> dict[str, tuple[ModelServi
     with _without_llm_key():
         layout_service = LayoutService(layout)
     return {
-        "recommender": (RecommenderService(recommender), recommender),
+        "recommender": (RecommenderModelService(recommender), recommender),
         "layout": (layout_service, layout),
         "render": (RenderService(render), render),
     }

@@ -20,7 +20,7 @@ from marquee.layout_drawing import (
     ELLIPSIS, LabelStyle, PlacedLabel, box_colour, draw_layout, label_text, layout_on_white, overlaps, pixel_box,
 )
 from marquee.v1 import common_pb2, layout_pb2
-from recommender_server.catalog import load_catalog
+from recommender_server.movies import load_movies
 
 Objects = list[tuple[str, tuple[float, float, float, float]]]
 LONG = "a towering monstrous beast with horns of black iron, scales that shimmer like oil, and eyes " \
@@ -149,7 +149,7 @@ def planned_layouts(shared_data: Path) -> list[tuple[str, layout_pb2.Layout]]:
     from client_tui.scenario import top_genres
     from client_tui.session import MovieRecord
 
-    catalog = load_catalog(shared_data / "ml-1m", shared_data / "plots")
+    catalog = load_movies(shared_data / "ml-1m", shared_data / "plots")
     planner = OfflinePlanner()
     layouts: list[tuple[str, layout_pb2.Layout]] = []
     for name, ids in WATCHED_SETS.items():
