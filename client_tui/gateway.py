@@ -45,7 +45,7 @@ TIMEOUTS = {
 
 #: Seconds a render waits, in all, for room in a full render queue (RESOURCE_EXHAUSTED).
 DEFAULT_QUEUE_WAIT = 300.0
-#: Trailing metadata the render server sets on RESOURCE_EXHAUSTED (render_server.service).
+#: Trailing metadata the render server sets on RESOURCE_EXHAUSTED (render_server.servicer).
 RETRY_AFTER_KEY = "retry-after-seconds"
 
 
