@@ -7,16 +7,37 @@ STAMP := $(VENV)/.installed
 BUF_VERSION := 1.75.0
 BUF := .tools/node_modules/.bin/buf
 
-.PHONY: install demo test bench protos lint train eval clean gpu-wheels
+.PHONY: install lock demo test bench protos lint train eval clean gpu-wheels
 
 $(VENV)/bin/python:
 	$(PYTHON_BASE) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
 
-# Reinstall whenever the dependencies change.
-$(STAMP): pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install --quiet -e '.[all]'
+# uv installs from the lock several times faster than pip (docs/deploy.md, "Locked installs").
+UV_VERSION := 0.13.8
+UV := $(VENV)/bin/uv
+$(UV): | $(VENV)/bin/python
+	$(PY) -m pip install --quiet uv==$(UV_VERSION)
+
+# Every dependency at the version and hash of requirements.lock (`make lock` refreshes it), except
+# torch: pip installs it first at the pin below (keep it equal to pyproject's, a test checks),
+# honouring this machine's pip configuration, which here serves the CPU build from a local wheel
+# (uv does not read pip's configuration, and PyPI's Linux wheel is the multi-GB CUDA build).
+TORCH_PIN := torch==2.13.0
+LOCK := requirements.lock
+$(STAMP): pyproject.toml $(LOCK) | $(UV)
+	$(PY) -m pip install --quiet --no-deps $(TORCH_PIN)
+	$(UV) pip install --quiet --python $(PY) -c $(LOCK) -r pyproject.toml --extra all
+	$(UV) pip install --quiet --python $(PY) --no-deps -e .
 	touch $(STAMP)
+
+# Re-resolve the lock (Python 3.11, Linux x86-64: what CI and the images run) with hashes. torch
+# resolves against the CPU wheel in TORCH_WHEELS so that its CUDA libraries stay out of the lock.
+TORCH_WHEELS ?= /opt/wheels
+lock: $(UV)
+	$(UV) pip compile pyproject.toml --extra all --extra gpu --python-version 3.11 \
+		--python-platform x86_64-manylinux_2_28 --generate-hashes --find-links $(TORCH_WHEELS) \
+		--no-emit-find-links --no-emit-package torch --no-header --quiet -o $(LOCK)
 
 install: $(STAMP)
 

@@ -5,7 +5,7 @@
 # Build from the repository root:
 #   docker build -f deploy/docker/client.Dockerfile -t marquee/client:0.1.0 .
 
-FROM ghcr.io/astral-sh/uv:0.9.26 AS uv
+FROM ghcr.io/astral-sh/uv:0.13.8 AS uv
 
 FROM python:3.11.14-slim-bookworm AS build
 COPY --from=uv /uv /usr/local/bin/uv
@@ -15,9 +15,10 @@ ENV UV_COMPILE_BYTECODE=1 \
 RUN uv venv --python /usr/local/bin/python /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
-# Dependencies first, from the package metadata alone: a change to the code reuses this layer.
-COPY pyproject.toml README.md ./
-RUN uv pip install --python /opt/venv/bin/python -r pyproject.toml --extra tui
+# Dependencies first, at the versions and hashes of requirements.lock (the package metadata names
+# which; the lock fixes them): a change to the code reuses this layer.
+COPY pyproject.toml README.md requirements.lock ./
+RUN uv pip install --python /opt/venv/bin/python -c requirements.lock -r pyproject.toml --extra tui
 # Then only what this process needs: the shared `marquee` package (protos/) and its own code.
 COPY protos/ protos/
 COPY client_tui/ client_tui/

@@ -6,7 +6,7 @@
 # OPENAI_API_KEY is read from the environment at run time (a Kubernetes Secret); it is never
 # baked into the image.
 
-FROM ghcr.io/astral-sh/uv:0.9.26 AS uv
+FROM ghcr.io/astral-sh/uv:0.13.8 AS uv
 
 FROM python:3.11.14-slim-bookworm AS build
 COPY --from=uv /uv /usr/local/bin/uv
@@ -16,9 +16,10 @@ ENV UV_COMPILE_BYTECODE=1 \
 RUN uv venv --python /usr/local/bin/python /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
-# Dependencies first, from the package metadata alone: a change to the code reuses this layer.
-COPY pyproject.toml README.md ./
-RUN uv pip install --python /opt/venv/bin/python -r pyproject.toml --extra layout
+# Dependencies first, at the versions and hashes of requirements.lock (the package metadata names
+# which; the lock fixes them): a change to the code reuses this layer.
+COPY pyproject.toml README.md requirements.lock ./
+RUN uv pip install --python /opt/venv/bin/python -c requirements.lock -r pyproject.toml --extra layout
 # Then only what this process needs: the shared `marquee` package (protos/) and its own code.
 COPY protos/ protos/
 COPY layout_server/ layout_server/

@@ -8,7 +8,7 @@
 # Base images are pinned to exact version tags; resolve them to digests when you build
 # (see docs/deploy.md, "Images").
 
-FROM ghcr.io/astral-sh/uv:0.9.26 AS uv
+FROM ghcr.io/astral-sh/uv:0.13.8 AS uv
 
 FROM python:3.11.14-slim-bookworm AS build
 COPY --from=uv /uv /usr/local/bin/uv
@@ -18,9 +18,10 @@ ENV UV_COMPILE_BYTECODE=1 \
 RUN uv venv --python /usr/local/bin/python /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
-# Dependencies first, from the package metadata alone: a change to the code reuses this layer.
-COPY pyproject.toml README.md ./
-RUN uv pip install --python /opt/venv/bin/python -r pyproject.toml --extra recommender
+# Dependencies first, at the versions and hashes of requirements.lock (the package metadata names
+# which; the lock fixes them): a change to the code reuses this layer.
+COPY pyproject.toml README.md requirements.lock ./
+RUN uv pip install --python /opt/venv/bin/python -c requirements.lock -r pyproject.toml --extra recommender
 # Then only what this process needs: the shared `marquee` package (protos/) and its own code.
 COPY protos/ protos/
 COPY recommender_server/ recommender_server/

@@ -13,7 +13,7 @@
 # (the nvidia-* wheels), so the base is plain Python; the node's driver comes in through the
 # NVIDIA container runtime. No onnxruntime: the render server never imports it.
 
-FROM ghcr.io/astral-sh/uv:0.9.26 AS uv
+FROM ghcr.io/astral-sh/uv:0.13.8 AS uv
 
 FROM python:3.11.14-slim-bookworm AS build
 COPY --from=uv /uv /usr/local/bin/uv
@@ -23,10 +23,12 @@ ENV UV_COMPILE_BYTECODE=1 \
 RUN uv venv --python /usr/local/bin/python /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
-# Dependencies first, from the package metadata alone: a change to the code reuses this layer
-# (torch and its CUDA wheels are most of the image).
-COPY pyproject.toml README.md ./
-RUN uv pip install --python /opt/venv/bin/python -r pyproject.toml --extra render
+# Dependencies first, at the versions and hashes of requirements.lock (the package metadata names
+# which; the lock fixes them): a change to the code reuses this layer. torch is the one package
+# the lock leaves out (it is resolved there against the CPU build): here it is pyproject's exact
+# pin, the CUDA build from PyPI, whose own exact pins fix its nvidia-* wheels (most of the image).
+COPY pyproject.toml README.md requirements.lock ./
+RUN uv pip install --python /opt/venv/bin/python -c requirements.lock -r pyproject.toml --extra render
 COPY protos/ protos/
 COPY render_server/ render_server/
 # The `render` extra: torch 2.13.0 (the CUDA build from PyPI on Linux), diffusers, transformers.

@@ -136,7 +136,7 @@ def test_only_the_servers_code_and_extra_go_in(image: str) -> None:
         if keyword == "COPY" and "--from=" not in value:
             words = [w for w in shlex.split(value) if not w.startswith("--")]
             context_sources.update(w.rstrip("/") for w in words[:-1])
-    assert context_sources == {"pyproject.toml", "README.md", "protos", package}
+    assert context_sources == {"pyproject.toml", "README.md", "requirements.lock", "protos", package}
     installs = [v for k, v in instructions if k == "RUN" and "install" in v and '".[' in v]
     assert len(installs) == 1
     [requested] = re.findall(r'"\.\[([a-z,]+)\]"', installs[0])
