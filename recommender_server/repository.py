@@ -24,8 +24,8 @@ PLATFORM = "onnxruntime_onnx"
 
 CONFIG_HEADER = """\
 # Triton model configuration (tritonclient's ModelConfig protobuf, text format), written by
-# `python -m recommender_server.onnx_export`. Input: raw MovieLens ids, left-padded with 0 (an
-# unknown id counts as padding). Output: next-movie logits in the label file's order.
+# `python -m recommender_server.training.onnx_export`. Input: raw MovieLens ids, left-padded
+# with 0 (an unknown id counts as padding). Output: next-movie logits in the label file's order.
 # dynamic_batching without max_queue_delay_microseconds: no added wait; requests that arrive
 # while the instance is busy form its next batch (the server's --batch-window-ms adds a wait).
 """
