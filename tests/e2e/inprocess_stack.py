@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from layout_server.config import LayoutSettings
-from layout_server.service import LayoutService
+from layout_server.service import LayoutModelService
 from marquee.serving import ModelService, ServerSettings
 from marquee.serving.readiness import State
 from marquee.serving.server import ServerHandle, serve
 from recommender_server.config import RecommenderSettings
 from recommender_server.service import RecommenderModelService
 from render_server.config import RenderSettings
-from render_server.service import RenderService
+from render_server.service import RenderModelService
 
 HOST = "127.0.0.1"
 #: The variable that would switch the layout server to the LLM planner; never set here.
@@ -61,11 +61,11 @@ def build_services(data_dir: Path, work_dir: Path) -> dict[str, tuple[ModelServi
     layout = LayoutSettings(**common, env_file=empty_env)
     render = RenderSettings(**common, engine="draft", output_dir=work_dir / "renders")
     with _without_llm_key():
-        layout_service = LayoutService(layout)
+        layout_service = LayoutModelService(layout)
     return {
         "recommender": (RecommenderModelService(recommender), recommender),
         "layout": (layout_service, layout),
-        "render": (RenderService(render), render),
+        "render": (RenderModelService(render), render),
     }
 
 
