@@ -19,7 +19,7 @@ from marquee.local_stack import LocalStack
 from client_tui.session import Session
 from marquee.v1 import common_pb2, render_pb2, render_pb2_grpc
 from tests.real_stack import ONE_THREAD, cli_command, cli_env
-from tests.conftest import CREATILAYOUT_FIXTURES
+from tests.paths import CREATILAYOUT_FIXTURES
 
 pytestmark = pytest.mark.slow
 

@@ -250,7 +250,7 @@ def test_render_autoscaling_metric_is_the_gauge_the_render_server_exports() -> N
     """The HPA, the prometheus-adapter rule and the render server agree on one metric name."""
     name = render_overlay("gpu") and by_kind(render_overlay("gpu"), "HorizontalPodAutoscaler")[
         "render"]["spec"]["metrics"][0]["pods"]["metric"]["name"]
-    metrics = importlib.import_module("render_server.render_metrics")
+    metrics = importlib.import_module("render_server.metrics")
     gauge = metrics.QUEUE_DEPTH
     assert gauge._type == "gauge" and gauge._name == name
     adapter = yaml.safe_load((K8S / "monitoring" / "prometheus-adapter-values.yaml").read_text())

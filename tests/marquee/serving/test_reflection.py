@@ -9,7 +9,7 @@ import grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from marquee.serving.reflection import V1_SERVICE_NAME, V1Request, V1Response
-from tests.render_server.conftest import running_server
+from tests.render_server.helpers import running_server
 
 
 async def test_reflection_lists_services_and_describes_them_in_v1_and_v1alpha(tmp_path: Path) -> None:
