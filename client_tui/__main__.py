@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="The whole flow without a screen, writing the summary and session into --out.",
         description="The whole flow without a screen: watched -> recommended -> layout -> image -> summary.",
     )
-    from client_tui.headless import add_run_arguments
+    from client_tui.run_arguments import add_run_arguments
 
     add_run_arguments(run)
     add_connection_arguments(run, in_subcommand=True)

@@ -20,7 +20,7 @@ from client_tui.server_caps import (
     check_size,
     check_system_instruction,
 )
-from client_tui.session import (
+from client_tui.records import (
     PLANNER_TO_PROTO,
     LayoutRecord,
     MovieRecord,
@@ -28,11 +28,9 @@ from client_tui.session import (
     ProblemRecord,
     Recommendation,
     RenderOutcome,
-    Session,
     global_prompt,
-    planning_context,
-    render_request,
 )
+from client_tui.session import Session, planning_context, render_request
 from client_tui.summary import SummaryImages
 from marquee.titles import MAX_RESOLVE_QUERY_CHARS
 from marquee.v1 import layout_pb2, recommender_pb2

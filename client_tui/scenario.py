@@ -7,7 +7,7 @@ from collections import Counter
 from typing import Sequence
 
 from client_tui.server_caps import ELLIPSIS, SCENARIO_PLOT_CHARS, clip_text
-from client_tui.session import MovieRecord
+from client_tui.records import MovieRecord
 
 TOP_GENRES = 3
 

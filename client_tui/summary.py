@@ -16,7 +16,8 @@ from marquee.fonts import truetype as _font
 # One palette for the PNG and the PDF.
 from client_tui.summary_pdf import ACCENT, INK, MUTED, PAPER_SIZES, Paper, PdfContent, summary_pdf
 from marquee.layout_drawing import layout_on_image, layout_on_white
-from client_tui.session import Session, SummaryRecord, global_prompt
+from client_tui.records import SummaryRecord, global_prompt
+from client_tui.session import Session
 from client_tui.staleness import mark_stale
 
 MARGIN = 32

@@ -9,7 +9,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from marquee.layout_drawing import box_hex as box_colour
-from client_tui.session import LayoutRecord
+from client_tui.records import LayoutRecord
 
 #: Terminal cells are about twice as tall as wide.
 CELL_ASPECT = 2.0

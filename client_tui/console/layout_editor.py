@@ -12,7 +12,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Label, Static
 
 from client_tui.console.fields import StepInput, parse_float
-from client_tui.session import BoxRecord, LayoutObjectRecord, LayoutRecord, ProblemRecord
+from client_tui.records import BoxRecord, LayoutObjectRecord, LayoutRecord, ProblemRecord
 
 COORDS = ("x1", "y1", "x2", "y2")
 NEW_OBJECT = LayoutObjectRecord(name="", feature="", box=BoxRecord(x1=0.3, y1=0.3, x2=0.7, y2=0.7))

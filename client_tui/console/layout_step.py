@@ -1,24 +1,30 @@
 """Step 3, Scenario & layout: the scenario (pre-filled, editable), the planner choice and its
 system instruction, the planned layout on a canvas with a legend, every field editable, and the
-planner's validation problems shown as you edit."""
+planner's validation problems shown as you edit. Planning and validating run in this step's
+workers."""
 
 from __future__ import annotations
 
+import asyncio
+
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widget import Widget
 from textual.widgets import Button, Collapsible, Label, Select, Static
 
 from client_tui.console.fields import StepTextArea
 from client_tui.console.layout_canvas import LayoutCanvas, LayoutLegend
 from client_tui.console.layout_editor import LayoutEditor
+from client_tui import flow
 from client_tui.console.stale_notice import StaleNotice
+from client_tui.console.step import Step
+from client_tui.errors import ServerError
 from client_tui.server_caps import PlannerCaps
-from client_tui.session import LayoutRecord, PlannerChoice, PlanRecord, ProblemRecord
+from client_tui.records import LayoutRecord, PlannerChoice, PlanRecord, ProblemRecord, global_prompt
+from client_tui.session import Session
 from marquee.v1 import layout_pb2, render_pb2
 
 PLANNERS: list[tuple[str, PlannerChoice]] = [
@@ -26,6 +32,8 @@ PLANNERS: list[tuple[str, PlannerChoice]] = [
     ("LLM", "llm"),
     ("offline", "offline"),
 ]
+#: Validation waits this long after an edit, so typing a number sends one check, not one a key.
+VALIDATE_DELAY = 0.15
 
 
 def length_check(text: str, limit: int, what: str) -> tuple[Text, bool]:
@@ -66,7 +74,7 @@ def problems_text(problems: list[ProblemRecord] | None, checked: bool) -> Text:
     return text
 
 
-class LayoutStep(Widget):
+class LayoutStep(Step):
     DEFAULT_CSS = """
     LayoutStep { layout: horizontal; }
     LayoutStep #scenario-column { width: 2fr; padding: 0 1 0 0; }
@@ -86,23 +94,12 @@ class LayoutStep(Widget):
     LayoutStep Label.heading { text-style: bold; color: $accent; }
     """
 
-    class ScenarioChanged(Message):
-        def __init__(self, scenario: str) -> None:
-            super().__init__()
-            self.scenario = scenario
+    class PromptDerived(Message):
+        """A new layout (planned or edited) rewrote the global prompt derived from it."""
 
-    class PlannerChanged(Message):
-        def __init__(self, planner: PlannerChoice) -> None:
+        def __init__(self, prompt: str) -> None:
             super().__init__()
-            self.planner = planner
-
-    class InstructionChanged(Message):
-        def __init__(self, instruction: str | None) -> None:
-            super().__init__()
-            self.instruction = instruction
-
-    class PlanRequested(Message):
-        pass
+            self.prompt = prompt
 
     layout_record: reactive[LayoutRecord | None] = reactive(None, always_update=True, init=False)
     aspect: reactive[float] = reactive(1.0, init=False)
@@ -113,6 +110,11 @@ class LayoutStep(Widget):
     max_instruction_chars: reactive[int] = reactive(0, init=False)
     busy: reactive[bool] = reactive(False, init=False)
     default_instruction: reactive[str] = reactive("", init=False)
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        #: Counts plans and validations answered (the tests wait on it).
+        self.validation_generation = 0
 
     def compose(self) -> ComposeResult:
         with Vertical(id="scenario-column"):
@@ -138,6 +140,28 @@ class LayoutStep(Widget):
             yield Static(problems_text(None, False), id="problems")
             yield Label("Edit the layout", classes="heading")
             yield LayoutEditor(id="editor")
+
+    def on_mount(self) -> None:
+        # Watchers of a closing widget are skipped: a late Describe answer cannot reach it.
+        self.watch(self.app, "planner_info", self._planner_described, init=False)
+        self.watch(self.app, "engine_info", self._engine_described, init=False)
+
+    def _planner_described(self, info: layout_pb2.DescribePlannerResponse | None) -> None:
+        if info is not None:
+            self.show_planner(info, self.session.system_instruction)
+
+    def _engine_described(self, info: render_pb2.DescribeEngineResponse | None) -> None:
+        if info is not None:
+            self.show_engine(info)
+
+    async def show_session(self, session: Session) -> None:
+        self.set_scenario(session.scenario)
+        self.set_planner(session.planner)
+        self.set_instruction(session.system_instruction)
+        self.aspect = session.render.width / session.render.height
+        await self.load_layout(session.layout)
+        self.show_plan(session.plan)
+        self.problems = list(session.problems) if session.layout is not None and session.problems else None
 
     # -- attributes down ---------------------------------------------------------------------
 
@@ -193,8 +217,8 @@ class LayoutStep(Widget):
         return over
 
     def request_plan(self) -> None:
-        """Checks the typed text against the planner's caps, then asks the app to plan; an
-        over-long field is reported beside it, and nothing is sent."""
+        """Checks the typed text against the planner's caps, then plans (F7 and the button alike);
+        an over-long field is reported beside it, and nothing is sent."""
         over = self._check_lengths()
         if "scenario" in over:
             self.plan_note = "Not planned: the scenario is longer than the planner takes (see below it)."
@@ -205,7 +229,57 @@ class LayoutStep(Widget):
             self.plan_note = "Not planned: the system instruction is longer than the planner takes."
             self.query_one("#instruction", StepTextArea).focus()
             return
-        self.post_message(self.PlanRequested())
+        self.plan()
+
+    @work(exclusive=True, group="plan")
+    async def plan(self) -> None:
+        session = self.session
+        self.busy = True
+        self.plan_note = f"Planning with the {session.planner} planner ..."
+        previous_prompt = session.global_prompt
+        try:
+            await flow.plan(self.gateway, session, self.planner_caps)
+        except (ServerError, flow.InputError) as error:
+            if self.showing:
+                self.show_plan_error(str(error))
+            self.report(error)
+            return
+        finally:
+            if self.showing:
+                self.busy = False
+        if not self.showing:
+            return
+        await self.load_layout(session.layout)
+        if not self.showing:
+            return
+        self.show_plan(session.plan)
+        self.edited()
+        self.problems = []
+        self.validation_generation += 1
+        if previous_prompt != session.global_prompt:
+            self.post_message(self.PromptDerived(session.global_prompt))
+        assert session.plan is not None
+        self.notify(f"Layout planned by the {session.plan.description}.")
+
+    @work(exclusive=True, group="validate")
+    async def validate(self, layout: LayoutRecord, input_problems: list[ProblemRecord]) -> None:
+        await asyncio.sleep(VALIDATE_DELAY)
+        if not self.showing:
+            return
+        problems = list(input_problems)
+        try:
+            context = flow.planning_context(self.session, self.planner_caps)
+            reply = await self.gateway.validate_layout(layout.to_proto(), context)
+            problems.extend(ProblemRecord.from_proto(p) for p in reply.problems)
+        except ServerError as error:
+            problems.append(
+                ProblemRecord(code="unchecked", field="", message=f"could not check with the planner: {error.advice}")
+            )
+        self.session.problems = problems
+        if not self.showing:
+            return
+        self.problems = problems
+        self.validation_generation += 1
 
     def watch_busy(self, busy: bool) -> None:
         self.query_one("#plan", Button).disabled = busy
@@ -256,25 +330,26 @@ class LayoutStep(Widget):
     def _scenario(self, event: StepTextArea.Changed) -> None:
         event.stop()
         self._check_lengths()
-        self.post_message(self.ScenarioChanged(event.text_area.text))
+        self.session.scenario = event.text_area.text
+        self.edited()
 
     @on(StepTextArea.Changed, "#instruction")
     def _instruction(self, event: StepTextArea.Changed) -> None:
         event.stop()
         text = event.text_area.text
         self._check_lengths()
-        self.post_message(self.InstructionChanged(None if text == self.default_instruction else text))
+        self.session.system_instruction = None if text == self.default_instruction else text
 
     @on(Button.Pressed, "#reset-instruction")
     def _reset_instruction(self, event: Button.Pressed) -> None:
         event.stop()
         self.set_instruction(None)
-        self.post_message(self.InstructionChanged(None))
+        self.session.system_instruction = None
 
     @on(Select.Changed, "#planner")
     def _planner(self, event: Select.Changed) -> None:
         event.stop()
-        self.post_message(self.PlannerChanged(event.value))  # type: ignore[arg-type]
+        self.session.planner = event.value  # type: ignore[assignment]
 
     @on(Button.Pressed, "#plan")
     def _plan(self, event: Button.Pressed) -> None:
@@ -282,6 +357,14 @@ class LayoutStep(Widget):
         self.request_plan()
 
     @on(LayoutEditor.Changed)
-    def _edited(self, event: LayoutEditor.Changed) -> None:
-        # Redraw at once; the message goes on up to the app, which validates.
-        self.layout_record = event.layout
+    def _layout_edited(self, event: LayoutEditor.Changed) -> None:
+        event.stop()
+        self.layout_record = event.layout  # redraw at once; the planner's check follows
+        session = self.session
+        derived_before = global_prompt(session.layout) if session.layout is not None else ""
+        session.layout = event.layout
+        if session.global_prompt in ("", derived_before):
+            session.global_prompt = global_prompt(event.layout)
+            self.post_message(self.PromptDerived(session.global_prompt))
+        self.edited()
+        self.validate(event.layout, list(event.input_problems))

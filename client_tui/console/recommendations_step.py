@@ -1,24 +1,26 @@
 """Step 2, Recommendations: choose k (1-10), ask, see the ranked movies with score, genres and
-the highlighted one's plot."""
+the highlighted one's plot. The call runs in this step's worker."""
 
 from __future__ import annotations
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.reactive import reactive
 from textual.validation import Integer
-from textual.widget import Widget
 from textual.widgets import Button, DataTable, Label, Static
 
 from client_tui.console.fields import StepInput, parse_int
+from client_tui import flow
 from client_tui.console.stale_notice import StaleNotice
+from client_tui.console.step import Step
 from client_tui.console.watched_step import movie_details
-from client_tui.session import Recommendation
+from client_tui.errors import ServerError
+from client_tui.records import Recommendation
 
 
-class RecommendationsStep(Widget):
+class RecommendationsStep(Step):
     DEFAULT_CSS = """
     RecommendationsStep { layout: vertical; }
     RecommendationsStep #controls { height: 3; }
@@ -29,17 +31,10 @@ class RecommendationsStep(Widget):
     RecommendationsStep #rec-details { height: 10; border: round $primary; padding: 0 1; }
     """
 
-    class RecommendRequested(Message):
-        def __init__(self, k: int) -> None:
-            super().__init__()
-            self.k = k
+    class Recommended(Message):
+        """New recommendations, and the scenario written from them, are in the session."""
 
     recommendations: reactive[list[Recommendation]] = reactive(list, always_update=True, init=False)
-    class KChanged(Message):
-        def __init__(self, k: int) -> None:
-            super().__init__()
-            self.k = k
-
     busy: reactive[bool] = reactive(False, init=False)
     status: reactive[str] = reactive("Choose watched movies first (F1), then recommend.", init=False)
 
@@ -63,19 +58,49 @@ class RecommendationsStep(Widget):
             k_input.value = str(k)
 
     def request(self) -> None:
-        """Checks k and asks the app to recommend."""
+        """Checks k and recommends (F6, the button and Enter all come here)."""
         k = parse_int(self.query_one("#k", StepInput).value)
         if k is None or not 1 <= k <= 10:
             self.status = "k must be a whole number from 1 to 10."
             return
-        self.post_message(self.RecommendRequested(k))
+        self.session.k = k
+        self.recommend()
+
+    @work(exclusive=True, group="recommend")
+    async def recommend(self) -> None:
+        session = self.session
+        if not session.watched:
+            self.notify("Pick at least one watched movie first (F1).", severity="warning")
+            return
+        self.busy = True
+        self.status = f"Recommending {session.k} ..."
+        try:
+            await flow.recommend(self.gateway, session, self.planner_caps)
+        except (ServerError, flow.InputError) as error:
+            if self.showing:
+                self.status = "Recommendation failed; see the notification."
+            self.report(error)
+            return
+        finally:
+            if self.showing:
+                self.busy = False
+        if not self.showing:
+            return
+        self.recommendations = list(session.recommendations)
+        model = session.recommender_model or "the model"
+        self.status = (
+            f"{len(session.recommendations)} recommendations by {model} in "
+            f"{session.timings['recommend'] * 1000:.0f} ms. The scenario is ready (F3)."
+        )
+        self.post_message(self.Recommended())
 
     @on(StepInput.Changed, "#k")
     def _k_changed(self, event: StepInput.Changed) -> None:
         event.stop()
         k = parse_int(event.value)
         if k is not None and 1 <= k <= 10:
-            self.post_message(self.KChanged(k))
+            self.session.k = k
+            self.edited()
 
     @on(Button.Pressed, "#recommend")
     def _pressed(self, event: Button.Pressed) -> None:

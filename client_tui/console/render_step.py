@@ -1,10 +1,13 @@
 """Step 4, Render: steps, guidance, size, seed, preview interval and the global prompt; a live
-progress bar, the queue position while waiting, streamed previews, cancel."""
+progress bar, the queue position while waiting, streamed previews, cancel. The render stream
+runs in this step's worker; cancelling the worker cancels the server's job."""
 
 from __future__ import annotations
 
+import asyncio
+
 from PIL import Image
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
@@ -12,12 +15,18 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Button, Label, ProgressBar, Static
 
+from client_tui import flow
 from client_tui.console.fields import StepInput, parse_float, parse_int
 from client_tui.console.preview import PreviewImage
 from client_tui.console.stale_notice import StaleNotice
+from client_tui.console.step import Step
+from client_tui.errors import ServerError
+from client_tui.gateway import RenderEvent, RenderRetry
+from client_tui.images import ImageError
 from client_tui.server_caps import EngineCaps, OverCap, check_size
-from client_tui.session import RenderOutcome, RenderParams
-from client_tui.summary import POWERED_BY_STABILITY, STABILITY_ENGINE
+from client_tui.records import RenderOutcome, RenderParams
+from client_tui.session import Session
+from client_tui.summary import POWERED_BY_STABILITY, STABILITY_ENGINE, SummaryImages
 from marquee.v1 import render_pb2
 
 FIELDS = (
@@ -90,7 +99,7 @@ def read_params(
     ), ""
 
 
-class RenderStep(Widget):
+class RenderStep(Step):
     DEFAULT_CSS = """
     RenderStep { layout: horizontal; }
     RenderStep #render-form { width: 42; padding: 0 1 0 0; }
@@ -108,19 +117,15 @@ class RenderStep(Widget):
     RenderStep Label.heading { text-style: bold; color: $accent; }
     """
 
-    class RenderRequested(Message):
-        def __init__(self, params: RenderParams, prompt: str) -> None:
-            super().__init__()
-            self.params = params
-            self.prompt = prompt
+    class SizeChosen(Message):
+        """A render was asked at this width / height (the layout canvas takes the picture's shape)."""
 
-    class CancelRequested(Message):
-        pass
-
-    class PromptChanged(Message):
-        def __init__(self, prompt: str) -> None:
+        def __init__(self, aspect: float) -> None:
             super().__init__()
-            self.prompt = prompt
+            self.aspect = aspect
+
+    class Rendered(Message):
+        """A render finished; its images are the app's `images`."""
 
     running: reactive[bool] = reactive(False, init=False)
     status: reactive[str] = reactive("Plan a layout (F3), then render.", init=False)
@@ -135,6 +140,8 @@ class RenderStep(Widget):
         super().__init__(id=id)
         self._image_class = image_class
         self._negative_prompt = ""
+        #: Counts finished renders (the tests wait on it).
+        self.render_generation = 0
 
     def compose(self) -> ComposeResult:
         with Vertical(id="render-form"):
@@ -154,6 +161,20 @@ class RenderStep(Widget):
             yield Static("", id="engine-notice")
         with Vertical(id="render-view"):
             yield PreviewImage(self._image_class, "No preview yet.", id="preview")
+
+    def on_mount(self) -> None:
+        # Watchers of a closing widget are skipped: a late Describe answer cannot reach it.
+        self.watch(self.app, "engine_info", self._engine_described, init=False)
+
+    def _engine_described(self, info: render_pb2.DescribeEngineResponse | None) -> None:
+        if info is not None:
+            self.show_engine(info)
+
+    def show_session(self, session: Session, images: SummaryImages) -> None:
+        self.set_params(session.render, session.global_prompt)
+        self.reset_progress(done=session.result is not None)
+        if images.image is not None and session.result is not None:
+            self.show_outcome(images.image, session.result)
 
     @property
     def preview(self) -> PreviewImage:
@@ -196,21 +217,99 @@ class RenderStep(Widget):
     @on(StepInput.Changed, "#prompt")
     def _prompt(self, event: StepInput.Changed) -> None:
         event.stop()
-        self.post_message(self.PromptChanged(event.value))
+        self.session.global_prompt = event.value
+        self.edited()
 
     @on(Button.Pressed, "#render-button")
     def _render_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        params, problem = self.read()
-        if params is None:
-            self.status = problem
-            return
-        self.post_message(self.RenderRequested(params, self.query_one("#prompt", StepInput).value))
+        self.request()
 
     @on(Button.Pressed, "#cancel")
     def _cancel(self, event: Button.Pressed) -> None:
         event.stop()
-        self.post_message(self.CancelRequested())
+        self.cancel_render()
+
+    # -- the render ---------------------------------------------------------------------------
+
+    def request(self, *, notify: bool = False) -> None:
+        """Reads the form and renders (the button; F8 with `notify`: a problem as a notification)."""
+        params, problem = self.read()
+        if params is None:
+            if notify:
+                self.notify(problem, severity="warning")
+            else:
+                self.status = problem
+            return
+        self.session.render = params
+        self.session.global_prompt = self.query_one("#prompt", StepInput).value
+        self.post_message(self.SizeChosen(params.width / params.height))
+        self.start_render()
+
+    def start_render(self) -> None:
+        """Renders the session's layout with the session's settings."""
+        if self.running:
+            self.notify("A render is already running; cancel it first (F9).", severity="warning")
+            return
+        self.run_render()
+
+    def cancel_render(self) -> None:
+        if self.running:
+            self.workers.cancel_group(self, "render")
+
+    @work(exclusive=True, group="render")
+    async def run_render(self) -> None:
+        session = self.session
+        self.running = True
+        self.reset_progress()
+        self.status = "Starting ..."
+        try:
+            output = await flow.render(self.gateway, session, self._render_event, engine_caps=self.engine_caps)
+        except (ServerError, flow.InputError, ImageError) as error:
+            if self.showing:
+                self.status = "Render failed; see the notification. The layout and settings are kept."
+            self.report(error)
+            return
+        except asyncio.CancelledError:
+            if self.showing:
+                self.status = "Cancelled. The server stopped the job; the layout and settings are kept."
+                self.notify("Render cancelled.")
+            raise
+        finally:
+            if self.showing:
+                self.running = False
+        self.console.images = output.images
+        if not self.showing:
+            return
+        self.render_generation += 1
+        self.set_params(session.render, session.global_prompt)
+        self.status = (
+            f"Done in {session.timings['render']:.1f} s"
+            + (f" after {output.attempts} attempts" if output.attempts > 1 else "")
+            + f"; {self.preview.frames_shown} previews shown. The summary is next (F5)."
+        )
+        self.show_outcome(output.images.image, session.result)
+        self.post_message(self.Rendered())
+
+    def _render_event(self, event: RenderEvent) -> None:
+        if not self.showing:
+            return
+        if isinstance(event, RenderRetry):
+            self.reset_progress()
+            self.notify(
+                f"The render stream was cut ({event.reason}); retrying on another replica "
+                f"(attempt {event.attempt}).",
+                severity="warning",
+            )
+            return
+        kind = event.WhichOneof("event")
+        if kind == "queued":
+            self.show_queued(event.queued.position, event.queued.queue_depth)
+        elif kind == "progress":
+            p = event.progress
+            self.show_progress(p.step, p.total_steps, p.stage, p.elapsed_seconds)
+        elif kind == "preview":
+            self.preview.offer(event.preview.image.data, f"Preview at step {event.preview.step}")
 
     def watch_running(self, running: bool) -> None:
         self.query_one("#render-button", Button).disabled = running

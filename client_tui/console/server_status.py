@@ -1,15 +1,18 @@
-"""The always-visible connection bar: one badge per server, fed by its health Watch."""
+"""The always-visible connection bar: one badge per server, fed by its health Watch (in the
+bar's own workers, which end with it)."""
 
 from __future__ import annotations
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
 from client_tui.connections import SERVERS
-from client_tui.gateway import ServerState
+from client_tui.gateway import Gateway, ServerState
 
 _STYLES = {
     "serving": ("●", "bold green"),
@@ -44,6 +47,13 @@ class ServerBadge(Widget):
 
 
 class ConnectionBar(Horizontal):
+    class StateChanged(Message):
+        """A server's health changed (each answer of its Watch)."""
+
+        def __init__(self, state: ServerState) -> None:
+            super().__init__()
+            self.state = state
+
     DEFAULT_CSS = """
     ConnectionBar { height: 1; dock: top; background: $panel; padding: 0 1; }
     """
@@ -58,3 +68,15 @@ class ConnectionBar(Horizontal):
 
     def set_state(self, state: ServerState) -> None:
         self.query_one(f"#badge-{state.server}", ServerBadge).state = state
+
+    def watch_servers(self, gateway: Gateway) -> None:
+        for server in SERVERS:
+            self._watch_server(gateway, server)
+
+    @work(group="health")
+    async def _watch_server(self, gateway: Gateway, server: str) -> None:
+        async for state in gateway.watch_health(server):
+            if not self.is_running:  # closing: the badges may be gone
+                return
+            self.set_state(state)
+            self.post_message(self.StateChanged(state))

@@ -47,6 +47,13 @@ class StaleNotice(Static):
         super().__init__("", id=id, classes="stale-notice")
         self.steps = steps
 
+    def on_mount(self) -> None:
+        # The app's `stale` (every step's state); a closing notice is no longer called.
+        self.watch(self.app, "stale", self._app_stale)
+
+    def _app_stale(self, stale: dict[str, str]) -> None:
+        self.stale = stale
+
     def watch_stale(self, stale: dict[str, str]) -> None:
         text = stale_text(stale, self.steps)
         self.set_class(text is not None, "-stale")

@@ -1,22 +1,28 @@
 """Step 1, Watched: search-as-you-type over the catalog, pick several movies (oldest first),
-see the highlighted movie's title, year, genres and plot."""
+see the highlighted movie's title, year, genres and plot. The search runs in this step's worker,
+the latest query only."""
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widget import Widget
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from client_tui.console.fields import StepInput
 from client_tui.console.stale_notice import StaleNotice
-from client_tui.session import MovieRecord
+from client_tui.console.step import Step
+from client_tui.errors import ServerError
+from client_tui.records import MovieRecord
+
+SEARCH_LIMIT = 50
 
 
 def movie_details(movie: MovieRecord | None) -> Text:
@@ -33,9 +39,9 @@ def movie_details(movie: MovieRecord | None) -> Text:
     return text
 
 
-class WatchedStep(Widget):
-    """Posts `SearchChanged` as the query changes and `WatchedChanged` when the picks change; the
-    app answers by setting `results`."""
+class WatchedStep(Step):
+    """Searches as the query changes (setting `results`); writes the picks into the session and
+    posts `WatchedChanged`."""
 
     DEFAULT_CSS = """
     WatchedStep { layout: vertical; }
@@ -54,11 +60,6 @@ class WatchedStep(Widget):
         Binding("down", "into_matches", "Matches", show=False),
     ]
 
-    class SearchChanged(Message):
-        def __init__(self, query: str) -> None:
-            super().__init__()
-            self.query = query
-
     class WatchedChanged(Message):
         def __init__(self, watched: list[MovieRecord]) -> None:
             super().__init__()
@@ -67,6 +68,12 @@ class WatchedStep(Widget):
     results: reactive[list[MovieRecord]] = reactive(list, always_update=True, init=False)
     watched: reactive[list[MovieRecord]] = reactive(list, always_update=True, init=False)
     status: reactive[str] = reactive("", init=False)
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        #: Counters and timings the tests and benchmarks read.
+        self.search_generation = 0
+        self.last_search: tuple[str, float] | None = None
 
     def compose(self) -> ComposeResult:
         yield StaleNotice(("recommendations",), id="watched-stale")
@@ -87,7 +94,24 @@ class WatchedStep(Widget):
     @on(StepInput.Changed, "#search")
     def _query_changed(self, event: StepInput.Changed) -> None:
         event.stop()
-        self.post_message(self.SearchChanged(event.value))
+        self.search(event.value)
+
+    @work(exclusive=True, group="search")
+    async def search(self, query: str) -> None:
+        started = time.perf_counter()
+        if not query.strip():
+            self.results = []
+        else:
+            try:
+                hits = await self.gateway.search_movies(query.strip(), limit=SEARCH_LIMIT)
+            except ServerError as error:
+                self.report(error)
+                return
+            if not self.showing:
+                return
+            self.results = [MovieRecord.from_proto(hit.movie) for hit in hits]
+        self.last_search = (query, time.perf_counter() - started)
+        self.search_generation += 1
 
     @on(StepInput.Submitted, "#search")
     def _submit(self, event: StepInput.Submitted) -> None:
@@ -123,6 +147,7 @@ class WatchedStep(Widget):
         else:
             picks = [*self.watched, movie]
         self.watched = picks
+        self.session.watched = list(picks)
         self.post_message(self.WatchedChanged(picks))
 
     @on(OptionList.OptionSelected, "#watched-results")

@@ -130,11 +130,11 @@ async def measure_search(endpoints: Endpoints, queries: list[str]) -> dict[str, 
             await pilot.pause(0.05)
             for index, char in enumerate(query):
                 typed = query[: index + 1]
-                generation = app.search_generation
+                generation = app.watched_step.search_generation
                 started = time.perf_counter()
                 send_key(app, char)
-                while not (app.search_generation > generation and app.last_search
-                           and app.last_search[0] == typed):
+                while not (app.watched_step.search_generation > generation and app.watched_step.last_search
+                           and app.watched_step.last_search[0] == typed):
                     await asyncio.sleep(0.0005)
                 latencies.append(time.perf_counter() - started)
                 # A fast typist: 20 keys a second (the screen paints between keys).
@@ -200,7 +200,7 @@ async def measure_previews(steps: int, text: str) -> dict[str, Any]:
         async with app.run_test(size=(140, 44)) as pilot:
             await pilot.press("f4")
             quiet, _ = await _typing_latencies(app, pilot, text)
-            app.start_render()
+            app.render_step.start_render()
             while app.render_step.preview.frames_offered < 3:
                 await asyncio.sleep(0.01)
             busy, typed = await _typing_latencies(app, pilot, text)

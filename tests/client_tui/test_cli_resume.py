@@ -16,7 +16,8 @@ from client_tui.exit_codes import ExitCode
 from client_tui.gateway import Gateway
 from marquee.local_stack import LocalStack, free_port
 from client_tui.server_caps import PlannerCaps, planner_caps
-from client_tui.session import MovieRecord, Recommendation, Session
+from client_tui.records import MovieRecord, Recommendation
+from client_tui.session import Session
 from tests.real_stack import run_cli, watched_flags
 
 pytestmark = pytest.mark.slow

@@ -8,14 +8,8 @@ from pathlib import Path
 import pytest
 
 from client_tui.scenario import default_scenario, top_genres
-from client_tui.session import (
-    MovieRecord,
-    Session,
-    SessionError,
-    global_prompt,
-    planning_context,
-    render_request,
-)
+from client_tui.records import MovieRecord, global_prompt
+from client_tui.session import Session, SessionError, planning_context, render_request
 from tests.client_tui.fixed_session import fixed_session
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from client_tui.session import MovieRecord, Session
+from client_tui.records import MovieRecord
+from client_tui.session import Session
 from client_tui.summary import summary_sections
 from tests.client_tui.fixed_session import fixed_session
 from tests.client_tui.fake_servers import CATALOG, movie

@@ -185,7 +185,7 @@ def test_pdf_paper_must_be_a4_or_letter(tmp_path: Path) -> None:
 def test_cli_paper_flag() -> None:
     import argparse
 
-    from client_tui.headless import add_run_arguments
+    from client_tui.run_arguments import add_run_arguments
 
     parser = argparse.ArgumentParser()
     add_run_arguments(parser)
@@ -211,9 +211,10 @@ async def test_draft_notice_and_box_colours_reach_the_summary(tmp_path: Path) ->
     """The real render server (draft engine) renders the session's layout; the summary says what
     the picture is (banner, Render section, PDF), and box N has the same colour in the server's
     layout picture and in the one the client draws itself."""
-    from client_tui.session import RenderOutcome, render_request
+    from client_tui.records import RenderOutcome
+    from client_tui.session import render_request
     from marquee.layout_drawing import box_colour, pixel_box
-    from tests.render_server.conftest import running_server
+    from tests.render_server.helpers import running_server
 
     session = fixed_session()
     request = render_request(session)

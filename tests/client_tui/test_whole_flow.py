@@ -21,7 +21,7 @@ from marquee.local_stack import LocalStack
 from client_tui.session import Session
 from tests.real_stack import ONE_THREAD
 from tests.client_tui.console.helpers import all_serving, make_console, wait_for
-from tests.conftest import CREATILAYOUT_FIXTURES
+from tests.paths import CREATILAYOUT_FIXTURES
 
 pytestmark = pytest.mark.slow
 
@@ -156,10 +156,10 @@ async def test_console_whole_flow(
         await wait_for(pilot, lambda: app.session.plan is not None, timeout=60, what="plan")
         assert 3 <= len(app.session.layout.objects) <= 5
         # Edit a box by hand; the real planner validates it.
-        generation = app.validation_generation
+        generation = app.layout_step.validation_generation
         app.query_one("#obj-0-x1", Input).value = "0.9"
         app.query_one("#obj-0-x2", Input).value = "0.1"
-        await wait_for(pilot, lambda: app.validation_generation > generation and app.session.problems,
+        await wait_for(pilot, lambda: app.layout_step.validation_generation > generation and app.session.problems,
                        what="validation problems")
         assert any(p.field.startswith("objects[0]") for p in app.session.problems)
         app.query_one("#obj-0-x1", Input).value = "0.0"
@@ -172,10 +172,10 @@ async def test_console_whole_flow(
                            ("preview_interval", "1")):
             app.query_one(f"#param-{key}", Input).value = value
         await pilot.press("f8")
-        await wait_for(pilot, lambda: app.render_generation == 1, timeout=120, what="render")
+        await wait_for(pilot, lambda: app.render_step.render_generation == 1, timeout=120, what="render")
         assert app.session.result.engine == engine and app.session.result.seed == 5
         assert app.render_step.preview.frames_offered >= 1 and app.render_step.preview.has_image
-        await wait_for(pilot, lambda: app.summary_generation >= 1, what="summary")
+        await wait_for(pilot, lambda: app.summary_step.summary_generation >= 1, what="summary")
         await pilot.press("f5")
         await pilot.click("#export")
         await wait_for(pilot, lambda: (tmp_path / "export" / "session.json").is_file(), what="export")

@@ -147,7 +147,7 @@ WATCHED_SETS = {
 def planned_layouts(shared_data: Path) -> list[tuple[str, layout_pb2.Layout]]:
     """Every template's layout for each watched set (its plots as the recommended movies)."""
     from client_tui.scenario import top_genres
-    from client_tui.session import MovieRecord
+    from client_tui.records import MovieRecord
 
     catalog = load_movies(shared_data / "ml-1m", shared_data / "plots")
     planner = OfflinePlanner()

@@ -109,7 +109,7 @@ async def test_real_servers_long_plots_a_failed_plan_caps_and_the_draft_notice(r
         for field, value in (("width", "64"), ("height", "64"), ("steps", "2"), ("preview_interval", "0")):
             app.query_one(f"#param-{field}", Input).value = value
         await pilot.press("f8")
-        await wait_for(pilot, lambda: app.session.result is not None and app.summary_generation > 0,
+        await wait_for(pilot, lambda: app.session.result is not None and app.summary_step.summary_generation > 0,
                        timeout=60, what="draft render and summary")
         assert app.session.result.engine == "draft" and app.session.result.notice
         assert "layout mock-up" in _text(app, "#engine-notice")

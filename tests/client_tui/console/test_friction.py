@@ -11,7 +11,7 @@ import pytest
 from textual.widget import Widget
 from textual.widgets import Button, Input, LoadingIndicator, OptionList, TabbedContent
 
-from client_tui.console import app as console_app
+from client_tui.console import summary_step
 from client_tui.console.app import MarqueeConsole
 from client_tui.console.layout_editor import ObjectRow
 from client_tui.summary import SummaryImages
@@ -95,13 +95,13 @@ async def test_enter_in_the_export_folder_exports_with_progress(
     # Hold the export (the real one) until the test has seen the progress, so the check does
     # not depend on how fast the disk is.
     release = threading.Event()
-    real_export = console_app.export_session
+    real_export = summary_step.export_session
 
     def held_export(*args, **kwargs):  # type: ignore[no-untyped-def]
         release.wait(30)
         return real_export(*args, **kwargs)
 
-    monkeypatch.setattr(console_app, "export_session", held_export)
+    monkeypatch.setattr(summary_step, "export_session", held_export)
     app = make_console(fake_stack.endpoints(), session=fixed_session())
     app.images = SummaryImages(image=frame(256, 256, 8, 8))
     async with app.run_test(size=(150, 48)) as pilot:

@@ -67,9 +67,9 @@ def test_layout_screen(snap_compare, module_fake_stack: FakeStack) -> None:  # t
     async def run_before(pilot: Pilot) -> None:
         await _ready(pilot)
         await pilot.press("f3")
-        generation = app.validation_generation
+        generation = app.layout_step.validation_generation
         app.query_one("#obj-2-y1").value = "0.9"  # type: ignore[attr-defined]
-        await wait_for(pilot, lambda: app.validation_generation > generation)
+        await wait_for(pilot, lambda: app.layout_step.validation_generation > generation)
 
     assert snap_compare(app, terminal_size=TERMINAL, run_before=run_before)
 
@@ -90,8 +90,8 @@ def test_summary_screen(snap_compare, module_fake_stack: FakeStack) -> None:  # 
     async def run_before(pilot: Pilot) -> None:
         await _ready(pilot)
         await pilot.press("f5")
-        app.compose_summary()
-        await wait_for(pilot, lambda: app.summary_generation == 1)
+        app.summary_step.compose_summary()
+        await wait_for(pilot, lambda: app.summary_step.summary_generation == 1)
 
     assert snap_compare(app, terminal_size=TERMINAL, run_before=run_before)
 

@@ -80,9 +80,9 @@ async def test_adding_a_watched_movie_marks_every_step_and_the_summary(fake_stac
         assert "The image was rendered from an out-of-date layout." in seen["f4"]
         assert all("Recommend again (F6)" in text for text in seen.values())
         # The summary marks the stale sections in words.
-        generation = app.summary_generation
-        app.compose_summary()
-        await wait_for(pilot, lambda: app.summary_generation > generation, what="summary")
+        generation = app.summary_step.summary_generation
+        app.summary_step.compose_summary()
+        await wait_for(pilot, lambda: app.summary_step.summary_generation > generation, what="summary")
         assert app.session.summary is not None
         headings = list(app.session.summary.sections)
         assert "Scenario — OUT OF DATE" in headings and "Layout — OUT OF DATE" in headings
@@ -126,7 +126,7 @@ async def test_export_and_a_saved_session_keep_the_stale_state(fake_stack: FakeS
     async with app.run_test(size=SIZE) as pilot:
         await all_serving(pilot)
         await _add_matrix(pilot, app)
-        app.export(tmp_path)
+        app.summary_step.export(tmp_path)
         await wait_for(pilot, lambda: (tmp_path / "session.json").exists() and any(
             "Exported into" in n for n in notifications(app)), what="export")
         note = next(n for n in notifications(app) if "Exported into" in n)

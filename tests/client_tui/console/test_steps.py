@@ -8,6 +8,7 @@ from pathlib import Path
 
 from textual.widgets import DataTable, Input, OptionList, Static, TabbedContent
 
+from client_tui.console.commands import console_commands
 from client_tui.console.layout_canvas import LayoutCanvas
 from client_tui.console.layout_editor import ObjectRow
 from client_tui.console.server_status import ServerBadge
@@ -36,7 +37,7 @@ async def test_search_as_you_type_multi_select_and_details(fake_stack: FakeStack
         assert app.focused is app.watched_step.search_input
         await pilot.press("s", "t", "a", "r")
         await wait_for(pilot, lambda: len(app.watched_step.results) == 3, what="star results")
-        assert app.last_search is not None and app.last_search[0] == "star"
+        assert app.watched_step.last_search is not None and app.watched_step.last_search[0] == "star"
         details = str(app.query_one("#details", Static).render())
         assert "Star Wars: Episode IV - A New Hope" in details and "1977" in details
         assert "Action, Adventure, Fantasy, Sci-Fi" in details and "farm boy" in details
@@ -106,17 +107,17 @@ async def test_plan_draw_edit_and_validate(fake_stack: FakeStack) -> None:
         legend = str(app.query_one("#legend").render())
         assert "1  cowboy doll — worried frown" in legend
         # Shrink box 1: the planner's validation flags it as you type.
-        generation = app.validation_generation
+        generation = app.layout_step.validation_generation
         x2 = app.query_one("#obj-0-x2", Input)
         x2.value = "0.15"
-        await wait_for(pilot, lambda: app.validation_generation > generation, what="validation")
+        await wait_for(pilot, lambda: app.layout_step.validation_generation > generation, what="validation")
         problems = str(app.query_one("#problems", Static).render())
         assert "objects[0].box: the box covers 16% of the image or less" in problems
         assert app.session.layout.objects[0].box.x2 == 0.15
         # Not a number: said at once, with the field.
-        generation = app.validation_generation
+        generation = app.layout_step.validation_generation
         app.query_one("#obj-1-y1", Input).value = "abc"
-        await wait_for(pilot, lambda: app.validation_generation > generation)
+        await wait_for(pilot, lambda: app.layout_step.validation_generation > generation)
         problems = str(app.query_one("#problems", Static).render())
         assert "y1 of object 2 must be a number from 0 to 1, not 'abc'" in problems
         # Title and mood are editable and feed the global prompt.
@@ -184,7 +185,7 @@ async def test_server_down_keeps_work_and_shows_state(fake_stack: FakeStack) -> 
 async def test_command_palette_reaches_every_step(fake_stack: FakeStack) -> None:
     app = make_console(fake_stack.endpoints())
     async with app.run_test(size=SIZE) as pilot:
-        titles = [c.title for c in app.get_system_commands(app.screen)]
+        titles = [c.title for c in console_commands(app)]
         for title in ("Go to Watched", "Go to Recommendations", "Go to Scenario & layout", "Go to Render",
                       "Go to Summary", "Recommend", "Plan layout", "Render", "Cancel render",
                       "Compose summary", "Export", "Save session", "Open session"):
@@ -222,10 +223,10 @@ async def test_render_progress_previews_cancel_and_result(slow_fake_stack: FakeS
         # Render again, to the end.
         app.query_one("#param-steps", Input).value = "4"
         await pilot.press("f8")
-        await wait_for(pilot, lambda: app.render_generation == 1, timeout=20, what="render result")
+        await wait_for(pilot, lambda: app.render_step.render_generation == 1, timeout=20, what="render result")
         assert app.session.result.job_id == "job-2" and app.session.result.steps == 4
         assert app.images.image is not None and app.images.image.size == (256, 256)
-        await wait_for(pilot, lambda: app.summary_generation >= 1, what="summary")
+        await wait_for(pilot, lambda: app.summary_step.summary_generation >= 1, what="summary")
         assert app.session.summary is not None and "image" in app.session.summary.regions
 
 
@@ -267,7 +268,7 @@ async def test_open_session_restores_every_step_and_exports(fake_stack: FakeStac
     app = make_console(fake_stack.endpoints(), session_path=tmp_path / "saved" / "session.json")
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.session.session_id == "0123456789ab", what="session opened")
-        await wait_for(pilot, lambda: app.summary_generation >= 1)
+        await wait_for(pilot, lambda: app.summary_step.summary_generation >= 1)
         assert [m.movie_id for m in app.watched_step.watched] == [1, 2]
         assert app.query_one("#recommendations-table", DataTable).row_count == 3
         assert app.query_one("#obj-0-name", Input).value == "cowboy doll"
@@ -304,7 +305,7 @@ async def test_queue_position_is_shown_while_waiting() -> None:
 
             step.show_queued = spy  # type: ignore[method-assign]
             await pilot.press("f4", "f8")
-            await wait_for(pilot, lambda: app.render_generation == 1, what="render")
+            await wait_for(pilot, lambda: app.render_step.render_generation == 1, what="render")
     assert shown == [
         "Queued: 2 job(s) ahead (queue depth 3).",
         "Queued: 1 job(s) ahead (queue depth 2).",
