@@ -1,8 +1,6 @@
-"""The console app: it wires the five step widgets into tabs, holds the session, the gateway and
-what the servers describe of themselves, watches the servers' health, and carries what one step
-changes over to the others. Each step runs its own server calls (see `step.py`); the palette's
-commands are in `commands.py`. Server errors become notifications that say what to do; nothing
-done so far is thrown away."""
+"""The console app: the five steps in tabs, the keys, the session, the gateway, the servers'
+health and what they describe of themselves, and what one step's work changes in the others.
+Each step runs its own server calls (`step.py`); the palette's commands are in `commands.py`."""
 
 from __future__ import annotations
 
@@ -26,7 +24,6 @@ from client_tui.console.summary_step import SummaryStep
 from client_tui.console.watched_step import WatchedStep
 from client_tui.errors import ServerError
 from client_tui.gateway import Gateway, ServerState
-from client_tui.server_caps import EngineCaps, PlannerCaps
 from client_tui.session import Session
 from client_tui.summary import SummaryImages
 from marquee.v1 import layout_pb2, render_pb2
@@ -79,8 +76,7 @@ class MarqueeConsole(App[int]):
         self.session = session or Session()
         self.images = SummaryImages()
         self.gateway: Gateway | None = None
-        self.server_states: dict[str, ServerState] = {}
-        self._session_path = session_path
+        self.session_path = session_path
         self._out_dir = out_dir
         self._watch_health = watch_health
 
@@ -126,8 +122,8 @@ class MarqueeConsole(App[int]):
         self.watched_step.search_input.focus()
         if self._watch_health:
             self.query_one(ConnectionBar).watch_servers(self.gateway)
-        if self._session_path is not None:
-            self.summary_step.open_session(self._session_path)
+        if self.session_path is not None:
+            self.summary_step.open_session(self.session_path)
 
     async def on_unmount(self) -> None:
         if self.gateway is not None:
@@ -155,35 +151,29 @@ class MarqueeConsole(App[int]):
         self.summary_step.compose_summary()
 
     def action_export(self) -> None:
-        self.summary_step.export(self._default_out_dir())
+        self.summary_step.export(self.default_out_dir())
 
     def action_save_session(self) -> None:
-        self.summary_step.save(self._default_out_dir() / "session.json")
+        self.summary_step.save(self.default_out_dir() / "session.json")
 
     def action_open_session(self) -> None:
         self.action_step("summary")
         self.notify("Type the session file's path, then press Open session.")
 
-    def _default_out_dir(self) -> Path:
+    def default_out_dir(self) -> Path:
         return self._out_dir or Path("outputs") / self.session.session_id
-
-    def report(self, error: Exception) -> None:
-        report(self, error)
 
     # -- the servers: health and what they describe ---------------------------------------------
 
+    @property
+    def server_states(self) -> dict[str, ServerState]:
+        """Each server's last health answer (the connection bar watches them)."""
+        return self.query_one(ConnectionBar).states
+
     @on(ConnectionBar.StateChanged)
     def _server_state(self, event: ConnectionBar.StateChanged) -> None:
-        state = event.state
-        previous = self.server_states.get(state.server)
-        self.server_states[state.server] = state
-        if previous is not None and previous.ok and not state.ok:
-            self.notify(
-                f"The {state.server} server is {state.status}. Your work is kept; calls are retried when it is back.",
-                severity="warning",
-            )
-        if state.ok:
-            self.describe(state.server)
+        if event.state.ok:
+            self.describe(event.state.server)
 
     @work(group="describe")
     async def describe(self, server: str) -> None:
@@ -195,39 +185,22 @@ class MarqueeConsole(App[int]):
                 self.engine_info = await self.gateway.describe_engine()
         except ServerError as error:
             if error.code.name != "UNIMPLEMENTED":
-                self.report(error)
-
-    @property
-    def planner_caps(self) -> PlannerCaps | None:  # None until DescribePlanner answered: the defaults
-        return PlannerCaps.from_proto(self.planner_info) if self.planner_info is not None else None
-
-    @property
-    def engine_caps(self) -> EngineCaps | None:
-        return EngineCaps.from_proto(self.engine_info) if self.engine_info is not None else None
+                report(self, error)
 
     # -- the session across the steps --------------------------------------------------------------
 
     async def _apply_session(self) -> None:
-        session = self.session
-        self.watched_step.watched = list(session.watched)
-        self.recommendations_step.set_k(session.k)
-        self.recommendations_step.recommendations = list(session.recommendations)
-        await self.layout_step.show_session(session)
-        self.render_step.show_session(session, self.images)
-        self.summary_step.show_session(session, self._default_out_dir(), self._session_path)
+        for step in self.query(Step):
+            await step.show_session()
         self.show_staleness()
 
+    @on(Step.SessionEdited)
     def show_staleness(self) -> None:
         """Every step's out-of-date line, from what the session recorded (cheap: on each edit)."""
         self.stale = self.session.stale_steps()
 
-    @on(Step.SessionEdited)
-    def _session_edited(self) -> None:
-        self.show_staleness()
-
     @on(WatchedStep.WatchedChanged)
     def _watched_changed(self, event: WatchedStep.WatchedChanged) -> None:
-        self.show_staleness()
         if self.showing:
             count = len(event.watched)
             self.recommendations_step.status = (
@@ -238,7 +211,6 @@ class MarqueeConsole(App[int]):
     def _recommended(self) -> None:
         if self.showing:
             self.layout_step.set_scenario(self.session.scenario)
-        self.show_staleness()
 
     @on(LayoutStep.PromptDerived)
     def _prompt_derived(self, event: LayoutStep.PromptDerived) -> None:
@@ -252,7 +224,6 @@ class MarqueeConsole(App[int]):
 
     @on(RenderStep.Rendered)
     def _rendered(self) -> None:
-        self.show_staleness()
         if self.showing:
             self.summary_step.notice = outcome_notice(self.session.result)
             self.summary_step.compose_summary()
@@ -263,7 +234,7 @@ class MarqueeConsole(App[int]):
             return
         self.session, self.images = event.session, event.images
         self._out_dir = self._out_dir or event.path.parent
-        self._session_path = event.path
+        self.session_path = event.path
         await self._apply_session()
         if event.images.image is None:
             self.render_step.show_result(None, "Not rendered in this session: press Render (F8).")

@@ -24,7 +24,6 @@ from client_tui.console.step import Step
 from client_tui.errors import ServerError
 from client_tui.server_caps import PlannerCaps
 from client_tui.records import LayoutRecord, PlannerChoice, PlanRecord, ProblemRecord, global_prompt
-from client_tui.session import Session
 from marquee.v1 import layout_pb2, render_pb2
 
 PLANNERS: list[tuple[str, PlannerChoice]] = [
@@ -154,7 +153,8 @@ class LayoutStep(Step):
         if info is not None:
             self.show_engine(info)
 
-    async def show_session(self, session: Session) -> None:
+    async def show_session(self) -> None:
+        session = self.session
         self.set_scenario(session.scenario)
         self.set_planner(session.planner)
         self.set_instruction(session.system_instruction)

@@ -52,6 +52,10 @@ class RecommendationsStep(Step):
         yield table
         yield Static(movie_details(None), id="rec-details")
 
+    async def show_session(self) -> None:
+        self.set_k(self.session.k)
+        self.recommendations = list(self.session.recommendations)
+
     def set_k(self, k: int) -> None:
         k_input = self.query_one("#k", StepInput)
         with k_input.prevent(StepInput.Changed):
@@ -93,6 +97,7 @@ class RecommendationsStep(Step):
             f"{session.timings['recommend'] * 1000:.0f} ms. The scenario is ready (F3)."
         )
         self.post_message(self.Recommended())
+        self.edited()
 
     @on(StepInput.Changed, "#k")
     def _k_changed(self, event: StepInput.Changed) -> None:

@@ -25,8 +25,7 @@ from client_tui.gateway import RenderEvent, RenderRetry
 from client_tui.images import ImageError
 from client_tui.server_caps import EngineCaps, OverCap, check_size
 from client_tui.records import RenderOutcome, RenderParams
-from client_tui.session import Session
-from client_tui.summary import POWERED_BY_STABILITY, STABILITY_ENGINE, SummaryImages
+from client_tui.summary import POWERED_BY_STABILITY, STABILITY_ENGINE
 from marquee.v1 import render_pb2
 
 FIELDS = (
@@ -134,7 +133,7 @@ class RenderStep(Step):
     engine_notice: reactive[str] = reactive("", init=False)
     #: From DescribeEngine: the prompt's cap (0: unknown) and the size caps.
     max_prompt_chars: int = 0
-    engine_caps: EngineCaps = EngineCaps()
+    form_caps: EngineCaps = EngineCaps()
 
     def __init__(self, image_class: type[Widget], *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -170,7 +169,8 @@ class RenderStep(Step):
         if info is not None:
             self.show_engine(info)
 
-    def show_session(self, session: Session, images: SummaryImages) -> None:
+    async def show_session(self) -> None:
+        session, images = self.session, self.console.images
         self.set_params(session.render, session.global_prompt)
         self.reset_progress(done=session.result is not None)
         if images.image is not None and session.result is not None:
@@ -199,7 +199,7 @@ class RenderStep(Step):
         self.engine_note = engine_description(info)
         self.engine_notice = info.engine_notice
         self.max_prompt_chars = info.max_prompt_chars
-        self.engine_caps = EngineCaps.from_proto(info)
+        self.form_caps = EngineCaps.from_proto(info)
 
     def read(self) -> tuple[RenderParams | None, str]:
         values = {key: self.query_one(f"#param-{key}", StepInput).value for key, _, _ in FIELDS}
@@ -212,7 +212,7 @@ class RenderStep(Step):
                 f"The global prompt has {len(prompt.value.strip())} characters; the render server takes "
                 f"at most {limit}. Shorten it."
             )
-        return read_params(values, self._negative_prompt, self.engine_caps)
+        return read_params(values, self._negative_prompt, self.form_caps)
 
     @on(StepInput.Changed, "#prompt")
     def _prompt(self, event: StepInput.Changed) -> None:
@@ -289,6 +289,7 @@ class RenderStep(Step):
             + f"; {self.preview.frames_shown} previews shown. The summary is next (F5)."
         )
         self.show_outcome(output.images.image, session.result)
+        self.edited()
         self.post_message(self.Rendered())
 
     def _render_event(self, event: RenderEvent) -> None:

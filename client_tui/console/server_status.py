@@ -1,5 +1,5 @@
 """The always-visible connection bar: one badge per server, fed by its health Watch (in the
-bar's own workers, which end with it)."""
+bar's own workers, which end with it); a server that goes down is said in a notification."""
 
 from __future__ import annotations
 
@@ -61,6 +61,7 @@ class ConnectionBar(Horizontal):
     def __init__(self, addresses: dict[str, list[str]]) -> None:
         super().__init__(id="connections")
         self._addresses = addresses
+        self.states: dict[str, ServerState] = {}
 
     def compose(self) -> ComposeResult:
         for server in SERVERS:
@@ -78,5 +79,12 @@ class ConnectionBar(Horizontal):
         async for state in gateway.watch_health(server):
             if not self.is_running:  # closing: the badges may be gone
                 return
+            previous = self.states.get(server)
+            self.states[server] = state
             self.set_state(state)
+            if previous is not None and previous.ok and not state.ok:
+                self.notify(
+                    f"The {server} server is {state.status}. Your work is kept; calls are retried when it is back.",
+                    severity="warning",
+                )
             self.post_message(self.StateChanged(state))

@@ -49,17 +49,23 @@ class Step(Widget):
 
     @property
     def planner_caps(self) -> PlannerCaps | None:
-        return self.console.planner_caps
+        """None until DescribePlanner answered: the flow then uses the defaults."""
+        info = self.console.planner_info
+        return PlannerCaps.from_proto(info) if info is not None else None
 
     @property
     def engine_caps(self) -> EngineCaps | None:
-        return self.console.engine_caps
+        info = self.console.engine_info
+        return EngineCaps.from_proto(info) if info is not None else None
 
     @property
     def showing(self) -> bool:
         """False once the step closes (the app exits): its children may be gone, so a worker that
         wakes up then shows nothing."""
         return self.is_running
+
+    async def show_session(self) -> None:
+        """Shows the app's session (new, or just opened) in the step's fields."""
 
     def edited(self) -> None:
         self.post_message(self.SessionEdited())

@@ -82,9 +82,9 @@ class SummaryStep(Step):
         with Vertical(id="summary-view"):
             yield PreviewImage(self._image_class, "No summary yet.", id="summary-image")
 
-    def show_session(self, session: Session, export_dir: Path, session_path: Path | None) -> None:
-        self.set_paths(export_dir, session_path)
-        self.notice = outcome_notice(session.result)
+    async def show_session(self) -> None:
+        self.set_paths(self.console.default_out_dir(), self.console.session_path)
+        self.notice = outcome_notice(self.session.result)
 
     def set_paths(self, export_dir: Path, session_path: Path | None = None) -> None:
         for widget_id, value in (("#export-dir", export_dir), ("#session-path", session_path)):

@@ -87,6 +87,9 @@ class WatchedStep(Step):
                 yield OptionList(id="watched-list")
                 yield Static(movie_details(None), id="details")
 
+    async def show_session(self) -> None:
+        self.watched = list(self.session.watched)
+
     @property
     def search_input(self) -> StepInput:
         return self.query_one("#search", StepInput)
@@ -148,6 +151,7 @@ class WatchedStep(Step):
             picks = [*self.watched, movie]
         self.watched = picks
         self.session.watched = list(picks)
+        self.edited()
         self.post_message(self.WatchedChanged(picks))
 
     @on(OptionList.OptionSelected, "#watched-results")
