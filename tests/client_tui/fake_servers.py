@@ -213,6 +213,8 @@ class RenderBehaviour:
     cut_after_steps: int | None = None
     cut_calls: int = 0
     calls: int = 0
+    #: Progress events handed to the transport, over all calls: the stream is flowing.
+    steps_sent: int = 0
     cancelled: list[str] = field(default_factory=list)
 
 
@@ -246,6 +248,7 @@ class Render(render_pb2_grpc.RenderServiceServicer):
                 context.abort(grpc.StatusCode.UNAVAILABLE, "replica going away")
             yield render_pb2.RenderResponse(job_id=job, progress=render_pb2.Progress(
                 step=step, total_steps=steps, elapsed_seconds=time.monotonic() - started, stage="denoising"))
+            b.steps_sent += 1
             if interval and step % interval == 0:
                 pw, ph = b.preview_size or (width, height)
                 if b.realistic_previews:

@@ -3,7 +3,6 @@ traceback, and the token never printed."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -18,16 +17,11 @@ import pytest
 from client_tui.exit_codes import ExitCode
 from marquee.local_stack import LocalStack, free_port
 from client_tui.session import Session
-from tests.real_stack import ONE_THREAD
+from tests.real_stack import ONE_THREAD, cli_env, watched_flags
 from tests.client_tui.fake_servers import FakeStack, RenderBehaviour
 
 TOKEN = "tkn-9f8e7d6c5b4a"
 RUN = [sys.executable, "-m", "client_tui", "run"]
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MARQUEE_")}
-    return {**env, **ONE_THREAD, "PYTHONUNBUFFERED": "1"}
 
 
 def _flags(addresses: dict[str, str]) -> list[str]:
@@ -37,16 +31,12 @@ def _flags(addresses: dict[str, str]) -> list[str]:
 def run_cli(args: Sequence[str], timeout: float = 120, env: dict[str, str] | None = None,
             cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     result = subprocess.run([*RUN, *args], capture_output=True, text=True, timeout=timeout,
-                            env=env or _env(), cwd=cwd)
+                            env=env or cli_env(), cwd=cwd)
     assert "Traceback" not in result.stderr and "Traceback" not in result.stdout, result.stderr
     return result
 
 
-def _watched(*titles: str) -> list[str]:
-    return [arg for title in titles for arg in ("--watched", title)]
-
-
-FLOW = [*_watched("Toy Story (1995)"), "--k", "3", "--planner", "offline", "--steps", "4",
+FLOW = [*watched_flags("Toy Story (1995)"), "--k", "3", "--planner", "offline", "--steps", "4",
         "--size", "256x256", "--seed", "7", "--preview-every", "2"]
 
 
@@ -70,7 +60,7 @@ def test_bad_input_is_exit_2(args: list[str], message: str, module_fake_stack: F
 
 
 def test_unknown_title_and_bad_session_are_exit_2(module_fake_stack: FakeStack, tmp_path: Path) -> None:
-    result = run_cli([*_flags(module_fake_stack.addresses()), *_watched("Toy Story (2001)"), "--out", str(tmp_path)])
+    result = run_cli([*_flags(module_fake_stack.addresses()), *watched_flags("Toy Story (2001)"), "--out", str(tmp_path)])
     assert result.returncode == ExitCode.BAD_INPUT
     assert "'Toy Story (2001)' is not in the catalog. Closest: Toy Story (1995)" in result.stderr
     broken = tmp_path / "session.json"
@@ -97,7 +87,7 @@ def test_unreachable_server_is_exit_3_and_the_token_is_never_printed(tmp_path: P
     assert result.returncode == ExitCode.UNAVAILABLE
     assert f"Cannot reach the recommender server at 127.0.0.1:{port}" in result.stderr
     assert "retrying" in result.stderr
-    env = {**_env(), "MARQUEE_AUTH_TOKEN": TOKEN, "MARQUEE_RECOMMENDER_ADDR": f"127.0.0.1:{port}"}
+    env = {**cli_env(), "MARQUEE_AUTH_TOKEN": TOKEN, "MARQUEE_RECOMMENDER_ADDR": f"127.0.0.1:{port}"}
     from_env = run_cli([*FLOW, "--out", str(tmp_path)], env=env)
     assert from_env.returncode == ExitCode.UNAVAILABLE
     for output in (result.stdout, result.stderr, from_env.stdout, from_env.stderr):
@@ -138,7 +128,7 @@ def test_missing_or_wrong_token_is_exit_5(guarded_recommender: LocalStack, modul
     assert "not-" + TOKEN not in wrong.stderr + wrong.stdout
     # With the token the search passes (and the rest runs on the module_fake_stack, which ask for none).
     right = run_cli([*_flags(addresses), *FLOW, "--out", str(tmp_path / "ok")],
-                    env={**_env(), "MARQUEE_AUTH_TOKEN": TOKEN})
+                    env={**cli_env(), "MARQUEE_AUTH_TOKEN": TOKEN})
     assert right.returncode == ExitCode.OK, right.stderr
     assert TOKEN not in right.stderr + right.stdout + (tmp_path / "ok" / "session.json").read_text()
 
@@ -156,14 +146,15 @@ def test_cancel_is_exit_130_and_cancels_the_server_job(signum: int, tmp_path: Pa
     behaviour = RenderBehaviour(seconds_per_step=0.1)
     with FakeStack(behaviour) as stack:
         process = subprocess.Popen(
-            [*RUN, *_flags(stack.addresses()), *_watched("Toy Story (1995)"), "--steps", "200",
+            [*RUN, *_flags(stack.addresses()), *watched_flags("Toy Story (1995)"), "--steps", "200",
              "--size", "64x64", "--out", str(tmp_path)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(),
         )
-        deadline = time.monotonic() + 60
-        while behaviour.calls == 0 and time.monotonic() < deadline and process.poll() is None:
+        # Signal once the render stream is flowing to the client (not after a guessed delay).
+        for _ in range(1200):
+            if behaviour.steps_sent >= 2 or process.poll() is not None:
+                break
             time.sleep(0.05)
-        time.sleep(0.5)
         process.send_signal(signum)
         stdout, stderr = process.communicate(timeout=30)
         for _ in range(100):
