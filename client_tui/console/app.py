@@ -129,7 +129,7 @@ class MarqueeConsole(App[int]):
         if self.gateway is not None:
             await self.gateway.close()
 
-    # -- keys (the palette runs the same actions: commands.py) ------------------------------------
+    # -- keys (the palette offers the same and more: commands.py) ---------------------------------
 
     def action_step(self, step: str) -> None:
         self.query_one("#steps", TabbedContent).active = step
@@ -146,19 +146,6 @@ class MarqueeConsole(App[int]):
 
     def action_cancel_render(self) -> None:
         self.render_step.cancel_render()
-
-    def action_compose_summary(self) -> None:
-        self.summary_step.compose_summary()
-
-    def action_export(self) -> None:
-        self.summary_step.export(self.default_out_dir())
-
-    def action_save_session(self) -> None:
-        self.summary_step.save(self.default_out_dir() / "session.json")
-
-    def action_open_session(self) -> None:
-        self.action_step("summary")
-        self.notify("Type the session file's path, then press Open session.")
 
     def default_out_dir(self) -> Path:
         return self._out_dir or Path("outputs") / self.session.session_id

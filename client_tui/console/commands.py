@@ -23,6 +23,10 @@ STEPS = (
 
 
 def console_commands(app: MarqueeConsole) -> list[SystemCommand]:
+    def open_session() -> None:
+        app.action_step("summary")
+        app.notify("Type the session file's path, then press Open session.")
+
     commands = [
         SystemCommand(f"Go to {title[2:]}", f"{help_text} ({key})", lambda s=step: app.action_step(s))
         for step, title, key, help_text, _ in STEPS
@@ -33,10 +37,12 @@ def console_commands(app: MarqueeConsole) -> list[SystemCommand]:
         SystemCommand("Plan layout", "Plan a layout from the scenario (F7)", app.action_plan),
         SystemCommand("Render", "Render the layout (F8)", app.action_render),
         SystemCommand("Cancel render", "Stop the running render (F9)", app.action_cancel_render),
-        SystemCommand("Compose summary", "Draw the process summary", app.action_compose_summary),
-        SystemCommand("Export", "Write summary PNG/PDF, images and session JSON", app.action_export),
-        SystemCommand("Save session", "Write the session JSON", app.action_save_session),
-        SystemCommand("Open session", "Load a session JSON to re-render or re-export", app.action_open_session),
+        SystemCommand("Compose summary", "Draw the process summary", lambda: app.summary_step.compose_summary()),
+        SystemCommand("Export", "Write summary PNG/PDF, images and session JSON",
+                      lambda: app.summary_step.export(app.default_out_dir())),
+        SystemCommand("Save session", "Write the session JSON",
+                      lambda: app.summary_step.save(app.default_out_dir() / "session.json")),
+        SystemCommand("Open session", "Load a session JSON to re-render or re-export", open_session),
     ]
 
 
