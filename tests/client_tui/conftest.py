@@ -29,8 +29,10 @@ def module_fake_stack() -> Iterator[FakeStack]:
 
 @pytest.fixture
 def slow_fake_stack() -> Iterator[FakeStack]:
-    """Renders take ~3 s (0.1 s a step) with full-size previews every step."""
-    with FakeStack(RenderBehaviour(seconds_per_step=0.1, preview_size=None)) as stack:
+    """Renders take ~6 s (0.2 s a step) with full-size previews every step: the fake server runs
+    ahead of a client that decodes every preview, so a cancel must reach it before it finishes
+    even on a loaded machine."""
+    with FakeStack(RenderBehaviour(seconds_per_step=0.2, preview_size=None)) as stack:
         yield stack
 
 
