@@ -16,19 +16,20 @@ are resolved, so they are masked by value wherever they would appear.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Self
+from typing import Any, Self
 
 from dotenv import dotenv_values
 from pydantic import Field, SecretStr, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource
 
+from layout_server.validation import Caps
 from marquee.addresses import LAYOUT
 from marquee.serving import ServerSettings
 from marquee.serving.structured_logs import redact_text, register_secret, register_url_secrets
-from layout_server.validation import Caps
 
 API_KEY_VARIABLE = "OPENAI_API_KEY"
 BASE_URL_VARIABLE = "OPENAI_BASE_URL"
@@ -84,7 +85,8 @@ class LayoutSettings(ServerSettings):
         "Credentials in it (user:password@, ?api-key=) are masked in every log and reply.",
     )
     model: str | None = Field(
-        None, min_length=1,
+        None,
+        min_length=1,
         description=f"LLM model name (default: MARQUEE_LAYOUT_MODEL, else OPENAI_MODEL, from the "
         f"environment or the --env-file, else the legacy MARQUEE_MODEL, else {DEFAULT_MODEL}).",
     )
@@ -95,31 +97,34 @@ class LayoutSettings(ServerSettings):
         "exists). The LLM planner is enabled only when a key is found.",
     )
     timeout: float = Field(
-        30.0, gt=0, le=600,
+        30.0,
+        gt=0,
+        le=600,
         description="Seconds one LLM request may take in all, from connecting to the last byte "
         "of the reply, retries included.",
     )
     retries: int = Field(
-        2, ge=0, le=10,
+        2,
+        ge=0,
+        le=10,
         description="Retries of one LLM request on connection errors and HTTP 408/409/429/5xx, "
         "while --timeout leaves time.",
     )
     max_completion_tokens: int = Field(
-        2048, ge=16, le=200_000,
+        2048,
+        ge=16,
+        le=200_000,
         description="Most tokens the model may generate per reply (a layout needs about 400; "
         "reasoning models spend more).",
     )
     temperature: float | None = Field(
-        None, ge=0, le=2,
-        description="Sampling temperature (default: the model's own; reasoning models accept "
-        "only their default).",
+        None,
+        ge=0,
+        le=2,
+        description="Sampling temperature (default: the model's own; reasoning models accept only their default).",
     )
-    seed: int | None = Field(
-        None, description="Sampling seed, for endpoints that support reproducible sampling."
-    )
-    max_scenario_chars: int = Field(
-        4000, ge=100, le=100_000, description="Longest scenario accepted, in characters."
-    )
+    seed: int | None = Field(None, description="Sampling seed, for endpoints that support reproducible sampling.")
+    max_scenario_chars: int = Field(4000, ge=100, le=100_000, description="Longest scenario accepted, in characters.")
     max_plot_chars: int = Field(
         2000, ge=100, le=100_000, description="Longest plot of one recommended movie, in characters."
     )
@@ -132,8 +137,11 @@ class LayoutSettings(ServerSettings):
 
     @classmethod
     def settings_customise_sources(
-        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, _LayoutEnvironment(settings_cls), dotenv_settings, file_secret_settings
@@ -202,5 +210,4 @@ class LayoutSettings(ServerSettings):
 
 def _check_base_url(url: str, where: str) -> None:
     if not url.startswith(("http://", "https://")):
-        raise ValueError(f"{where}: the base URL must start with http:// or https://, got "
-                         f"{redact_text(url)!r}")
+        raise ValueError(f"{where}: the base URL must start with http:// or https://, got {redact_text(url)!r}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 
-from marquee.v1 import common_pb2, layout_pb2
 from layout_server.layout_rules import (
     AREA_TOLERANCE,
     MAX_FEATURE_CHARS,
@@ -26,6 +25,7 @@ from layout_server.layout_rules import (
     is_style_word,
     style_word_of,
 )
+from marquee.v1 import common_pb2, layout_pb2
 
 _DECIMALS = 10_000  # boxes are written with 4 decimals
 _MIN_SIDE = 0.01
@@ -38,8 +38,9 @@ def _clamp(value: float, low: float = 0.0, high: float = 1.0) -> float:
     return min(high, max(low, value))
 
 
-def grown_box(x1: float, y1: float, x2: float, y2: float, min_area: float = _GROW_TARGET
-              ) -> tuple[float, float, float, float]:
+def grown_box(
+    x1: float, y1: float, x2: float, y2: float, min_area: float = _GROW_TARGET
+) -> tuple[float, float, float, float]:
     """The smallest box of the same centre and shape (as far as the image allows) with at least
     `min_area`, inside the unit square. Expects x1 <= x2 and y1 <= y2 within 0..1."""
     width, height = max(x2 - x1, _MIN_SIDE), max(y2 - y1, _MIN_SIDE)
@@ -93,8 +94,12 @@ def _repair_box(box: common_pb2.Box, field: str, repairs: list[layout_pb2.Layout
     if x1 < x2 and y1 < y2 and before >= MIN_BOX_AREA - AREA_TOLERANCE:
         return
     box.x1, box.y1, box.x2, box.y2 = grown_box(x1, y1, x2, y2)
-    _repair(repairs, field, f"grew the box from area {max(before, 0.0):.4f} to "
-            f"{box_area(box):.4f} around its centre (minimum {MIN_BOX_AREA})")
+    _repair(
+        repairs,
+        field,
+        f"grew the box from area {max(before, 0.0):.4f} to "
+        f"{box_area(box):.4f} around its centre (minimum {MIN_BOX_AREA})",
+    )
 
 
 def _names_something(obj: layout_pb2.LayoutObject, names: ForbiddenNames) -> str | None:
@@ -143,8 +148,11 @@ def repair_layout(
             _repair(repairs, f"objects[{index}]", f"dropped the object: it {reason}")
     if len(kept) > MAX_OBJECTS:
         for index, _obj in kept[MAX_OBJECTS:]:
-            _repair(repairs, f"objects[{index}]",
-                    f"dropped the object: a layout holds at most {MAX_OBJECTS} (kept the first five)")
+            _repair(
+                repairs,
+                f"objects[{index}]",
+                f"dropped the object: a layout holds at most {MAX_OBJECTS} (kept the first five)",
+            )
         kept = kept[:MAX_OBJECTS]
     objects = [obj for _, obj in kept]
     del fixed.objects[:]

@@ -19,19 +19,20 @@ import asyncio
 import json
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 import httpx2
 import openai
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from marquee.serving.structured_logs import redact_text, register_secret, register_url_secrets
-from marquee.v1 import common_pb2, layout_pb2
 from layout_server.layout_rules import style_word_of
 from layout_server.metrics import LLM_ERRORS, LLM_REQUEST_SECONDS, LLM_TOKENS
 from layout_server.prompting import RESPONSE_FORMAT
 from layout_server.reply_safety import MAX_CAUSE_CHARS, excerpt
+from marquee.serving.structured_logs import redact_text, register_secret, register_url_secrets
+from marquee.v1 import common_pb2, layout_pb2
 
 ErrorKind = Literal["timeout", "unavailable", "rejected", "unreadable"]
 
@@ -99,26 +100,40 @@ def parse_reply(raw: str) -> LlmReply:
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
-        return LlmReply(raw, None, [layout_pb2.LayoutProblem(
-            code="invalid_json", field="reply",
-            message=f"the reply is not JSON ({exc.msg} at character {exc.pos}); answer with one "
+        return LlmReply(
+            raw,
+            None,
+            [
+                layout_pb2.LayoutProblem(
+                    code="invalid_json",
+                    field="reply",
+                    message=f"the reply is not JSON ({exc.msg} at character {exc.pos}); answer with one "
                     "JSON object matching the schema",
-        )])
+                )
+            ],
+        )
     try:
         reply = _Reply.model_validate(data)
     except ValidationError as exc:
         details = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'reply'}: {err['msg']}"
-            for err in exc.errors()[:8]
+            f"{'.'.join(str(p) for p in err['loc']) or 'reply'}: {err['msg']}" for err in exc.errors()[:8]
         )
-        return LlmReply(raw, None, [layout_pb2.LayoutProblem(
-            code="schema_mismatch", field="reply",
-            message=f"the reply does not match the schema ({details})",
-        )])
+        return LlmReply(
+            raw,
+            None,
+            [
+                layout_pb2.LayoutProblem(
+                    code="schema_mismatch",
+                    field="reply",
+                    message=f"the reply does not match the schema ({details})",
+                )
+            ],
+        )
     layout = layout_pb2.Layout(title=reply.title, mood=_mood_with_style(reply.style, reply.mood))
     for obj in reply.objects:
         layout.objects.add(
-            name=obj.name, feature=obj.feature,
+            name=obj.name,
+            feature=obj.feature,
             box=common_pb2.Box(x1=obj.box.x1, y1=obj.box.y1, x2=obj.box.x2, y2=obj.box.y2),
         )
     return LlmReply(raw, layout)
@@ -132,25 +147,19 @@ def _describe(exc: BaseException, where: str, *, tries: int) -> LlmError:
     """An `LlmError` with a cause a person can act on."""
     attempts = _tries(tries)
     if isinstance(exc, httpx2.TransportError):  # raised while the body was being read
-        return LlmError("unavailable", f"lost the connection to {where} while reading its "
-                                       f"reply ({attempts}): {exc}")
+        return LlmError("unavailable", f"lost the connection to {where} while reading its reply ({attempts}): {exc}")
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__ or exc
         return LlmError("unavailable", f"cannot reach {where} ({attempts}): {cause}")
     if isinstance(exc, openai.RateLimitError):
-        return LlmError("unavailable",
-                        f"{where} is rate limiting (HTTP 429, {attempts}): {exc.message}")
+        return LlmError("unavailable", f"{where} is rate limiting (HTTP 429, {attempts}): {exc.message}")
     if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
-        return LlmError("rejected", f"{where} rejected the API key (HTTP {exc.status_code}): "
-                                    f"{exc.message}")
+        return LlmError("rejected", f"{where} rejected the API key (HTTP {exc.status_code}): {exc.message}")
     if isinstance(exc, openai.APIStatusError):
         if exc.status_code >= 500 or exc.status_code in _RETRY_STATUSES:
-            return LlmError("unavailable",
-                            f"{where} answered HTTP {exc.status_code} ({attempts}): {exc.message}")
-        return LlmError("rejected", f"{where} refused the request (HTTP {exc.status_code}): "
-                                    f"{exc.message}")
-    return LlmError("unreadable", f"{where} sent an unreadable response "
-                                  f"({type(exc).__name__}: {exc})")
+            return LlmError("unavailable", f"{where} answered HTTP {exc.status_code} ({attempts}): {exc.message}")
+        return LlmError("rejected", f"{where} refused the request (HTTP {exc.status_code}): {exc.message}")
+    return LlmError("unreadable", f"{where} sent an unreadable response ({type(exc).__name__}: {exc})")
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -178,25 +187,33 @@ def _message_text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(part.get("text", "") for part in content
-                       if isinstance(part, dict) and isinstance(part.get("text"), str))
+        return "".join(
+            part.get("text", "") for part in content if isinstance(part, dict) and isinstance(part.get("text"), str)
+        )
     return json.dumps(content)
 
 
 class LlmPlanner:
     """Asks the configured model for a layout; one instance per server process."""
 
-    def __init__(self, *, api_key: str, model: str, base_url: str | None, timeout: float,
-                 retries: int, max_completion_tokens: int = 2048,
-                 temperature: float | None = None, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        model: str,
+        base_url: str | None,
+        timeout: float,
+        retries: int,
+        max_completion_tokens: int = 2048,
+        temperature: float | None = None,
+        seed: int | None = None,
+    ) -> None:
         self.model = model
         self.timeout = timeout
         self.retries = retries
         self.max_completion_tokens = max_completion_tokens
         # Retries are ours: the SDK cannot keep them inside one overall deadline.
-        self._client = openai.AsyncOpenAI(
-            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0
-        )
+        self._client = openai.AsyncOpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
         # Masked by value wherever they would be printed, whoever built this planner.
         register_secret(api_key)
         register_url_secrets(str(self._client.base_url))
@@ -232,8 +249,9 @@ class LlmPlanner:
                                 raise
                             await asyncio.sleep(wait)
             except (TimeoutError, openai.APITimeoutError, httpx2.TimeoutException):
-                raise LlmError("timeout", f"{self.where} did not answer within "
-                                          f"{self.timeout:g} s ({_tries(tries)})") from None
+                raise LlmError(
+                    "timeout", f"{self.where} did not answer within {self.timeout:g} s ({_tries(tries)})"
+                ) from None
             except (openai.OpenAIError, httpx2.TransportError, ValueError) as exc:
                 raise _describe(exc, self.where, tries=tries) from exc
             reply = self._reply(body, content_type)
@@ -274,9 +292,12 @@ class LlmPlanner:
             async for chunk in response.iter_bytes():
                 size += len(chunk)
                 if size > MAX_BODY_BYTES:
-                    raise LlmError("unreadable", f"{self.where} sent a reply of more than "
-                                                 f"{MAX_BODY_BYTES:,} bytes; stopped reading it "
-                                                 "(a layout is about 2 KB)")
+                    raise LlmError(
+                        "unreadable",
+                        f"{self.where} sent a reply of more than "
+                        f"{MAX_BODY_BYTES:,} bytes; stopped reading it "
+                        "(a layout is about 2 KB)",
+                    )
                 chunks.append(chunk)
         return b"".join(chunks), content_type
 
@@ -289,16 +310,23 @@ class LlmPlanner:
         try:
             data = json.loads(text)
         except ValueError:
-            raise LlmError("unreadable", f"{self.where} answered with something that is not a "
-                                         f"chat completion ({kind}, {len(body):,} bytes: "
-                                         f"{excerpt(text.strip(), 120)!r})") from None
+            raise LlmError(
+                "unreadable",
+                f"{self.where} answered with something that is not a "
+                f"chat completion ({kind}, {len(body):,} bytes: "
+                f"{excerpt(text.strip(), 120)!r})",
+            ) from None
         choices = data.get("choices") if isinstance(data, dict) else None
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             error = data.get("error") if isinstance(data, dict) else None
-            detail = (f": {error.get('message') if isinstance(error, dict) else error}"
-                      if error else f" ({len(body):,} bytes: {excerpt(text.strip(), 120)!r})")
-            raise LlmError("unreadable", f"{self.where} answered JSON that is not a chat "
-                                         f"completion with choices{detail}")
+            detail = (
+                f": {error.get('message') if isinstance(error, dict) else error}"
+                if error
+                else f" ({len(body):,} bytes: {excerpt(text.strip(), 120)!r})"
+            )
+            raise LlmError(
+                "unreadable", f"{self.where} answered JSON that is not a chat completion with choices{detail}"
+            )
         usage = data.get("usage")
         if isinstance(usage, dict):
             for direction, name in (("prompt", "prompt_tokens"), ("completion", "completion_tokens")):
@@ -308,14 +336,24 @@ class LlmPlanner:
         message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
         refusal = message.get("refusal")
         if isinstance(refusal, str) and refusal:
-            return LlmReply(refusal, None, [layout_pb2.LayoutProblem(
-                code="refused", field="reply", message=f"the model refused: {refusal}",
-            )])
+            return LlmReply(
+                refusal,
+                None,
+                [
+                    layout_pb2.LayoutProblem(
+                        code="refused",
+                        field="reply",
+                        message=f"the model refused: {refusal}",
+                    )
+                ],
+            )
         reply = parse_reply(_message_text(message.get("content")))
         if reply.layout is None and choice.get("finish_reason") == "length":
             for problem in reply.problems:
-                problem.message += (f"; the reply was cut at {self.max_completion_tokens} tokens "
-                                    "(--max-completion-tokens): answer with the layout only")
+                problem.message += (
+                    f"; the reply was cut at {self.max_completion_tokens} tokens "
+                    "(--max-completion-tokens): answer with the layout only"
+                )
         return reply
 
     async def close(self) -> None:

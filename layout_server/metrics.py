@@ -36,14 +36,13 @@ LLM_REASKS = Counter(
 )
 OFFLINE_FALLBACKS = Counter(
     "marquee_layout_offline_fallbacks_total",
-    "Requests the offline planner answered after the LLM was tried, by reason (an error kind or "
-    "unusable_reply).",
+    "Requests the offline planner answered after the LLM was tried, by reason (an error kind or unusable_reply).",
     ["reason"],
 )
 
 
 def plan_path(response: layout_pb2.PlanLayoutResponse) -> str:
-    """"llm", "llm_repaired", "llm_reasked", "offline" or "offline_fallback"."""
+    """ "llm", "llm_repaired", "llm_reasked", "offline" or "offline_fallback"."""
     llm_steps = [a for a in response.attempts if a.planner == layout_pb2.PLANNER_LLM]
     if response.planner_used == layout_pb2.PLANNER_OFFLINE:
         return "offline_fallback" if llm_steps else "offline"
@@ -55,6 +54,9 @@ def plan_path(response: layout_pb2.PlanLayoutResponse) -> str:
 def count_plan(request: layout_pb2.PlanLayoutRequest, response: layout_pb2.PlanLayoutResponse) -> str:
     """Counts one answered plan in `PLANS`; returns its path (for the log line)."""
     path = plan_path(response)
-    PLANS.labels(layout_pb2.Planner.Name(request.planner or layout_pb2.PLANNER_AUTO),
-                 layout_pb2.Planner.Name(response.planner_used), path).inc()
+    PLANS.labels(
+        layout_pb2.Planner.Name(request.planner or layout_pb2.PLANNER_AUTO),
+        layout_pb2.Planner.Name(response.planner_used),
+        path,
+    ).inc()
     return path

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterator, Sequence
 
-from marquee.v1 import common_pb2, layout_pb2
+from layout_server import plot_phrases
 from layout_server.genre_vocabulary import (
     FALLBACK_GENRE,
     GenreLook,
@@ -24,10 +24,10 @@ from layout_server.genre_vocabulary import (
     style_for,
 )
 from layout_server.layout_repair import repair_layout
-from layout_server.layout_rules import ForbiddenNames, MAX_NAME_CHARS, names_in_plot, validate_layout
-from layout_server import plot_phrases
+from layout_server.layout_rules import MAX_NAME_CHARS, ForbiddenNames, names_in_plot, validate_layout
 from layout_server.plot_phrases import Phrase, extract_phrases, word_counts
 from layout_server.poster_templates import TEMPLATES, TEMPLATES_BY_NAME, PosterTemplate
+from marquee.v1 import common_pb2, layout_pb2
 
 SCENARIO_WEIGHT = 2.0
 PLOT_WEIGHT = 1.0
@@ -60,17 +60,16 @@ class _Seed:
 def _title_case(text: str) -> str:
     small = {"of", "the", "in", "a", "an", "and", "on", "at", "to", "over", "for"}
     words = text.split()
-    return " ".join(
-        word if (i and word in small) else word[:1].upper() + word[1:] for i, word in enumerate(words)
-    )
+    return " ".join(word if (i and word in small) else word[:1].upper() + word[1:] for i, word in enumerate(words))
 
 
 class _Filler:
     """Hands out objects for slots: plot phrases first, then stock objects, never the same name
     twice and never one that names a movie or a person."""
 
-    def __init__(self, phrases: Sequence[Phrase], looks: Sequence[GenreLook], seed: _Seed,
-                 names: ForbiddenNames) -> None:
+    def __init__(
+        self, phrases: Sequence[Phrase], looks: Sequence[GenreLook], seed: _Seed, names: ForbiddenNames
+    ) -> None:
         self._phrases = phrases
         self._looks = looks
         self._seed = seed
@@ -78,10 +77,11 @@ class _Filler:
         self._used: set[str] = set()
 
     def _clean(self, name: str, feature: str) -> bool:
-        return not any(
-            self._names.movie_named_in(text) or self._names.person_named_in(text)
-            for text in (name, feature)
-        ) and name not in self._used and len(name) <= MAX_NAME_CHARS
+        return (
+            not any(self._names.movie_named_in(text) or self._names.person_named_in(text) for text in (name, feature))
+            and name not in self._used
+            and len(name) <= MAX_NAME_CHARS
+        )
 
     def _feature_for(self, phrase: Phrase, slot_index: int) -> str:
         look = self._looks[slot_index % len(self._looks)]
@@ -106,8 +106,12 @@ class _Filler:
     def _stock(self, role: str) -> Iterator[Stock]:
         for look in self._looks:
             pools = {
-                "hero": look.figures, "second": look.figures, "crowd": look.figures,
-                "setting": look.settings, "thing": look.things, "threat": look.threats,
+                "hero": look.figures,
+                "second": look.figures,
+                "crowd": look.figures,
+                "setting": look.settings,
+                "thing": look.things,
+                "threat": look.threats,
             }[role]
             yield from pools
         if role in ("second", "crowd", "threat"):
@@ -125,11 +129,16 @@ class _Filler:
         }[role]
         chosen = self._from_plots(kinds, slot_index)
         if chosen is None:
-            chosen = next(((s.name, s.feature) for s in self._stock(role)
-                           if self._clean(s.name, s.feature)), None)
+            chosen = next(((s.name, s.feature) for s in self._stock(role) if self._clean(s.name, s.feature)), None)
         if chosen is None:  # every stock name already used or forbidden
-            base = {"hero": "central figure", "second": "second figure", "crowd": "onlooker",
-                    "setting": "backdrop", "thing": "key object", "threat": "looming shadow"}[role]
+            base = {
+                "hero": "central figure",
+                "second": "second figure",
+                "crowd": "onlooker",
+                "setting": "backdrop",
+                "thing": "key object",
+                "threat": "looming shadow",
+            }[role]
             name = base
             suffix = 2
             while name in self._used:
@@ -148,13 +157,13 @@ class OfflinePlanner:
         plot_phrases.clear_caches()
         names_in_plot.cache_clear()
 
-    def choose_template(self, counts: Counter[str], looks_weights: Sequence[tuple[str, float]],
-                        figures: int, seed: _Seed) -> PosterTemplate:
+    def choose_template(
+        self, counts: Counter[str], looks_weights: Sequence[tuple[str, float]], figures: int, seed: _Seed
+    ) -> PosterTemplate:
         total = sum(weight for _, weight in looks_weights[:3]) or 1.0
 
         def score(template: PosterTemplate) -> float:
-            genre_fit = sum(weight / total * template.genres.get(genre, 0.0)
-                            for genre, weight in looks_weights[:3])
+            genre_fit = sum(weight / total * template.genres.get(genre, 0.0) for genre, weight in looks_weights[:3])
             cue_fit = 0.4 * min(3, sum(counts[word] for word in template.cues))
             cast_fit = 0.3 if figures >= template.figures_needed else 0.0
             return genre_fit + cue_fit + cast_fit + seed.jitter(template.name, 0.6)
@@ -181,8 +190,11 @@ class OfflinePlanner:
 
         phrases = extract_phrases([(scenario, SCENARIO_WEIGHT), *((p, PLOT_WEIGHT) for p in plots)])
         figures = sum(1 for p in phrases if p.kind in ("figure", "creature"))
-        chosen = (TEMPLATES_BY_NAME[template] if template is not None
-                  else self.choose_template(word_counts([scenario, *plots]), ranked, figures, seed))
+        chosen = (
+            TEMPLATES_BY_NAME[template]
+            if template is not None
+            else self.choose_template(word_counts([scenario, *plots]), ranked, figures, seed)
+        )
 
         filler = _Filler(phrases, looks, seed, names)
         layout = layout_pb2.Layout()
@@ -193,8 +205,7 @@ class OfflinePlanner:
         for index, slot in enumerate(chosen.slots):
             name, feature = filled[index]
             x1, y1, x2, y2 = slot.box
-            layout.objects.add(name=name, feature=feature,
-                               box=common_pb2.Box(x1=x1, y1=y1, x2=x2, y2=y2))
+            layout.objects.add(name=name, feature=feature, box=common_pb2.Box(x1=x1, y1=y1, x2=x2, y2=y2))
         layout.mood = self._mood(ranked, looks)
         layout.title = self._title(filled, chosen, looks, seed, names)
 
@@ -215,8 +226,13 @@ class OfflinePlanner:
         return f"{mood}, {looks[0].light}"
 
     @staticmethod
-    def _title(filled: dict[int, tuple[str, str]], template: PosterTemplate,
-               looks: Sequence[GenreLook], seed: _Seed, names: ForbiddenNames) -> str:
+    def _title(
+        filled: dict[int, tuple[str, str]],
+        template: PosterTemplate,
+        looks: Sequence[GenreLook],
+        seed: _Seed,
+        names: ForbiddenNames,
+    ) -> str:
         by_role = {template.slots[i].role: name for i, (name, _) in sorted(filled.items())}
         hero = (by_role.get("hero") or by_role.get("thing") or "stranger").split()[-1]
         words = looks[0].title_words

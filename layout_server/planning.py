@@ -24,9 +24,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from marquee.serving import DeadlineExceeded, FailedPrecondition, Unavailable
-from marquee.serving.structured_logs import get_logger
-from marquee.v1 import layout_pb2
 from layout_server.genre_vocabulary import rank_genres, style_for
 from layout_server.layout_repair import repair_layout
 from layout_server.layout_rules import ForbiddenNames, validate_layout
@@ -41,6 +38,9 @@ from layout_server.reply_safety import (
     scrub_message,
 )
 from layout_server.validation import Caps, check_plan_request
+from marquee.serving import DeadlineExceeded, FailedPrecondition, Unavailable
+from marquee.serving.structured_logs import get_logger
+from marquee.v1 import layout_pb2
 
 log = get_logger("layout_server.planning")
 
@@ -70,8 +70,7 @@ class LayoutPlanning:
     def llm_configured(self) -> bool:
         return self.llm is not None
 
-    async def plan(self, request: layout_pb2.PlanLayoutRequest,
-                   time_remaining: float | None = None) -> PlanResult:
+    async def plan(self, request: layout_pb2.PlanLayoutRequest, time_remaining: float | None = None) -> PlanResult:
         """Plans `request`; `time_remaining` is the caller's deadline in seconds, if any."""
         check_plan_request(request, self.caps)
         names = ForbiddenNames.from_context(request.context)
@@ -88,34 +87,34 @@ class LayoutPlanning:
         budget = None if time_remaining is None else time_remaining - DEADLINE_RESERVE_S
         try:
             if budget is not None and budget <= 0:
-                raise asyncio.TimeoutError
+                raise TimeoutError
             ask = self._ask_llm(self.llm, request, names, attempts)
             response = await (asyncio.wait_for(ask, budget) if budget is not None else ask)
         except LlmError as exc:
-            attempts.append(layout_pb2.PlanAttempt(
-                planner=P.PLANNER_LLM, outcome="error", error=exc.cause))
+            attempts.append(layout_pb2.PlanAttempt(planner=P.PLANNER_LLM, outcome="error", error=exc.cause))
             if wanted == P.PLANNER_LLM:
                 raise self._llm_failure(exc, self.llm) from exc
             return self._offline(request, names, attempts, fallback=exc.kind)
-        except asyncio.TimeoutError:
-            cause = (f"no answer from the LLM within the caller's deadline "
-                     f"({max(0.0, time_remaining or 0.0):.1f} s left when planning began)")
+        except TimeoutError:
+            cause = (
+                f"no answer from the LLM within the caller's deadline "
+                f"({max(0.0, time_remaining or 0.0):.1f} s left when planning began)"
+            )
             LLM_ERRORS.labels("deadline").inc()
-            attempts.append(layout_pb2.PlanAttempt(
-                planner=P.PLANNER_LLM, outcome="error", error=cause))
+            attempts.append(layout_pb2.PlanAttempt(planner=P.PLANNER_LLM, outcome="error", error=cause))
             if wanted == P.PLANNER_LLM:
                 raise DeadlineExceeded(cause) from None
             return self._offline(request, names, attempts, fallback="deadline")
-        except Exception as exc:  # noqa: BLE001 - AUTO must answer whatever the endpoint did
+        except Exception as exc:
             log.exception("unexpected error while asking the LLM")
-            cause = (f"unexpected {type(exc).__name__} while asking the LLM at "
-                     f"{self.llm.base_url}; see the layout server's log")
+            cause = (
+                f"unexpected {type(exc).__name__} while asking the LLM at "
+                f"{self.llm.base_url}; see the layout server's log"
+            )
             LLM_ERRORS.labels("unexpected").inc()
-            attempts.append(layout_pb2.PlanAttempt(
-                planner=P.PLANNER_LLM, outcome="error", error=cause))
+            attempts.append(layout_pb2.PlanAttempt(planner=P.PLANNER_LLM, outcome="error", error=cause))
             if wanted == P.PLANNER_LLM:
-                raise Unavailable(f"{cause}; ask for PLANNER_AUTO to fall back to the offline "
-                                  "planner") from None
+                raise Unavailable(f"{cause}; ask for PLANNER_AUTO to fall back to the offline planner") from None
             return self._offline(request, names, attempts, fallback="unexpected")
         if response is not None:
             return PlanResult(scrub_message(response))
@@ -126,29 +125,34 @@ class LayoutPlanning:
     def _llm_failure(exc: LlmError, llm: LlmPlanner) -> Exception:
         detail = f"{exc.cause} (model {llm.model})"
         if exc.kind == "timeout":
-            return DeadlineExceeded(f"{detail}; raise --timeout, retry later, or ask for "
-                                    "PLANNER_AUTO to fall back to the offline planner")
+            return DeadlineExceeded(
+                f"{detail}; raise --timeout, retry later, or ask for PLANNER_AUTO to fall back to the offline planner"
+            )
         if exc.kind == "unreadable":
-            return Unavailable(f"{detail}; the answer was unreadable: check that --base-url "
-                               "(or OPENAI_BASE_URL) is an OpenAI-compatible API such as "
-                               "http://host:port/v1, or ask for PLANNER_AUTO to fall back to the "
-                               "offline planner")
+            return Unavailable(
+                f"{detail}; the answer was unreadable: check that --base-url "
+                "(or OPENAI_BASE_URL) is an OpenAI-compatible API such as "
+                "http://host:port/v1, or ask for PLANNER_AUTO to fall back to the "
+                "offline planner"
+            )
         if exc.kind == "unavailable":
-            return Unavailable(f"{detail}; retry later, or ask for PLANNER_AUTO to fall back "
-                               "to the offline planner")
+            return Unavailable(f"{detail}; retry later, or ask for PLANNER_AUTO to fall back to the offline planner")
         return FailedPrecondition(f"{detail}; check --base-url, --model and OPENAI_API_KEY")
 
     async def _ask_llm(
-        self, llm: LlmPlanner, request: layout_pb2.PlanLayoutRequest, names: ForbiddenNames,
+        self,
+        llm: LlmPlanner,
+        request: layout_pb2.PlanLayoutRequest,
+        names: ForbiddenNames,
         attempts: list[layout_pb2.PlanAttempt],
     ) -> layout_pb2.PlanLayoutResponse | None:
         """The LLM's layout (as asked, repaired, or re-asked), or None when it gave none."""
-        instruction = (request.system_instruction
-                       if request.HasField("system_instruction") else None)
+        instruction = request.system_instruction if request.HasField("system_instruction") else None
         messages = build_messages(request.scenario, request.context, instruction)
         context = request.context
-        style = style_for(rank_genres(list(context.watched_top_genres),
-                                      [list(m.genres) for m in context.recommended_movies]))
+        style = style_for(
+            rank_genres(list(context.watched_top_genres), [list(m.genres) for m in context.recommended_movies])
+        )
         for round_ in range(LLM_ROUNDS):
             reply = await llm.ask(messages)
             # Kept once: the reply that makes the layout goes in `raw_model_reply` only.
@@ -157,27 +161,30 @@ class LayoutPlanning:
             if reply.layout is not None:
                 problems = validate_layout(reply.layout, names)
                 if not problems:
-                    attempts.append(layout_pb2.PlanAttempt(
-                        planner=P.PLANNER_LLM, outcome="accepted"))
-                    return self._response(reply.layout, P.PLANNER_LLM, attempts,
-                                          raw=kept, model=llm.model)
+                    attempts.append(layout_pb2.PlanAttempt(planner=P.PLANNER_LLM, outcome="accepted"))
+                    return self._response(reply.layout, P.PLANNER_LLM, attempts, raw=kept, model=llm.model)
                 repaired, repairs = repair_layout(reply.layout, names, style_word=style)
                 if not validate_layout(repaired, names):
-                    attempts.append(layout_pb2.PlanAttempt(
-                        planner=P.PLANNER_LLM, outcome="repaired", problems=problems))
-                    return self._response(repaired, P.PLANNER_LLM, attempts, raw=kept,
-                                          model=llm.model, repairs=repairs)
-            attempts.append(layout_pb2.PlanAttempt(
-                planner=P.PLANNER_LLM, outcome="rejected", problems=problems, raw_reply=kept))
+                    attempts.append(
+                        layout_pb2.PlanAttempt(planner=P.PLANNER_LLM, outcome="repaired", problems=problems)
+                    )
+                    return self._response(repaired, P.PLANNER_LLM, attempts, raw=kept, model=llm.model, repairs=repairs)
+            attempts.append(
+                layout_pb2.PlanAttempt(planner=P.PLANNER_LLM, outcome="rejected", problems=problems, raw_reply=kept)
+            )
             if round_ + 1 < LLM_ROUNDS:
                 LLM_REASKS.inc()
-                messages = reask_messages(
-                    messages, excerpt(reply.raw, MAX_REASK_REPLY_CHARS), problems)
+                messages = reask_messages(messages, excerpt(reply.raw, MAX_REASK_REPLY_CHARS), problems)
         return None
 
-    def _offline(self, request: layout_pb2.PlanLayoutRequest, names: ForbiddenNames,
-                 attempts: list[layout_pb2.PlanAttempt], *, fallback: str | None = None,
-                 ) -> PlanResult:
+    def _offline(
+        self,
+        request: layout_pb2.PlanLayoutRequest,
+        names: ForbiddenNames,
+        attempts: list[layout_pb2.PlanAttempt],
+        *,
+        fallback: str | None = None,
+    ) -> PlanResult:
         """The offline planner's layout; `fallback` is why the LLM's was not used, if tried."""
         if fallback is not None:
             OFFLINE_FALLBACKS.labels(fallback).inc()
@@ -187,11 +194,20 @@ class LayoutPlanning:
         return PlanResult(scrub_message(response), plan.template)
 
     @staticmethod
-    def _response(layout: layout_pb2.Layout, planner: int,
-                  attempts: list[layout_pb2.PlanAttempt], *, raw: str = "", model: str = "",
-                  repairs: list[layout_pb2.LayoutRepair] | None = None,
-                  ) -> layout_pb2.PlanLayoutResponse:
+    def _response(
+        layout: layout_pb2.Layout,
+        planner: int,
+        attempts: list[layout_pb2.PlanAttempt],
+        *,
+        raw: str = "",
+        model: str = "",
+        repairs: list[layout_pb2.LayoutRepair] | None = None,
+    ) -> layout_pb2.PlanLayoutResponse:
         return layout_pb2.PlanLayoutResponse(
-            layout=layout, planner_used=planner, repairs=repairs or [], raw_model_reply=raw,
-            attempts=attempts, model=model,
+            layout=layout,
+            planner_used=planner,
+            repairs=repairs or [],
+            raw_model_reply=raw,
+            attempts=attempts,
+            model=model,
         )

@@ -109,8 +109,10 @@ TEMPLATES: tuple[PosterTemplate, ...] = (
             Slot("hero", (0.56, 0.52, 0.96, 0.94)),
         ),
         {"Western": 3, "Adventure": 3, "Documentary": 1, "War": 1, "Sci-Fi": 1, "Drama": 1},
-        _cues("desert frontier journey mountain mountains ocean sea land wilderness planet island "
-              "travels across west expedition"),
+        _cues(
+            "desert frontier journey mountain mountains ocean sea land wilderness planet island "
+            "travels across west expedition"
+        ),
     ),
     PosterTemplate(
         "object_close_up",
@@ -121,8 +123,7 @@ TEMPLATES: tuple[PosterTemplate, ...] = (
             Slot("hero", (0.0, 0.55, 0.46, 1.0)),
         ),
         {"Mystery": 3, "Crime": 2, "Film-Noir": 2, "Thriller": 2, "Horror": 1},
-        _cues("stolen steal diamond ring key letter money treasure murder weapon clue evidence "
-              "heist secret"),
+        _cues("stolen steal diamond ring key letter money treasure murder weapon clue evidence heist secret"),
     ),
     PosterTemplate(
         "looming_threat",
@@ -133,8 +134,7 @@ TEMPLATES: tuple[PosterTemplate, ...] = (
             Slot("setting", (0.0, 0.4, 1.0, 1.0)),
         ),
         {"Horror": 3, "Thriller": 2, "Sci-Fi": 2, "Film-Noir": 1, "War": 1},
-        _cues("monster killer creature haunted evil terror attack hunted hunts stalks ghost alien "
-              "shark beast demon"),
+        _cues("monster killer creature haunted evil terror attack hunted hunts stalks ghost alien shark beast demon"),
     ),
     PosterTemplate(
         "diagonal_action",

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-from marquee.v1 import layout_pb2
 from layout_server.layout_rules import (
     MAX_FEATURE_CHARS,
     MAX_NAME_CHARS,
@@ -29,6 +29,7 @@ from layout_server.layout_rules import (
     STYLE_WORDS,
     problem_lines,
 )
+from marquee.v1 import layout_pb2
 
 DEFAULT_SYSTEM_INSTRUCTION = f"""\
 You are a movie-poster art director. You design the layout of one personalised movie thumbnail: \
@@ -136,8 +137,7 @@ RESPONSE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "title": {"type": "string", "description": "A short, original title."},
-        "style": {"type": "string", "enum": list(STYLE_WORDS),
-                  "description": "One word for the overall look."},
+        "style": {"type": "string", "enum": list(STYLE_WORDS), "description": "One word for the overall look."},
         "mood": {"type": "string", "description": "Atmosphere, light and colour, one short line."},
         "objects": {
             "type": "array",
@@ -151,8 +151,7 @@ RESPONSE_SCHEMA: dict[str, Any] = {
                     "box": {
                         "type": "object",
                         "properties": {
-                            axis: {"type": "number", "minimum": 0, "maximum": 1}
-                            for axis in ("x1", "y1", "x2", "y2")
+                            axis: {"type": "number", "minimum": 0, "maximum": 1} for axis in ("x1", "y1", "x2", "y2")
                         },
                         "required": ["x1", "y1", "x2", "y2"],
                         "additionalProperties": False,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import grpc
 
-from marquee.serving import ModelService
-from marquee.serving.structured_logs import get_logger
-from marquee.v1 import layout_pb2, layout_pb2_grpc
 from layout_server.config import LayoutSettings
 from layout_server.llm_planner import LlmPlanner
 from layout_server.offline_planner import OfflinePlanner
 from layout_server.planning import LayoutPlanning
 from layout_server.servicer import LayoutServicer
+from marquee.serving import ModelService
+from marquee.serving.structured_logs import get_logger
+from marquee.v1 import layout_pb2, layout_pb2_grpc
 
 log = get_logger("layout_server.service")
 
@@ -29,10 +29,14 @@ class LayoutModelService(ModelService):
         llm = None
         if key is not None:
             llm = LlmPlanner(
-                api_key=key.get_secret_value(), model=self.endpoint.model,
-                base_url=self.endpoint.base_url, timeout=settings.timeout,
-                retries=settings.retries, max_completion_tokens=settings.max_completion_tokens,
-                temperature=settings.temperature, seed=settings.seed,
+                api_key=key.get_secret_value(),
+                model=self.endpoint.model,
+                base_url=self.endpoint.base_url,
+                timeout=settings.timeout,
+                retries=settings.retries,
+                max_completion_tokens=settings.max_completion_tokens,
+                temperature=settings.temperature,
+                seed=settings.seed,
             )
         self.planning = LayoutPlanning(caps=settings.caps, offline=OfflinePlanner(), llm=llm)
 
@@ -44,8 +48,9 @@ class LayoutModelService(ModelService):
 
     async def load(self) -> None:
         # Warm the offline planner (vocabulary, regexes) so the first request is as fast as any.
-        self.planning.offline.plan("a lone cowboy rides into a desert town",
-                                   layout_pb2.PlanningContext(watched_top_genres=["Western"]))
+        self.planning.offline.plan(
+            "a lone cowboy rides into a desert town", layout_pb2.PlanningContext(watched_top_genres=["Western"])
+        )
         llm = self.planning.llm
         endpoint = self.endpoint
         log.info(

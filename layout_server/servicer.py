@@ -6,9 +6,6 @@ import time
 
 import grpc
 
-from marquee.serving import Readiness
-from marquee.serving.structured_logs import get_logger
-from marquee.v1 import layout_pb2, layout_pb2_grpc
 from layout_server.layout_rules import (
     MAX_OBJECTS,
     MIN_BOX_AREA,
@@ -21,12 +18,15 @@ from layout_server.planning import LayoutPlanning
 from layout_server.prompting import DEFAULT_SYSTEM_INSTRUCTION
 from layout_server.validation import (
     MAX_GENRE_CHARS,
-    Caps,
     MAX_GENRES,
     MAX_MOVIE_GENRES,
     MAX_MOVIE_TITLE_CHARS,
+    Caps,
     check_validate_request,
 )
+from marquee.serving import Readiness
+from marquee.serving.structured_logs import get_logger
+from marquee.v1 import layout_pb2, layout_pb2_grpc
 
 log = get_logger("layout_server.servicer")
 
@@ -51,13 +51,14 @@ def describe_planner(caps: Caps, llm_configured: bool = False, model: str = "") 
         max_movie_genres=MAX_MOVIE_GENRES,
     )
 
+
 class LayoutServicer(layout_pb2_grpc.LayoutServiceServicer):
     def __init__(self, planning: LayoutPlanning, readiness: Readiness, model: str) -> None:
         self.planning = planning
         self.readiness = readiness
         self.model = model
 
-    async def PlanLayout(  # noqa: N802 - gRPC naming
+    async def PlanLayout(
         self, request: layout_pb2.PlanLayoutRequest, context: grpc.aio.ServicerContext
     ) -> layout_pb2.PlanLayoutResponse:
         self.readiness.require_serving()
@@ -79,7 +80,7 @@ class LayoutServicer(layout_pb2_grpc.LayoutServiceServicer):
         )
         return response
 
-    async def ValidateLayout(  # noqa: N802
+    async def ValidateLayout(
         self, request: layout_pb2.ValidateLayoutRequest, context: grpc.aio.ServicerContext
     ) -> layout_pb2.ValidateLayoutResponse:
         self.readiness.require_serving()
@@ -87,7 +88,7 @@ class LayoutServicer(layout_pb2_grpc.LayoutServiceServicer):
         problems = validate_layout(request.layout, ForbiddenNames.from_context(request.context))
         return layout_pb2.ValidateLayoutResponse(problems=problems, valid=not problems)
 
-    async def DescribePlanner(  # noqa: N802
+    async def DescribePlanner(
         self, request: layout_pb2.DescribePlannerRequest, context: grpc.aio.ServicerContext
     ) -> layout_pb2.DescribePlannerResponse:
         return describe_planner(self.planning.caps, self.planning.llm_configured, self.model)

@@ -29,25 +29,21 @@ class Caps:
 
 def _check_text(value: str, field: str, limit: int) -> None:
     if len(value) > limit:
-        raise InvalidArgument(
-            f"{field} has {len(value)} characters; the limit is {limit}: shorten it"
-        )
+        raise InvalidArgument(f"{field} has {len(value)} characters; the limit is {limit}: shorten it")
 
 
 def check_context(context: layout_pb2.PlanningContext, caps: Caps) -> None:
     """Raises InvalidArgument naming the first field of `context` over its cap."""
     if len(context.watched_top_genres) > MAX_GENRES:
         raise InvalidArgument(
-            f"context.watched_top_genres has {len(context.watched_top_genres)} entries; "
-            f"send at most {MAX_GENRES}"
+            f"context.watched_top_genres has {len(context.watched_top_genres)} entries; send at most {MAX_GENRES}"
         )
     for index, genre in enumerate(context.watched_top_genres):
         _check_text(genre, f"context.watched_top_genres[{index}]", MAX_GENRE_CHARS)
     movies = context.recommended_movies
     if len(movies) > caps.max_recommended_movies:
         raise InvalidArgument(
-            f"context.recommended_movies has {len(movies)} movies; send at most "
-            f"{caps.max_recommended_movies}"
+            f"context.recommended_movies has {len(movies)} movies; send at most {caps.max_recommended_movies}"
         )
     for index, movie in enumerate(movies):
         prefix = f"context.recommended_movies[{index}]"
@@ -55,16 +51,14 @@ def check_context(context: layout_pb2.PlanningContext, caps: Caps) -> None:
         _check_text(movie.display_title, f"{prefix}.display_title", MAX_MOVIE_TITLE_CHARS)
         _check_text(movie.plot, f"{prefix}.plot", caps.max_plot_chars)
         if len(movie.genres) > MAX_MOVIE_GENRES:
-            raise InvalidArgument(f"{prefix}.genres has {len(movie.genres)} entries; "
-                                  f"send at most {MAX_MOVIE_GENRES}")
+            raise InvalidArgument(f"{prefix}.genres has {len(movie.genres)} entries; send at most {MAX_MOVIE_GENRES}")
         for g_index, genre in enumerate(movie.genres):
             _check_text(genre, f"{prefix}.genres[{g_index}]", MAX_GENRE_CHARS)
 
 
 def _has_context(context: layout_pb2.PlanningContext) -> bool:
     return any(g.strip() for g in context.watched_top_genres) or any(
-        (m.title or m.display_title or m.plot).strip() or len(m.genres)
-        for m in context.recommended_movies
+        (m.title or m.display_title or m.plot).strip() or len(m.genres) for m in context.recommended_movies
     )
 
 
@@ -80,8 +74,7 @@ def check_plan_request(request: layout_pb2.PlanLayoutRequest, caps: Caps) -> Non
                 "system_instruction is set but blank; leave it unset to use the default "
                 "instruction (DescribePlanner returns it)"
             )
-        _check_text(request.system_instruction, "system_instruction",
-                    caps.max_system_instruction_chars)
+        _check_text(request.system_instruction, "system_instruction", caps.max_system_instruction_chars)
     check_context(request.context, caps)
     if not request.scenario.strip() and not _has_context(request.context):
         raise InvalidArgument(
@@ -95,8 +88,7 @@ def check_validate_request(request: layout_pb2.ValidateLayoutRequest, caps: Caps
     """Raises InvalidArgument for a layout too large to be an edited thumbnail layout."""
     layout = request.layout
     if len(layout.objects) > MAX_LAYOUT_OBJECTS:
-        raise InvalidArgument(f"layout.objects has {len(layout.objects)} objects; "
-                              f"send at most {MAX_LAYOUT_OBJECTS}")
+        raise InvalidArgument(f"layout.objects has {len(layout.objects)} objects; send at most {MAX_LAYOUT_OBJECTS}")
     _check_text(layout.title, "layout.title", MAX_LAYOUT_TEXT_CHARS)
     _check_text(layout.mood, "layout.mood", MAX_LAYOUT_TEXT_CHARS)
     for index, obj in enumerate(layout.objects):

@@ -8,8 +8,8 @@ recommender answers title calls from the same code over a few movies.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 
@@ -34,9 +34,14 @@ def name_ids(ids: list[int]) -> str:
 
 
 def movie_proto(movie: MovieRecord) -> common_pb2.Movie:
-    return common_pb2.Movie(movie_id=movie.movie_id, title=movie.title, year=movie.year,
-                            genres=list(movie.genres), plot=movie.plot,
-                            display_title=movie.display_title)
+    return common_pb2.Movie(
+        movie_id=movie.movie_id,
+        title=movie.title,
+        year=movie.year,
+        genres=list(movie.genres),
+        plot=movie.plot,
+        display_title=movie.display_title,
+    )
 
 
 @dataclass(frozen=True)
@@ -48,8 +53,9 @@ class TitleCatalog:
     resolver: TitleResolver
 
     @classmethod
-    def build(cls, movies: Mapping[int, MovieRecord], index: TitleIndex,
-              protos: Mapping[int, common_pb2.Movie] | None = None) -> "TitleCatalog":
+    def build(
+        cls, movies: Mapping[int, MovieRecord], index: TitleIndex, protos: Mapping[int, common_pb2.Movie] | None = None
+    ) -> TitleCatalog:
         if protos is None:
             protos = {movie_id: movie_proto(movie) for movie_id, movie in movies.items()}
         return cls(protos, index, TitleResolver(movies.values(), index))
@@ -76,18 +82,20 @@ class Catalog:
         return out
 
     @classmethod
-    def build(cls, movies: dict[int, MovieRecord], titles: TitleIndex, model: ServedModel) -> "Catalog":
+    def build(cls, movies: dict[int, MovieRecord], titles: TitleIndex, model: ServedModel) -> Catalog:
         config = model.entry.config
         inputs = [s for s in config.input if s.name == INPUT_NAME]
         outputs = [s for s in config.output if s.name == OUTPUT_NAME]
         if not inputs or not outputs or len(inputs[0].dims) != 1 or len(outputs[0].dims) != 1:
             raise ValueError(
                 f"model {model.name!r} must take {INPUT_NAME!r} [batch, window] and return "
-                f"{OUTPUT_NAME!r} [batch, movies] to serve recommendations")
+                f"{OUTPUT_NAME!r} [batch, movies] to serve recommendations"
+            )
         labels = model.entry.labels.get(OUTPUT_NAME)
         if labels is None or len(labels) != outputs[0].dims[0]:
-            raise ValueError(f"model {model.name!r}: output {OUTPUT_NAME!r} needs a label file with "
-                             f"{outputs[0].dims[0]} movie ids")
+            raise ValueError(
+                f"model {model.name!r}: output {OUTPUT_NAME!r} needs a label file with {outputs[0].dims[0]} movie ids"
+            )
         label_ids = np.array([int(x) for x in labels], dtype=np.int64)
         unknown = [int(m) for m in label_ids if int(m) not in movies]
         if unknown:
@@ -96,5 +104,6 @@ class Catalog:
         table[list(movies)] = NOT_SCORED
         table[label_ids] = np.arange(len(label_ids))
         protos = {m: movie_proto(r) for m, r in movies.items()}
-        return cls(movies, protos, TitleCatalog.build(movies, titles, protos), model, label_ids,
-                   table, int(inputs[0].dims[0]))
+        return cls(
+            movies, protos, TitleCatalog.build(movies, titles, protos), model, label_ids, table, int(inputs[0].dims[0])
+        )

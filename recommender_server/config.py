@@ -24,39 +24,48 @@ class RecommenderSettings(ServerSettings):
         description="Triton-style model repository: <dir>/<model>/config.pbtxt and numbered "
         "version folders holding model.onnx.",
     )
-    model_name: str = Field(
-        "sasrec", min_length=1, description="Model of the repository that RecommenderService uses."
-    )
-    dynamic_batching: bool = Field(
-        True, description="Merge concurrent requests into one onnxruntime batch."
-    )
+    model_name: str = Field("sasrec", min_length=1, description="Model of the repository that RecommenderService uses.")
+    dynamic_batching: bool = Field(True, description="Merge concurrent requests into one onnxruntime batch.")
     batch_window_ms: float | None = Field(
-        None, ge=0, le=1000,
+        None,
+        ge=0,
+        le=1000,
         description="How long the first request of a batch waits for others, in ms (default: the "
         "config's dynamic_batching.max_queue_delay_microseconds).",
     )
     max_batch_size: int | None = Field(
-        None, ge=1, le=4096, description="Most rows in one onnxruntime run (default: the config's "
-        "max_batch_size).",
+        None,
+        ge=1,
+        le=4096,
+        description="Most rows in one onnxruntime run (default: the config's max_batch_size).",
     )
     instances: int | None = Field(
-        None, ge=1, le=64, description="Model instances, each running its own batches in "
+        None,
+        ge=1,
+        le=64,
+        description="Model instances, each running its own batches in "
         "parallel (default: the config's instance_group count).",
     )
     intra_op_threads: int = Field(
-        0, ge=0, le=256, description="onnxruntime intra-op threads per instance; 0 shares the CPU "
-        "cores out between the instances.",
+        0,
+        ge=0,
+        le=256,
+        description="onnxruntime intra-op threads per instance; 0 shares the CPU cores out between the instances.",
     )
     ort_spinning: bool = Field(
-        False, description="Let onnxruntime's worker threads busy-wait between runs (faster on an "
+        False,
+        description="Let onnxruntime's worker threads busy-wait between runs (faster on an "
         "idle machine, steals CPU from the gRPC threads on a busy one).",
     )
     http_port: int | None = Field(
-        None, ge=0, le=65535,
+        None,
+        ge=0,
+        le=65535,
         description="KServe v2 REST (HTTP/JSON, Triton's binary-data extension) port beside gRPC, for "
         "KServe's HTTP probes and tritonclient.http; unset: no REST; 0 picks a free port.",
     )
     data_dir: Path | None = Field(
-        None, description="Data directory holding ml-1m/ and plots/ for the catalog (default: "
+        None,
+        description="Data directory holding ml-1m/ and plots/ for the catalog (default: "
         "MARQUEE_DATA_DIR, ./data, ../shared/data, else the official download).",
     )

@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -50,8 +51,15 @@ class DynamicBatcher:
     """Runs requests of shape [rows, ...] per input on `instances`, batching them when `enabled`
     (otherwise each request runs alone on the next free instance)."""
 
-    def __init__(self, instances: Runner | Sequence[Runner], stats: ModelStatistics, *,
-                 max_batch_size: int, window_s: float, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        instances: Runner | Sequence[Runner],
+        stats: ModelStatistics,
+        *,
+        max_batch_size: int,
+        window_s: float,
+        enabled: bool = True,
+    ) -> None:
         self.instances = list(instances) if isinstance(instances, Sequence) else [instances]
         self.stats = stats
         self.max_batch_size = max_batch_size
@@ -61,8 +69,7 @@ class DynamicBatcher:
         self._queued_rows = 0
         self._arrived = asyncio.Event()
         self._free: asyncio.Queue[Runner] | None = None
-        self._executor = ThreadPoolExecutor(max_workers=len(self.instances),
-                                            thread_name_prefix="onnxruntime")
+        self._executor = ThreadPoolExecutor(max_workers=len(self.instances), thread_name_prefix="onnxruntime")
         self._task: asyncio.Task | None = None
         self._running: set[asyncio.Task] = set()
 
@@ -90,8 +97,9 @@ class DynamicBatcher:
             await asyncio.gather(*self._running, return_exceptions=True)
         for pending in self._queue:
             if not pending.future.done():
-                self.stats.record_request(ok=False, total_ns=time.perf_counter_ns() - pending.enqueued_ns,
-                                          reason="CANCELED")
+                self.stats.record_request(
+                    ok=False, total_ns=time.perf_counter_ns() - pending.enqueued_ns, reason="CANCELED"
+                )
                 pending.future.set_exception(RuntimeError("the server is shutting down"))
         self._queue.clear()
         self._executor.shutdown(wait=True, cancel_futures=True)
@@ -107,7 +115,8 @@ class DynamicBatcher:
             instance = await free.get()
             try:
                 outputs, timings = await asyncio.get_running_loop().run_in_executor(
-                    self._executor, self._run, instance, [inputs], started)
+                    self._executor, self._run, instance, [inputs], started
+                )
             except Exception:
                 self.stats.record_request(ok=False, total_ns=time.perf_counter_ns() - started)
                 raise
@@ -122,12 +131,18 @@ class DynamicBatcher:
         return await pending.future
 
     def _record(self, started_ns: int, t: _Timings) -> None:
-        self.stats.record_request(ok=True, total_ns=time.perf_counter_ns() - started_ns,
-                                  queue_ns=t.queue_ns, input_ns=t.input_ns, infer_ns=t.infer_ns,
-                                  output_ns=t.output_ns)
+        self.stats.record_request(
+            ok=True,
+            total_ns=time.perf_counter_ns() - started_ns,
+            queue_ns=t.queue_ns,
+            input_ns=t.input_ns,
+            infer_ns=t.infer_ns,
+            output_ns=t.output_ns,
+        )
 
-    def _run(self, instance: Runner, requests: list[dict[str, np.ndarray]], oldest_ns: int
-             ) -> tuple[list[dict[str, np.ndarray]], _Timings]:
+    def _run(
+        self, instance: Runner, requests: list[dict[str, np.ndarray]], oldest_ns: int
+    ) -> tuple[list[dict[str, np.ndarray]], _Timings]:
         """Worker thread: one run over the concatenated requests."""
         t0 = time.perf_counter_ns()
         if len(requests) == 1:
@@ -141,7 +156,7 @@ class DynamicBatcher:
         start = 0
         for r in requests:
             rows = _rows(r)
-            results.append({name: value[start:start + rows] for name, value in outputs.items()})
+            results.append({name: value[start : start + rows] for name, value in outputs.items()})
             start += rows
         t3 = time.perf_counter_ns()
         self.stats.record_execution(_rows(batch), t1 - t0, t2 - t1, t3 - t2)
@@ -169,7 +184,7 @@ class DynamicBatcher:
             self._arrived.clear()
             try:
                 await asyncio.wait_for(self._arrived.wait(), remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return
 
     async def _loop(self) -> None:
@@ -194,8 +209,9 @@ class DynamicBatcher:
         oldest = min(p.enqueued_ns for p in batch)
         try:
             results, timings = await asyncio.get_running_loop().run_in_executor(
-                self._executor, self._run, instance, [p.inputs for p in batch], oldest)
-        except Exception as exc:  # noqa: BLE001 - every waiting request gets the error
+                self._executor, self._run, instance, [p.inputs for p in batch], oldest
+            )
+        except Exception as exc:
             for p in batch:
                 self.stats.record_request(ok=False, total_ns=time.perf_counter_ns() - p.enqueued_ns)
                 if not p.future.done():
@@ -203,10 +219,9 @@ class DynamicBatcher:
             return
         finally:
             self._free_instances().put_nowait(instance)
-        for p, result in zip(batch, results):
+        for p, result in zip(batch, results, strict=False):
             if not p.future.done():
                 p.future.set_result(result)
                 # The batch started queue_ns after its oldest request, less after later ones.
                 queued = timings.queue_ns - (p.enqueued_ns - oldest)
-                self._record(p.enqueued_ns, _Timings(
-                    queued, timings.input_ns, timings.infer_ns, timings.output_ns))
+                self._record(p.enqueued_ns, _Timings(queued, timings.input_ns, timings.infer_ns, timings.output_ns))

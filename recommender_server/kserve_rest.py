@@ -16,7 +16,8 @@ from __future__ import annotations
 import hmac
 import json
 import ssl
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import grpc
 import numpy as np
@@ -35,14 +36,26 @@ HEADER_LENGTH = "Inference-Header-Content-Length"
 #: Largest request body: the biggest batch of windows the model takes, with room to spare.
 MAX_BODY_BYTES = 64 * 1024 * 1024
 _NUMPY = {
-    "BOOL": np.bool_, "INT8": np.int8, "INT16": np.int16, "INT32": np.int32, "INT64": np.int64,
-    "UINT8": np.uint8, "UINT16": np.uint16, "UINT32": np.uint32, "UINT64": np.uint64,
-    "FP16": np.float16, "FP32": np.float32, "FP64": np.float64,
+    "BOOL": np.bool_,
+    "INT8": np.int8,
+    "INT16": np.int16,
+    "INT32": np.int32,
+    "INT64": np.int64,
+    "UINT8": np.uint8,
+    "UINT16": np.uint16,
+    "UINT32": np.uint32,
+    "UINT64": np.uint64,
+    "FP16": np.float16,
+    "FP32": np.float32,
+    "FP64": np.float64,
 }
 _HTTP_STATUS = {
-    grpc.StatusCode.INVALID_ARGUMENT: 400, grpc.StatusCode.NOT_FOUND: 404,
-    grpc.StatusCode.UNAVAILABLE: 503, grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
-    grpc.StatusCode.UNAUTHENTICATED: 401, grpc.StatusCode.FAILED_PRECONDITION: 400,
+    grpc.StatusCode.INVALID_ARGUMENT: 400,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.FAILED_PRECONDITION: 400,
 }
 OPEN_PATHS = ("/v2/health/live", "/v2/health/ready")
 
@@ -82,7 +95,9 @@ def _parameter(value: Any) -> kserve.InferParameter:
     return kserve.InferParameter(string_param=str(value))
 
 
-def infer_request(body: bytes, header_length: str | None, model: str, version: str) -> tuple[kserve.ModelInferRequest, set[str], bool]:
+def infer_request(
+    body: bytes, header_length: str | None, model: str, version: str
+) -> tuple[kserve.ModelInferRequest, set[str], bool]:
     """(gRPC request, outputs wanted as binary, binary for all) from a REST body."""
     try:
         length = int(header_length) if header_length is not None else len(body)
@@ -103,15 +118,18 @@ def infer_request(body: bytes, header_length: str | None, model: str, version: s
         if not isinstance(tensor, dict):
             raise RestError(400, f"{where} must be an object with name, datatype, shape and data")
         try:
-            request.inputs.add(name=str(tensor.get("name", "")), datatype=str(tensor.get("datatype", "")),
-                                       shape=[int(d) for d in tensor.get("shape", [])])
+            request.inputs.add(
+                name=str(tensor.get("name", "")),
+                datatype=str(tensor.get("datatype", "")),
+                shape=[int(d) for d in tensor.get("shape", [])],
+            )
         except (TypeError, ValueError):
             raise RestError(400, f"{where}: shape must be a list of integers") from None
         size = (tensor.get("parameters") or {}).get("binary_data_size")
         if size is not None:
             if not isinstance(size, int) or size < 0 or offset + size > len(body):
                 raise RestError(400, f"{where}: binary_data_size {shorten(str(size))} runs past the body")
-            request.raw_input_contents.append(body[offset:offset + size])
+            request.raw_input_contents.append(body[offset : offset + size])
             offset += size
         else:
             request.raw_input_contents.append(_raw_tensor(tensor, where))
@@ -131,7 +149,7 @@ def infer_request(body: bytes, header_length: str | None, model: str, version: s
 
 def infer_response(reply: kserve.ModelInferResponse, binary: set[str], binary_all: bool) -> web.Response:
     outputs, blobs = [], []
-    for tensor, raw in zip(reply.outputs, reply.raw_output_contents):
+    for tensor, raw in zip(reply.outputs, reply.raw_output_contents, strict=False):
         entry: dict[str, Any] = {"name": tensor.name, "datatype": tensor.datatype, "shape": list(tensor.shape)}
         if binary_all or tensor.name in binary:
             entry["parameters"] = {"binary_data_size": len(raw)}
@@ -139,19 +157,23 @@ def infer_response(reply: kserve.ModelInferResponse, binary: set[str], binary_al
         elif tensor.datatype == "BYTES":
             items, at = [], 0
             while at < len(raw):
-                size = int.from_bytes(raw[at:at + 4], "little")
-                items.append(raw[at + 4:at + 4 + size].decode(errors="replace"))
+                size = int.from_bytes(raw[at : at + 4], "little")
+                items.append(raw[at + 4 : at + 4 + size].decode(errors="replace"))
                 at += 4 + size
             entry["data"] = items
         else:
             entry["data"] = np.frombuffer(raw, dtype=np.dtype(_NUMPY[tensor.datatype]).newbyteorder("<")).tolist()
         outputs.append(entry)
-    header = json.dumps({"model_name": reply.model_name, "model_version": reply.model_version,
-                         "id": reply.id, "outputs": outputs}).encode()
+    header = json.dumps(
+        {"model_name": reply.model_name, "model_version": reply.model_version, "id": reply.id, "outputs": outputs}
+    ).encode()
     if not blobs:
         return web.Response(body=header, content_type="application/json")
-    return web.Response(body=header + b"".join(blobs), content_type="application/octet-stream",
-                        headers={HEADER_LENGTH: str(len(header))})
+    return web.Response(
+        body=header + b"".join(blobs),
+        content_type="application/octet-stream",
+        headers={HEADER_LENGTH: str(len(header))},
+    )
 
 
 class KServeRest:
@@ -169,19 +191,31 @@ class KServeRest:
         app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[self._errors])
         model = "/v2/models/{model}"
         versioned = "/v2/models/{model}/versions/{version}"
-        app.add_routes([
-            web.get("/v2/health/live", self.live), web.get("/v2/health/ready", self.ready),
-            web.get("/v2", self.server_metadata),
-            web.post("/v2/repository/index", self.repository_index),
-            *[route for base in (model, versioned) for route in (
-                web.get(base, self.model_metadata), web.get(base + "/ready", self.model_ready),
-                web.get(base + "/config", self.model_config), web.get(base + "/stats", self.model_stats),
-                web.post(base + "/infer", self.infer))],
-        ])
+        app.add_routes(
+            [
+                web.get("/v2/health/live", self.live),
+                web.get("/v2/health/ready", self.ready),
+                web.get("/v2", self.server_metadata),
+                web.post("/v2/repository/index", self.repository_index),
+                *[
+                    route
+                    for base in (model, versioned)
+                    for route in (
+                        web.get(base, self.model_metadata),
+                        web.get(base + "/ready", self.model_ready),
+                        web.get(base + "/config", self.model_config),
+                        web.get(base + "/stats", self.model_stats),
+                        web.post(base + "/infer", self.infer),
+                    )
+                ],
+            ]
+        )
         return app
 
     @web.middleware
-    async def _errors(self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    async def _errors(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
         if self._token and request.path not in OPEN_PATHS:
             given = bearer_token(request.headers.get("Authorization", ""))
             if not given or not hmac.compare_digest(given, self._token):
@@ -194,7 +228,7 @@ class KServeRest:
             return _error(_HTTP_STATUS.get(exc.code, 500), exc.message)
         except web.HTTPException:
             raise
-        except Exception:  # noqa: BLE001 - a 500 with no detail, logged once: never a traceback to the client
+        except Exception:
             log.exception("rest request failed", path=shorten(request.path))
             return _error(500, "internal error; see the server log")
 
@@ -263,8 +297,12 @@ class KServeRest:
         server = getattr(site, "_server", None)
         sockets = getattr(server, "sockets", None) or []
         self.port = sockets[0].getsockname()[1] if sockets else port
-        log.info("kserve v2 rest listening", host=self.settings.host, port=self.port,
-                 tls=self.settings.tls_cert_file is not None)
+        log.info(
+            "kserve v2 rest listening",
+            host=self.settings.host,
+            port=self.port,
+            tls=self.settings.tls_cert_file is not None,
+        )
         return self.port
 
     async def stop(self) -> None:

@@ -36,8 +36,11 @@ def serialize_bytes(items: list[bytes]) -> bytes:
 
 def classification_strings(scores: np.ndarray, k: int, labels: list[str] | None) -> list[bytes]:
     """Row-major [rows, k] "score:index:label" for the k highest scores of each row."""
-    top = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < scores.shape[1] else np.tile(
-        np.arange(scores.shape[1]), (scores.shape[0], 1))
+    top = (
+        np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        if k < scores.shape[1]
+        else np.tile(np.arange(scores.shape[1]), (scores.shape[0], 1))
+    )
     out: list[bytes] = []
     for row, columns in enumerate(top):
         ordered = columns[np.argsort(-scores[row, columns], kind="stable")]
@@ -65,7 +68,8 @@ class KServeServicer(kserve_grpc.GRPCInferenceServiceServicer):
 
     async def ServerMetadata(self, request, context):
         return kserve.ServerMetadataResponse(
-            name=SERVER_NAME, version=getattr(marquee, "__version__", "0.1.0"), extensions=EXTENSIONS)
+            name=SERVER_NAME, version=getattr(marquee, "__version__", "0.1.0"), extensions=EXTENSIONS
+        )
 
     async def ModelReady(self, request, context):
         # As Triton: an unknown model or version is simply not ready (OK), not NOT_FOUND.
@@ -84,12 +88,16 @@ class KServeServicer(kserve_grpc.GRPCInferenceServiceServicer):
 
         def tensor(spec) -> kserve.ModelMetadataResponse.TensorMetadata:
             return kserve.ModelMetadataResponse.TensorMetadata(
-                name=spec.name, datatype=kserve_datatype(spec.data_type), shape=[-1, *spec.dims])
+                name=spec.name, datatype=kserve_datatype(spec.data_type), shape=[-1, *spec.dims]
+            )
 
         return kserve.ModelMetadataResponse(
-            name=model.name, versions=[str(v) for v in sorted(model.versions)],
-            platform=config.platform, inputs=[tensor(s) for s in config.input],
-            outputs=[tensor(s) for s in config.output])
+            name=model.name,
+            versions=[str(v) for v in sorted(model.versions)],
+            platform=config.platform,
+            inputs=[tensor(s) for s in config.input],
+            outputs=[tensor(s) for s in config.output],
+        )
 
     async def ModelConfig(self, request, context):
         model = self._host().get(request.name)
@@ -101,17 +109,23 @@ class KServeServicer(kserve_grpc.GRPCInferenceServiceServicer):
         models = [host.get(request.name)] if request.name else list(host.models.values())
         stats = []
         for model in models:
-            versions = [model.version(request.version)] if request.version else [
-                model.versions[v] for v in sorted(model.versions)]
+            versions = (
+                [model.version(request.version)]
+                if request.version
+                else [model.versions[v] for v in sorted(model.versions)]
+            )
             stats.extend(served.stats.proto() for served in versions)
         return kserve.ModelStatisticsResponse(model_stats=stats)
 
     async def RepositoryIndex(self, request, context):
         host = self._host()
-        return kserve.RepositoryIndexResponse(models=[
-            kserve.RepositoryIndexResponse.ModelIndex(name=name, version=str(v), state="READY")
-            for name, model in sorted(host.models.items()) for v in sorted(model.versions)
-        ])
+        return kserve.RepositoryIndexResponse(
+            models=[
+                kserve.RepositoryIndexResponse.ModelIndex(name=name, version=str(v), state="READY")
+                for name, model in sorted(host.models.items())
+                for v in sorted(model.versions)
+            ]
+        )
 
     async def ModelInfer(self, request, context):
         model = self._host().get(request.model_name)
@@ -124,21 +138,19 @@ class KServeServicer(kserve_grpc.GRPCInferenceServiceServicer):
             served.stats.record_request(ok=False, total_ns=time.perf_counter_ns() - started, reason="REJECTED")
             raise
         outputs = await served.batcher.infer(inputs)
-        response = kserve.ModelInferResponse(
-            model_name=model.name, model_version=str(served.version), id=request.id)
+        response = kserve.ModelInferResponse(model_name=model.name, model_version=str(served.version), id=request.id)
         for name, k in wanted:
             value = outputs[name]
             if k:
-                strings = classification_strings(value.reshape(value.shape[0], -1), k,
-                                                 model.entry.labels.get(name))
+                strings = classification_strings(value.reshape(value.shape[0], -1), k, model.entry.labels.get(name))
                 response.outputs.add(name=name, datatype="BYTES", shape=[value.shape[0], k])
                 response.raw_output_contents.append(serialize_bytes(strings))
             else:
                 spec = next(s for s in model.entry.config.output if s.name == name)
-                response.outputs.add(name=name, datatype=kserve_datatype(spec.data_type),
-                                     shape=list(value.shape))
+                response.outputs.add(name=name, datatype=kserve_datatype(spec.data_type), shape=list(value.shape))
                 response.raw_output_contents.append(
-                    np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<")).tobytes())
+                    np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<")).tobytes()
+                )
         return response
 
 

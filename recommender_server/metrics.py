@@ -11,7 +11,7 @@ every sample `<name>_total`, and Triton's counters carry no suffix; the families
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from prometheus_client import REGISTRY
 from prometheus_client.core import HistogramMetricFamily, Metric
@@ -21,22 +21,46 @@ from recommender_server.model_statistics import FAILURE_REASONS, ModelStatistics
 
 #: Triton's families: name, help, and how to read the value (durations in microseconds).
 COUNTERS: tuple[tuple[str, str, Callable[[dict], float]], ...] = (
-    ("nv_inference_request_success", "Number of successful inference requests, all batch sizes",
-     lambda s: s["success_count"]),
-    ("nv_inference_count", "Number of inferences performed (does not include cached requests)",
-     lambda s: s["inference_count"]),
-    ("nv_inference_exec_count", "Number of model executions performed (does not include cached requests)",
-     lambda s: s["execution_count"]),
-    ("nv_inference_request_duration_us", "Cumulative inference request duration in microseconds",
-     lambda s: s["success_ns"] // 1000),
-    ("nv_inference_queue_duration_us", "Cumulative inference queuing duration in microseconds",
-     lambda s: s["queue_ns"] // 1000),
-    ("nv_inference_compute_input_duration_us", "Cumulative compute input duration in microseconds",
-     lambda s: s["compute_input_ns"] // 1000),
-    ("nv_inference_compute_infer_duration_us", "Cumulative compute inference duration in microseconds",
-     lambda s: s["compute_infer_ns"] // 1000),
-    ("nv_inference_compute_output_duration_us", "Cumulative inference compute output duration in microseconds",
-     lambda s: s["compute_output_ns"] // 1000),
+    (
+        "nv_inference_request_success",
+        "Number of successful inference requests, all batch sizes",
+        lambda s: s["success_count"],
+    ),
+    (
+        "nv_inference_count",
+        "Number of inferences performed (does not include cached requests)",
+        lambda s: s["inference_count"],
+    ),
+    (
+        "nv_inference_exec_count",
+        "Number of model executions performed (does not include cached requests)",
+        lambda s: s["execution_count"],
+    ),
+    (
+        "nv_inference_request_duration_us",
+        "Cumulative inference request duration in microseconds",
+        lambda s: s["success_ns"] // 1000,
+    ),
+    (
+        "nv_inference_queue_duration_us",
+        "Cumulative inference queuing duration in microseconds",
+        lambda s: s["queue_ns"] // 1000,
+    ),
+    (
+        "nv_inference_compute_input_duration_us",
+        "Cumulative compute input duration in microseconds",
+        lambda s: s["compute_input_ns"] // 1000,
+    ),
+    (
+        "nv_inference_compute_infer_duration_us",
+        "Cumulative compute inference duration in microseconds",
+        lambda s: s["compute_infer_ns"] // 1000,
+    ),
+    (
+        "nv_inference_compute_output_duration_us",
+        "Cumulative inference compute output duration in microseconds",
+        lambda s: s["compute_output_ns"] // 1000,
+    ),
 )
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 
@@ -73,18 +97,23 @@ class TritonMetrics(Collector):
             for model, version, snap in snapshots:
                 family.add_sample(name, {"model": model, "version": version}, read(snap))
             yield family
-        failures = Metric("nv_inference_request_failure",
-                          "Number of failed inference requests, all batch sizes", "unknown")
+        failures = Metric(
+            "nv_inference_request_failure", "Number of failed inference requests, all batch sizes", "unknown"
+        )
         for model, version, snap in snapshots:
             for reason in FAILURE_REASONS:
-                failures.add_sample("nv_inference_request_failure",
-                                    {"model": model, "version": version, "reason": reason},
-                                    snap["failures"].get(reason, 0))
+                failures.add_sample(
+                    "nv_inference_request_failure",
+                    {"model": model, "version": version, "reason": reason},
+                    snap["failures"].get(reason, 0),
+                )
         yield failures
         # Triton has no standard family for this; the name follows its prefix to sit beside them.
-        batches = HistogramMetricFamily("nv_inference_batch_size",
-                                        "Rows per model execution (dynamic batching's batch size)",
-                                        labels=["model", "version"])
+        batches = HistogramMetricFamily(
+            "nv_inference_batch_size",
+            "Rows per model execution (dynamic batching's batch size)",
+            labels=["model", "version"],
+        )
         for model, version, snap in snapshots:
             sizes: dict[int, int] = snap["executions_by_batch_size"]
             buckets = [(str(b), sum(c for size, c in sizes.items() if size <= b)) for b in BATCH_BUCKETS]

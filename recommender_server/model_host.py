@@ -15,8 +15,7 @@ from marquee.serving.structured_logs import get_logger
 from recommender_server.dynamic_batching import DynamicBatcher
 from recommender_server.model_statistics import ModelStatistics
 from recommender_server.onnx_runner import OnnxModel
-from recommender_server.repository import (
-    ModelEntry, RepositoryError, load_entry, numpy_dtype, parse_version)
+from recommender_server.repository import ModelEntry, RepositoryError, load_entry, numpy_dtype, parse_version
 
 log = get_logger("recommender.models")
 
@@ -49,8 +48,7 @@ class ServedModel:
         number = parse_version(requested)
         if number not in self.versions:
             served = ", ".join(str(v) for v in sorted(self.versions))
-            raise NotFound(
-                f"model {self.name!r} has no version {shorten(requested)!r} loaded (served: {served})")
+            raise NotFound(f"model {self.name!r} has no version {shorten(requested)!r} loaded (served: {served})")
         return self.versions[number]
 
 
@@ -77,8 +75,7 @@ def _warm(model: OnnxModel, entry: ModelEntry) -> None:
     """A few runs at the sizes the batcher will use, so the first requests are not slow."""
     for rows in sorted({1, min(8, entry.config.max_batch_size), entry.config.max_batch_size}):
         inputs = {
-            spec.name: np.ones((rows, *spec.dims), dtype=numpy_dtype(spec.data_type))
-            for spec in entry.config.input
+            spec.name: np.ones((rows, *spec.dims), dtype=numpy_dtype(spec.data_type)) for spec in entry.config.input
         }
         model.run(inputs)
 
@@ -108,23 +105,30 @@ def load_model(repository: Path, name: str, options: BatchingOptions) -> ServedM
     versions: dict[int, ServedVersion] = {}
     for version, path in sorted(entry.versions.items()):
         started = time.perf_counter()
-        instances = [OnnxModel(path, intra_op_threads=threads, spinning=options.spinning)
-                     for _ in range(count)]
+        instances = [OnnxModel(path, intra_op_threads=threads, spinning=options.spinning) for _ in range(count)]
         declared = [i.name for i in entry.config.input]
         if sorted(instances[0].input_names) != sorted(declared):
-            raise RepositoryError(
-                f"{path} takes inputs {instances[0].input_names}, but the config declares {declared}")
+            raise RepositoryError(f"{path} takes inputs {instances[0].input_names}, but the config declares {declared}")
         for instance in instances:
             _warm(instance, entry)
         stats = ModelStatistics(name, str(version))
-        batcher = DynamicBatcher(instances, stats, max_batch_size=entry.config.max_batch_size,
-                                 window_s=window_s, enabled=enabled)
+        batcher = DynamicBatcher(
+            instances, stats, max_batch_size=entry.config.max_batch_size, window_s=window_s, enabled=enabled
+        )
         versions[version] = ServedVersion(version, instances, batcher, stats)
-        log.info("model version loaded", model=name, version=version, path=str(path),
-                 providers=instances[0].providers, instances=count, intra_op_threads=threads,
-                 dynamic_batching=enabled, batch_window_ms=window_s * 1000,
-                 max_batch_size=entry.config.max_batch_size,
-                 load_seconds=round(time.perf_counter() - started, 3))
+        log.info(
+            "model version loaded",
+            model=name,
+            version=version,
+            path=str(path),
+            providers=instances[0].providers,
+            instances=count,
+            intra_op_threads=threads,
+            dynamic_batching=enabled,
+            batch_window_ms=window_s * 1000,
+            max_batch_size=entry.config.max_batch_size,
+            load_seconds=round(time.perf_counter() - started, 3),
+        )
     return ServedModel(entry, versions)
 
 

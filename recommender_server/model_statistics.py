@@ -56,11 +56,20 @@ class ModelStatistics:
             self.execution_count += 1
             self.inference_count += batch_size
             self.last_inference_ms = int(time.time() * 1000)
-            for duration, ns in zip(self.batches[batch_size], (input_ns, infer_ns, output_ns)):
+            for duration, ns in zip(self.batches[batch_size], (input_ns, infer_ns, output_ns), strict=False):
                 duration.add(ns)
 
-    def record_request(self, *, ok: bool, total_ns: int, queue_ns: int = 0, input_ns: int = 0,
-                       infer_ns: int = 0, output_ns: int = 0, reason: str = "BACKEND") -> None:
+    def record_request(
+        self,
+        *,
+        ok: bool,
+        total_ns: int,
+        queue_ns: int = 0,
+        input_ns: int = 0,
+        infer_ns: int = 0,
+        output_ns: int = 0,
+        reason: str = "BACKEND",
+    ) -> None:
         """One request's outcome; `reason` (one of Triton's) says why a failed one failed."""
         with self._lock:
             if not ok:
@@ -78,10 +87,14 @@ class ModelStatistics:
         """The counters at one instant (for /metrics)."""
         with self._lock:
             return {
-                "success_count": self.success.count, "success_ns": self.success.ns,
-                "queue_ns": self.queue.ns, "compute_input_ns": self.compute_input.ns,
-                "compute_infer_ns": self.compute_infer.ns, "compute_output_ns": self.compute_output.ns,
-                "inference_count": self.inference_count, "execution_count": self.execution_count,
+                "success_count": self.success.count,
+                "success_ns": self.success.ns,
+                "queue_ns": self.queue.ns,
+                "compute_input_ns": self.compute_input.ns,
+                "compute_infer_ns": self.compute_infer.ns,
+                "compute_output_ns": self.compute_output.ns,
+                "inference_count": self.inference_count,
+                "execution_count": self.execution_count,
                 "failures": dict(self.failures),
                 "executions_by_batch_size": {size: d[1].count for size, d in self.batches.items()},
             }
@@ -95,14 +108,18 @@ class ModelStatistics:
                 inference_count=self.inference_count,
                 execution_count=self.execution_count,
                 inference_stats=kserve.InferStatistics(
-                    success=self.success.proto(), fail=self.fail.proto(), queue=self.queue.proto(),
+                    success=self.success.proto(),
+                    fail=self.fail.proto(),
+                    queue=self.queue.proto(),
                     compute_input=self.compute_input.proto(),
                     compute_infer=self.compute_infer.proto(),
                     compute_output=self.compute_output.proto(),
                 ),
                 batch_stats=[
                     kserve.InferBatchStatistics(
-                        batch_size=size, compute_input=d[0].proto(), compute_infer=d[1].proto(),
+                        batch_size=size,
+                        compute_input=d[0].proto(),
+                        compute_infer=d[1].proto(),
                         compute_output=d[2].proto(),
                     )
                     for size, d in sorted(self.batches.items())

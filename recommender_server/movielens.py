@@ -40,9 +40,7 @@ def read_ratings(path: Path) -> dict[int, list[int]]:
             continue
         parts = line.split("::")
         if len(parts) != 4:
-            raise DataFileError(
-                f"{path}:{number}: expected UserID::MovieID::Rating::Timestamp, got {line[:80]!r}"
-            )
+            raise DataFileError(f"{path}:{number}: expected UserID::MovieID::Rating::Timestamp, got {line[:80]!r}")
         try:
             user, movie, _rating, timestamp = (int(p) for p in parts)
         except ValueError as exc:
@@ -51,8 +49,7 @@ def read_ratings(path: Path) -> dict[int, list[int]]:
     if not per_user:
         raise DataFileError(f"{path} holds no ratings")
     return {
-        user: [movie for _ts, movie in sorted(rows, key=lambda row: row[0])]
-        for user, rows in sorted(per_user.items())
+        user: [movie for _ts, movie in sorted(rows, key=lambda row: row[0])] for user, rows in sorted(per_user.items())
     }
 
 
@@ -65,9 +62,7 @@ def read_user_sequences(path: Path) -> dict[int, list[int]]:
         try:
             user, *movies = (int(p) for p in line.split())
         except ValueError as exc:
-            raise DataFileError(
-                f"{path}:{number}: expected 'UserID MovieID MovieID ...', got {line[:80]!r}"
-            ) from exc
+            raise DataFileError(f"{path}:{number}: expected 'UserID MovieID MovieID ...', got {line[:80]!r}") from exc
         if not movies:
             raise DataFileError(f"{path}:{number}: user {user} has no movies")
         if user in sequences:

@@ -8,9 +8,9 @@ plot. Both are optional; a movie without a plot keeps its title, year and genres
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from marquee.titles import readable_title
 from recommender_server.movielens import DataFileError
@@ -105,7 +105,6 @@ def load_movies(ml1m_dir: Path, plots_dir: Path | None = None) -> dict[int, Movi
         if (plots_dir / OMDB_FILE).is_file():
             plots.update(read_omdb_plots(plots_dir / OMDB_FILE))
     return {
-        movie_id: MovieRecord(m.movie_id, m.title, m.year, m.genres, m.display_title,
-                              plots.get(movie_id, ""))
+        movie_id: MovieRecord(m.movie_id, m.title, m.year, m.genres, m.display_title, plots.get(movie_id, ""))
         for movie_id, m in movies.items()
     }

@@ -31,10 +31,18 @@ CONFIG_HEADER = """\
 """
 
 _DTYPE_NUMPY = {
-    mc.TYPE_BOOL: np.bool_, mc.TYPE_UINT8: np.uint8, mc.TYPE_UINT16: np.uint16,
-    mc.TYPE_UINT32: np.uint32, mc.TYPE_UINT64: np.uint64, mc.TYPE_INT8: np.int8,
-    mc.TYPE_INT16: np.int16, mc.TYPE_INT32: np.int32, mc.TYPE_INT64: np.int64,
-    mc.TYPE_FP16: np.float16, mc.TYPE_FP32: np.float32, mc.TYPE_FP64: np.float64,
+    mc.TYPE_BOOL: np.bool_,
+    mc.TYPE_UINT8: np.uint8,
+    mc.TYPE_UINT16: np.uint16,
+    mc.TYPE_UINT32: np.uint32,
+    mc.TYPE_UINT64: np.uint64,
+    mc.TYPE_INT8: np.int8,
+    mc.TYPE_INT16: np.int16,
+    mc.TYPE_INT32: np.int32,
+    mc.TYPE_INT64: np.int64,
+    mc.TYPE_FP16: np.float16,
+    mc.TYPE_FP32: np.float32,
+    mc.TYPE_FP64: np.float64,
 }
 
 
@@ -47,19 +55,23 @@ def numpy_dtype(data_type: int) -> np.dtype:
 
 
 def kserve_datatype(data_type: int) -> str:
-    """"INT64" for TYPE_INT64: the KServe v2 name of a config data type."""
+    """ "INT64" for TYPE_INT64: the KServe v2 name of a config data type."""
     return mc.DataType.Name(data_type).removeprefix("TYPE_").replace("STRING", "BYTES")
 
 
 def build_config(
-    *, name: str, maxlen: int, num_items: int, max_batch_size: int, queue_delay_us: int,
+    *,
+    name: str,
+    maxlen: int,
+    num_items: int,
+    max_batch_size: int,
+    queue_delay_us: int,
     parameters: dict[str, str] | None = None,
 ) -> mc.ModelConfig:
     config = mc.ModelConfig(name=name, platform=PLATFORM, max_batch_size=max_batch_size)
     config.version_policy.latest.num_versions = 1
     config.input.add(name=INPUT_NAME, data_type=mc.TYPE_INT64, dims=[maxlen])
-    config.output.add(name=OUTPUT_NAME, data_type=mc.TYPE_FP32, dims=[num_items],
-                      label_filename=LABEL_FILE)
+    config.output.add(name=OUTPUT_NAME, data_type=mc.TYPE_FP32, dims=[num_items], label_filename=LABEL_FILE)
     config.dynamic_batching.SetInParent()
     config.dynamic_batching.max_queue_delay_microseconds = queue_delay_us
     config.instance_group.add(kind=mc.ModelInstanceGroup.KIND_CPU, count=1)
@@ -111,7 +123,8 @@ def available_versions(model_dir: Path, model_file: str = MODEL_FILE) -> list[in
     """Version folders holding the model file, named canonically ("2", not "02" or "²")."""
     found = ((parse_version(child.name), child) for child in model_dir.iterdir() if child.is_dir())
     return sorted(
-        version for version, child in found
+        version
+        for version, child in found
         if version is not None and child.name == str(version) and (child / model_file).is_file()
     )
 
@@ -125,7 +138,7 @@ def select_versions(config: mc.ModelConfig, available: list[int]) -> list[int]:
     if kind == "specific":
         return [v for v in available if v in set(policy.specific.versions)]
     count = policy.latest.num_versions if kind == "latest" else 1
-    return sorted(available)[-max(count, 1):]
+    return sorted(available)[-max(count, 1) :]
 
 
 @dataclass(frozen=True)
@@ -163,5 +176,4 @@ def load_entry(repository: Path, name: str) -> ModelEntry:
             if not path.is_file():
                 raise RepositoryError(f"{path} not found: named by output {output.name!r} of {model_dir / CONFIG_FILE}")
             labels[output.name] = path.read_text().split()
-    return ModelEntry(name, model_dir, config,
-                      {v: model_dir / str(v) / model_file for v in chosen}, labels)
+    return ModelEntry(name, model_dir, config, {v: model_dir / str(v) / model_file for v in chosen}, labels)

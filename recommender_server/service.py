@@ -55,9 +55,11 @@ class RecommenderModelService(ModelService):
         options = BatchingOptions(
             enabled=s.dynamic_batching,
             window_s=None if s.batch_window_ms is None else s.batch_window_ms / 1000,
-            max_batch_size=s.max_batch_size, intra_op_threads=s.intra_op_threads,
+            max_batch_size=s.max_batch_size,
+            intra_op_threads=s.intra_op_threads,
             instances=s.instances,
-            spinning=s.ort_spinning)
+            spinning=s.ort_spinning,
+        )
         names = model_names(s.model_repository)
         if s.model_name not in names:
             raise RepositoryError(f"model {s.model_name!r} is not in {s.model_repository} (models: {', '.join(names)})")
@@ -71,8 +73,13 @@ class RecommenderModelService(ModelService):
             log.warning("no interaction data: search ties are not ordered by popularity", reason=str(exc))
             popularity = Counter()
         catalog = Catalog.build(movies, TitleIndex(movies.values(), popularity), host.get(s.model_name))
-        log.info("catalog loaded", movies=len(movies), with_plot=sum(1 for m in movies.values() if m.plot),
-                 scored_by_model=len(catalog.label_ids), data_dir=str(data_root))
+        log.info(
+            "catalog loaded",
+            movies=len(movies),
+            with_plot=sum(1 for m in movies.values() if m.plot),
+            scored_by_model=len(catalog.label_ids),
+            data_dir=str(data_root),
+        )
         return host, catalog
 
     async def load(self) -> None:

@@ -32,23 +32,26 @@ _STATUS = {
 }
 
 
-def search_movies(titles: TitleCatalog, request: recommender_pb2.SearchMoviesRequest
-                  ) -> recommender_pb2.SearchMoviesResponse:
+def search_movies(
+    titles: TitleCatalog, request: recommender_pb2.SearchMoviesRequest
+) -> recommender_pb2.SearchMoviesResponse:
     limit = check_search(request)
     hits = titles.index.search(request.query, limit)
-    return recommender_pb2.SearchMoviesResponse(hits=[
-        recommender_pb2.SearchHit(movie=titles.protos[h.movie_id], match_score=h.score) for h in hits
-    ])
+    return recommender_pb2.SearchMoviesResponse(
+        hits=[recommender_pb2.SearchHit(movie=titles.protos[h.movie_id], match_score=h.score) for h in hits]
+    )
 
 
-def resolve_titles(titles: TitleCatalog, request: recommender_pb2.ResolveTitlesRequest
-                   ) -> recommender_pb2.ResolveTitlesResponse:
+def resolve_titles(
+    titles: TitleCatalog, request: recommender_pb2.ResolveTitlesRequest
+) -> recommender_pb2.ResolveTitlesResponse:
     queries = check_resolve(request)
     response = recommender_pb2.ResolveTitlesResponse()
     for query in queries:
         resolution = titles.resolver.resolve(query)
-        out = response.resolutions.add(query=query, status=_STATUS[resolution.status],
-                                       candidate_count=len(resolution.candidates))
+        out = response.resolutions.add(
+            query=query, status=_STATUS[resolution.status], candidate_count=len(resolution.candidates)
+        )
         if resolution.movie_id is not None:
             out.movie.CopyFrom(titles.protos[resolution.movie_id])
         out.candidates.extend(titles.protos[m] for m in resolution.candidates[:MAX_CANDIDATES])
@@ -89,9 +92,9 @@ class RecommenderServicer(recommender_pb2_grpc.RecommenderServiceServicer):
         # Catalog movies nobody rated in MovieLens-1M are outside the model's vocabulary: they
         # carry no signal, so the window holds the most recent movies the model knows.
         known = columns >= 0
-        recent = watched[known][-catalog.window:]
+        recent = watched[known][-catalog.window :]
         window = np.zeros((1, catalog.window), dtype=np.int64)
-        window[0, catalog.window - len(recent):] = recent
+        window[0, catalog.window - len(recent) :] = recent
         served = catalog.model.version("")
         outputs = await served.batcher.infer({INPUT_NAME: window})
         scores = outputs[OUTPUT_NAME][0].astype(np.float32, copy=True)
@@ -102,10 +105,9 @@ class RecommenderServicer(recommender_pb2_grpc.RecommenderServiceServicer):
         top = np.argpartition(-scores, k - 1)[:k] if k else np.array([], dtype=np.int64)
         top = top[np.argsort(-scores[top], kind="stable")]
         response = recommender_pb2.RecommendResponse(
-            model_name=catalog.model.name, model_version=str(served.version),
-            history_length_used=len(recent))
+            model_name=catalog.model.name, model_version=str(served.version), history_length_used=len(recent)
+        )
         for rank, column in enumerate(top, start=1):
             movie_id = int(catalog.label_ids[column])
-            response.recommendations.add(movie=catalog.protos[movie_id], score=float(scores[column]),
-                                         rank=rank)
+            response.recommendations.add(movie=catalog.protos[movie_id], score=float(scores[column]), rank=rank)
         return response

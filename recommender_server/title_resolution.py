@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import bisect
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from marquee.titles import fold, loose_keys, part_keys, split_bare_year, split_year, title_key
 from recommender_server.movies import MovieRecord

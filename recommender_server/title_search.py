@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 from rapidfuzz import fuzz, process
 
@@ -71,9 +71,12 @@ class TitleIndex:
         return len(set(self._owner))
 
     def _words_like(self, word: str) -> set[str]:
-        close = {w for w, _s, _i in process.extract(
-            word, self._vocabulary, scorer=fuzz.ratio, processor=None, limit=None,
-            score_cutoff=_word_cutoff(word))}
+        close = {
+            w
+            for w, _s, _i in process.extract(
+                word, self._vocabulary, scorer=fuzz.ratio, processor=None, limit=None, score_cutoff=_word_cutoff(word)
+            )
+        }
         if len(word) >= 3:
             start = bisect.bisect_left(self._vocabulary, word)
             for candidate in self._vocabulary[start:]:
@@ -94,7 +97,7 @@ class TitleIndex:
     def search(self, query: str, limit: int = 10) -> list[Hit]:
         words = fold(query).split()
         years = {int(w) for w in words if _YEAR.match(w)}
-        title_words = ([w for w in words if not _YEAR.match(w)] or words)[:self._max_words]
+        title_words = ([w for w in words if not _YEAR.match(w)] or words)[: self._max_words]
         text = " ".join(title_words)
         if not text:
             return []
@@ -102,8 +105,9 @@ class TitleIndex:
         if not positions:
             return []
         keys = [self._keys[p] for p in positions]
-        matches = process.extract(text, keys, scorer=fuzz.WRatio, processor=None,
-                                  limit=limit * 4 + 8, score_cutoff=MIN_SCORE)
+        matches = process.extract(
+            text, keys, scorer=fuzz.WRatio, processor=None, limit=limit * 4 + 8, score_cutoff=MIN_SCORE
+        )
         best: dict[int, float] = {}
         for key, score, index in matches:
             movie_id = self._owner[positions[index]]

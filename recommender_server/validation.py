@@ -8,7 +8,7 @@ The title caps that the client also needs (query lengths, queries per call) live
 
 from __future__ import annotations
 
-from typing import Container, Sequence
+from collections.abc import Container, Sequence
 
 import numpy as np
 from tritonclient.grpc import model_config_pb2 as mc
@@ -32,10 +32,17 @@ MAX_CANDIDATES = 20
 CLASSIFICATION = "classification"
 
 _TYPED_CONTENTS = {
-    mc.TYPE_BOOL: "bool_contents", mc.TYPE_INT8: "int_contents", mc.TYPE_INT16: "int_contents",
-    mc.TYPE_INT32: "int_contents", mc.TYPE_INT64: "int64_contents",
-    mc.TYPE_UINT8: "uint_contents", mc.TYPE_UINT16: "uint_contents", mc.TYPE_UINT32: "uint_contents",
-    mc.TYPE_UINT64: "uint64_contents", mc.TYPE_FP32: "fp32_contents", mc.TYPE_FP64: "fp64_contents",
+    mc.TYPE_BOOL: "bool_contents",
+    mc.TYPE_INT8: "int_contents",
+    mc.TYPE_INT16: "int_contents",
+    mc.TYPE_INT32: "int_contents",
+    mc.TYPE_INT64: "int64_contents",
+    mc.TYPE_UINT8: "uint_contents",
+    mc.TYPE_UINT16: "uint_contents",
+    mc.TYPE_UINT32: "uint_contents",
+    mc.TYPE_UINT64: "uint64_contents",
+    mc.TYPE_FP32: "fp32_contents",
+    mc.TYPE_FP64: "fp64_contents",
 }
 
 
@@ -49,11 +56,14 @@ def check_search(request: recommender_pb2.SearchMoviesRequest) -> int:
     if not request.query.strip():
         raise InvalidArgument("query must not be empty: give part of a movie title")
     if len(request.query) > MAX_SEARCH_QUERY_CHARS:
-        raise InvalidArgument(f"query is {len(request.query)} characters long; at most "
-                              f"{MAX_SEARCH_QUERY_CHARS} are allowed: give part of a movie title")
+        raise InvalidArgument(
+            f"query is {len(request.query)} characters long; at most "
+            f"{MAX_SEARCH_QUERY_CHARS} are allowed: give part of a movie title"
+        )
     if not 0 <= request.limit <= MAX_SEARCH_LIMIT:
-        raise InvalidArgument(f"limit must be between 1 and {MAX_SEARCH_LIMIT} (0 means "
-                              f"{DEFAULT_SEARCH_LIMIT}), got {request.limit}")
+        raise InvalidArgument(
+            f"limit must be between 1 and {MAX_SEARCH_LIMIT} (0 means {DEFAULT_SEARCH_LIMIT}), got {request.limit}"
+        )
     return request.limit or DEFAULT_SEARCH_LIMIT
 
 
@@ -63,14 +73,17 @@ def check_resolve(request: recommender_pb2.ResolveTitlesRequest) -> list[str]:
     if not queries:
         raise InvalidArgument("queries is empty: give at least one movie title")
     if len(queries) > MAX_RESOLVE_QUERIES:
-        raise InvalidArgument(f"queries holds {len(queries)} titles; at most {MAX_RESOLVE_QUERIES} "
-                              "per call: send them in several calls")
+        raise InvalidArgument(
+            f"queries holds {len(queries)} titles; at most {MAX_RESOLVE_QUERIES} per call: send them in several calls"
+        )
     for number, query in enumerate(queries):
         if not query.strip():
             raise InvalidArgument(f"queries[{number}] is empty: give a movie title")
         if len(query) > MAX_RESOLVE_QUERY_CHARS:
-            raise InvalidArgument(f"queries[{number}] is {len(query)} characters long; at most "
-                                  f"{MAX_RESOLVE_QUERY_CHARS} are allowed for a movie title")
+            raise InvalidArgument(
+                f"queries[{number}] is {len(query)} characters long; at most "
+                f"{MAX_RESOLVE_QUERY_CHARS} are allowed for a movie title"
+            )
     return queries
 
 
@@ -83,8 +96,7 @@ def check_lookup(movie_ids: Sequence[int], catalog: Container[int]) -> None:
         raise InvalidArgument(f"unknown movie ids: {name_ids(unknown)} (not in the MovieLens-1M catalog)")
 
 
-def check_recommend(request: recommender_pb2.RecommendRequest, catalog: Catalog
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def check_recommend(request: recommender_pb2.RecommendRequest, catalog: Catalog) -> tuple[np.ndarray, np.ndarray]:
     """The watched movie ids and their score columns (`Catalog.columns`), once `k` is in range,
     every watched movie is in the catalog and the model knows at least one of them."""
     if not 1 <= request.k <= MAX_K:
@@ -103,11 +115,13 @@ def check_recommend(request: recommender_pb2.RecommendRequest, catalog: Catalog
     if not (columns >= 0).any():
         raise InvalidArgument(
             f"none of the watched movies ({name_ids(watched.tolist())}) was ever rated in "
-            "MovieLens-1M, so the model knows nothing about them; add a movie it knows")
+            "MovieLens-1M, so the model knows nothing about them; add a movie it knows"
+        )
     return watched, columns
 
 
 # -- KServe v2 ModelInfer ----------------------------------------------------------------------
+
 
 def decode_inputs(model: ServedModel, request: kserve.ModelInferRequest) -> dict[str, np.ndarray]:
     """The request's tensors as numpy arrays, checked against the model config."""
@@ -117,16 +131,15 @@ def decode_inputs(model: ServedModel, request: kserve.ModelInferRequest) -> dict
     given = [t.name for t in request.inputs]
     unknown = [name for name in given if name not in specs]
     if unknown:
-        raise InvalidArgument(
-            f"model {model.name!r} has no input {shorten(unknown[0])!r}; it expects {expected}")
+        raise InvalidArgument(f"model {model.name!r} has no input {shorten(unknown[0])!r}; it expects {expected}")
     missing = [name for name in specs if name not in given]
     if missing or len(given) != len(set(given)):
-        raise InvalidArgument(
-            f"model {model.name!r} expects exactly the inputs {expected}; got {shorten(str(given))}")
+        raise InvalidArgument(f"model {model.name!r} expects exactly the inputs {expected}; got {shorten(str(given))}")
     if request.raw_input_contents and len(request.raw_input_contents) != len(request.inputs):
         raise InvalidArgument(
             f"raw_input_contents holds {len(request.raw_input_contents)} tensors for "
-            f"{len(request.inputs)} inputs; send one per input, in the same order")
+            f"{len(request.inputs)} inputs; send one per input, in the same order"
+        )
     arrays: dict[str, np.ndarray] = {}
     batch_sizes = set()
     for index, tensor in enumerate(request.inputs):
@@ -135,13 +148,18 @@ def decode_inputs(model: ServedModel, request: kserve.ModelInferRequest) -> dict
         if tensor.datatype != want_type:
             raise InvalidArgument(
                 f"input {tensor.name!r} must be {want_type}, got {shorten(tensor.datatype) or 'no datatype'}; "
-                f"expected {_describe(spec)}")
+                f"expected {_describe(spec)}"
+            )
         shape = list(tensor.shape)
-        if (len(shape) != len(spec.dims) + 1 or list(spec.dims) != shape[1:]
-                or not 1 <= shape[0] <= config.max_batch_size):
+        if (
+            len(shape) != len(spec.dims) + 1
+            or list(spec.dims) != shape[1:]
+            or not 1 <= shape[0] <= config.max_batch_size
+        ):
             raise InvalidArgument(
                 f"input {tensor.name!r} has shape {shorten(str(shape))}; expected {_describe(spec)} with "
-                f"1 <= batch <= {config.max_batch_size}")
+                f"1 <= batch <= {config.max_batch_size}"
+            )
         dtype = numpy_dtype(spec.data_type)
         count = int(np.prod(shape))
         if request.raw_input_contents:
@@ -149,14 +167,16 @@ def decode_inputs(model: ServedModel, request: kserve.ModelInferRequest) -> dict
             if len(raw) != count * dtype.itemsize:
                 raise InvalidArgument(
                     f"input {tensor.name!r}: {len(raw)} bytes of raw content for shape {shape} of "
-                    f"{want_type}; expected {count * dtype.itemsize} bytes (little-endian)")
+                    f"{want_type}; expected {count * dtype.itemsize} bytes (little-endian)"
+                )
             array = np.frombuffer(raw, dtype=dtype.newbyteorder("<")).astype(dtype, copy=False)
         else:
             values = getattr(tensor.contents, _TYPED_CONTENTS[spec.data_type])
             if len(values) != count:
                 raise InvalidArgument(
                     f"input {tensor.name!r}: {len(values)} values for shape {shape}; expected {count} "
-                    "(in raw_input_contents or contents)")
+                    "(in raw_input_contents or contents)"
+                )
             array = np.asarray(values, dtype=dtype)
         arrays[tensor.name] = array.reshape(shape)
         batch_sizes.add(shape[0])
@@ -176,7 +196,8 @@ def requested_outputs(model: ServedModel, request: kserve.ModelInferRequest) -> 
         if output.name not in specs:
             raise InvalidArgument(
                 f"model {model.name!r} has no output {shorten(output.name)!r}; it has "
-                + ", ".join(_describe(s) for s in config.output))
+                + ", ".join(_describe(s) for s in config.output)
+            )
         k = 0
         if CLASSIFICATION in output.parameters:
             param = output.parameters[CLASSIFICATION]
@@ -185,7 +206,7 @@ def requested_outputs(model: ServedModel, request: kserve.ModelInferRequest) -> 
             classes = int(np.prod(specs[output.name].dims))
             if not 1 <= k <= classes:
                 raise InvalidArgument(
-                    f"classification for output {output.name!r} must be an integer between 1 and "
-                    f"{classes}")
+                    f"classification for output {output.name!r} must be an integer between 1 and {classes}"
+                )
         wanted.append((output.name, k))
     return wanted

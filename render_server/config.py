@@ -14,7 +14,6 @@ from pydantic import Field, model_validator
 from marquee.addresses import RENDER
 from marquee.serving import ServerSettings
 
-
 #: What a request gets when it leaves a field unset (the original pipeline's signature).
 DEFAULT_STEPS = 28
 DEFAULT_GUIDANCE = 7.0
@@ -64,7 +63,9 @@ class RenderSettings(ServerSettings):
         0, ge=0, le=256, description="Torch intra-op threads; 0 keeps torch's default (one per core)."
     )
     max_size: int = Field(
-        1536, ge=64, le=4096,
+        1536,
+        ge=64,
+        le=4096,
         description=(
             "Largest width or height a request may ask for, in pixels (a multiple of 16). Lowered "
             "at load to what the model can render (its position-embedding grid: 3072 for SD3-Medium); "
@@ -72,7 +73,9 @@ class RenderSettings(ServerSettings):
         ),
     )
     queue_depth: int = Field(
-        8, ge=0, le=1000,
+        8,
+        ge=0,
+        le=1000,
         description="Jobs that may wait behind the running one; more are refused with RESOURCE_EXHAUSTED.",
     )
     output_dir: Path = Field(
@@ -80,13 +83,12 @@ class RenderSettings(ServerSettings):
         description="Where every result is saved (image, layout visualisations, metadata JSON).",
     )
     output_file_mode: str = Field(
-        "0644", pattern=r"^0?[0-7]{3}$",
+        "0644",
+        pattern=r"^0?[0-7]{3}$",
         description="Permissions of every saved file, in octal (default 0644, as the client writes: "
         "readable by whoever reads the output folder; 0600 keeps them to the server's user).",
     )
-    preview_size: int = Field(
-        512, ge=16, le=2048, description="Longest side of a streamed preview JPEG, in pixels."
-    )
+    preview_size: int = Field(512, ge=16, le=2048, description="Longest side of a streamed preview JPEG, in pixels.")
     warm_up: bool = Field(True, description="Render a tiny image after loading, before reporting SERVING.")
     compile: Literal["off", "default", "reduce-overhead", "max-autotune", "eager"] = Field(
         "off",
@@ -96,7 +98,9 @@ class RenderSettings(ServerSettings):
         "Worth it on a GPU; minutes of start-up on a CPU.",
     )
     negative_prompt_cache: int = Field(
-        8, ge=0, le=1024,
+        8,
+        ge=0,
+        le=1024,
         description="creatilayout: negative prompts whose text-encoder embeddings are kept (most "
         "jobs send the same, usually empty, one); 0 encodes every time.",
     )

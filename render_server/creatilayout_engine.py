@@ -39,9 +39,17 @@ def model_max_size(pipe: Any) -> int | None:
 class CreatiLayoutEngine(Engine):
     name = "creatilayout"
 
-    def __init__(self, model: str | None, base_model: str | None = None, device: str = "auto",
-                 dtype: str = "auto", torch_threads: int = 0, compile_mode: str = "off",
-                 negative_prompt_cache: int = 0, warm_up_size: int = WARM_UP_SIZE) -> None:
+    def __init__(
+        self,
+        model: str | None,
+        base_model: str | None = None,
+        device: str = "auto",
+        dtype: str = "auto",
+        torch_threads: int = 0,
+        compile_mode: str = "off",
+        negative_prompt_cache: int = 0,
+        warm_up_size: int = WARM_UP_SIZE,
+    ) -> None:
         super().__init__()
         self.compile_mode = compile_mode
         self.negative_prompt_cache = negative_prompt_cache
@@ -63,8 +71,8 @@ class CreatiLayoutEngine(Engine):
         try:
             import torch
 
-            from render_server.creatilayout.pipeline import layout_step_count
             from render_server.creatilayout.loading import DEFAULT_LAYOUT_MODEL, load_pipeline
+            from render_server.creatilayout.pipeline import layout_step_count
         except ImportError as exc:
             raise RuntimeError(
                 f"the creatilayout engine needs torch, diffusers and transformers ({exc}); install "
@@ -100,8 +108,13 @@ class CreatiLayoutEngine(Engine):
         if self.max_size:
             size = min(size, self.max_size)
         spec = RenderSpec(
-            prompt="warm-up", objects=(LayoutObject("box", (0.25, 0.25, 0.75, 0.75)),),
-            steps=WARM_UP_STEPS, guidance=2.0, width=size, height=size, seed=0,
+            prompt="warm-up",
+            objects=(LayoutObject("box", (0.25, 0.25, 0.75, 0.75)),),
+            steps=WARM_UP_STEPS,
+            guidance=2.0,
+            width=size,
+            height=size,
+            seed=0,
             preview_interval=2,
         )
         self.render(spec, control)

@@ -15,16 +15,26 @@ import colorsys
 import hashlib
 import math
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from marquee.fonts import truetype as font
 from marquee.layout_drawing import (
-    LabelStyle, PixelBox, PlacedLabel, Rect, box_colour, draw_label, draw_outline, ellipsised, label_text,
-    one_line, pixel_box, place_labels,
+    LabelStyle,
+    PixelBox,
+    PlacedLabel,
+    Rect,
+    box_colour,
+    draw_label,
+    draw_outline,
+    ellipsised,
+    label_text,
+    one_line,
+    pixel_box,
+    place_labels,
 )
 from render_server.engines import COMPOSING, Engine, EngineOutput, JobCancelled, JobControl
 from render_server.spec import LayoutObject, RenderSpec
@@ -45,20 +55,51 @@ ENGINE_NOTICE = (
 
 #: Base hue (degrees), saturation and value per MovieLens genre.
 GENRE_HSV = {
-    "action": (12, 0.85, 0.85), "adventure": (35, 0.8, 0.85), "animation": (300, 0.55, 0.95),
-    "children's": (50, 0.7, 0.95), "children": (50, 0.7, 0.95), "comedy": (52, 0.75, 0.95),
-    "crime": (222, 0.7, 0.5), "documentary": (95, 0.25, 0.7), "drama": (200, 0.5, 0.6),
-    "fantasy": (270, 0.6, 0.75), "film-noir": (220, 0.05, 0.45), "horror": (356, 0.9, 0.45),
-    "musical": (322, 0.7, 0.9), "mystery": (245, 0.55, 0.5), "romance": (340, 0.6, 0.9),
-    "sci-fi": (185, 0.8, 0.75), "thriller": (210, 0.45, 0.4), "war": (70, 0.35, 0.5),
+    "action": (12, 0.85, 0.85),
+    "adventure": (35, 0.8, 0.85),
+    "animation": (300, 0.55, 0.95),
+    "children's": (50, 0.7, 0.95),
+    "children": (50, 0.7, 0.95),
+    "comedy": (52, 0.75, 0.95),
+    "crime": (222, 0.7, 0.5),
+    "documentary": (95, 0.25, 0.7),
+    "drama": (200, 0.5, 0.6),
+    "fantasy": (270, 0.6, 0.75),
+    "film-noir": (220, 0.05, 0.45),
+    "horror": (356, 0.9, 0.45),
+    "musical": (322, 0.7, 0.9),
+    "mystery": (245, 0.55, 0.5),
+    "romance": (340, 0.6, 0.9),
+    "sci-fi": (185, 0.8, 0.75),
+    "thriller": (210, 0.45, 0.4),
+    "war": (70, 0.35, 0.5),
     "western": (30, 0.7, 0.7),
 }
 #: Mood words that darken (negative) or brighten (positive) the palette.
 MOOD_VALUE = {
-    "dark": -0.3, "grim": -0.3, "ominous": -0.3, "sinister": -0.3, "tense": -0.2, "gritty": -0.2,
-    "melancholic": -0.2, "sad": -0.2, "moody": -0.2, "noir": -0.3, "eerie": -0.25, "haunting": -0.2,
-    "bright": 0.2, "hopeful": 0.2, "joyful": 0.25, "cheerful": 0.25, "playful": 0.2, "warm": 0.1,
-    "whimsical": 0.2, "uplifting": 0.2, "sunny": 0.25, "light": 0.15, "romantic": 0.1,
+    "dark": -0.3,
+    "grim": -0.3,
+    "ominous": -0.3,
+    "sinister": -0.3,
+    "tense": -0.2,
+    "gritty": -0.2,
+    "melancholic": -0.2,
+    "sad": -0.2,
+    "moody": -0.2,
+    "noir": -0.3,
+    "eerie": -0.25,
+    "haunting": -0.2,
+    "bright": 0.2,
+    "hopeful": 0.2,
+    "joyful": 0.25,
+    "cheerful": 0.25,
+    "playful": 0.2,
+    "warm": 0.1,
+    "whimsical": 0.2,
+    "uplifting": 0.2,
+    "sunny": 0.25,
+    "light": 0.15,
+    "romantic": 0.1,
 }
 #: Mood words that pull the hue towards a temperature.
 MOOD_HUE = {"warm": 30, "fiery": 15, "sunny": 45, "cold": 210, "icy": 195, "cool": 200, "toxic": 100}
@@ -127,8 +168,15 @@ class DraftEngine(Engine):
 
     def warm_up(self, control: JobControl) -> None:
         spec = RenderSpec(
-            prompt="warm-up", objects=(LayoutObject("box", (0.2, 0.2, 0.8, 0.8)),), steps=1,
-            guidance=0.0, width=64, height=64, seed=0, preview_interval=1, title="Warm-up",
+            prompt="warm-up",
+            objects=(LayoutObject("box", (0.2, 0.2, 0.8, 0.8)),),
+            steps=1,
+            guidance=0.0,
+            width=64,
+            height=64,
+            seed=0,
+            preview_interval=1,
+            title="Warm-up",
         )
         self.render(spec, control)
 
@@ -196,8 +244,9 @@ class DraftEngine(Engine):
         return Image.fromarray(pixels)
 
     @staticmethod
-    def _object(canvas: Image.Image, index: int, box: PixelBox, style: LabelStyle,
-                rng: np.random.Generator) -> Image.Image:
+    def _object(
+        canvas: Image.Image, index: int, box: PixelBox, style: LabelStyle, rng: np.random.Generator
+    ) -> Image.Image:
         """A translucent shape in the box's colour (the same colour as in every layout picture),
         with the box outline over it."""
         x1, y1, x2, y2 = box
@@ -218,16 +267,17 @@ class DraftEngine(Engine):
         return out
 
     @staticmethod
-    def _title(canvas: Image.Image, title: "_PlacedText", colours: dict) -> Image.Image:
+    def _title(canvas: Image.Image, title: _PlacedText, colours: dict) -> Image.Image:
         draw = ImageDraw.Draw(canvas)
         x, y = title.origin
-        draw.multiline_text((x + title.shadow, y + title.shadow), title.text, font=title.font,
-                            fill=(0, 0, 0), align="center")
+        draw.multiline_text(
+            (x + title.shadow, y + title.shadow), title.text, font=title.font, fill=(0, 0, 0), align="center"
+        )
         draw.multiline_text((x, y), title.text, font=title.font, fill=colours["text"], align="center")
         return canvas
 
     @staticmethod
-    def _finish(canvas: Image.Image, plan: "PosterPlan", colours: dict) -> Image.Image:
+    def _finish(canvas: Image.Image, plan: PosterPlan, colours: dict) -> Image.Image:
         width, height = canvas.size
         ys = np.linspace(-1.0, 1.0, height, dtype=np.float32)[:, None]
         xs = np.linspace(-1.0, 1.0, width, dtype=np.float32)[None, :]
@@ -281,8 +331,13 @@ def plan_poster(spec: RenderSpec) -> PosterPlan:
         reserved.append(genre_line.rect)
     style = LabelStyle.for_size(width, height)
     boxes = [pixel_box(obj.box, width, height) for obj in spec.objects]
-    labels = place_labels(boxes, [label_text(i, obj.phrase) for i, obj in enumerate(spec.objects)],
-                          (width, height), style.measure, reserved)
+    labels = place_labels(
+        boxes,
+        [label_text(i, obj.phrase) for i, obj in enumerate(spec.objects)],
+        (width, height),
+        style.measure,
+        reserved,
+    )
     return PosterPlan(title, genre_line, reserved, style, boxes, labels)
 
 
@@ -292,8 +347,12 @@ def _frame_width(width: int, height: int) -> int:
 
 def _frame_strips(width: int, height: int) -> list[Rect]:
     frame = _frame_width(width, height)
-    return [(0, 0, width, frame), (0, height - frame, width, height),
-            (0, 0, frame, height), (width - frame, 0, width, height)]
+    return [
+        (0, 0, width, frame),
+        (0, height - frame, width, height),
+        (0, 0, frame, height),
+        (width - frame, 0, width, height),
+    ]
 
 
 def _ink_rect(origin: tuple[float, float], bbox: tuple[float, float, float, float], shadow: int) -> Rect:
@@ -320,8 +379,14 @@ def _plan_title(width: int, height: int, title: str, objects: Sequence[LayoutObj
             break
         size = max(6, round(size * 0.85))
     if len(lines) > 2:
-        lines = [lines[0], ellipsised(f"{lines[1]} {lines[2]}", int(width * 0.92),
-                                      lambda t: (math.ceil(measure.textlength(t, font=title_font)), 0))]
+        lines = [
+            lines[0],
+            ellipsised(
+                f"{lines[1]} {lines[2]}",
+                int(width * 0.92),
+                lambda t: (math.ceil(measure.textlength(t, font=title_font)), 0),
+            ),
+        ]
     text = "\n".join(lines)
     bbox = measure.multiline_textbbox((0, 0), text, font=title_font, align="center")
     tw, th = bbox[2] - bbox[0], bbox[3] - bbox[1]
@@ -330,8 +395,9 @@ def _plan_title(width: int, height: int, title: str, objects: Sequence[LayoutObj
     return _PlacedText(text, title_font, origin, _ink_rect(origin, bbox, shadow), shadow)
 
 
-def _wrap_to(text: str, title_font: ImageFont.FreeTypeFont, max_width: float,
-             measure: ImageDraw.ImageDraw) -> list[str]:
+def _wrap_to(
+    text: str, title_font: ImageFont.FreeTypeFont, max_width: float, measure: ImageDraw.ImageDraw
+) -> list[str]:
     """Word wrap by rendered width; a word wider than a line is broken."""
     chars = max(1, len(text))
     while True:

@@ -13,7 +13,8 @@ import collections
 import concurrent.futures
 import math
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from marquee.serving import (
     Cancelled,
@@ -88,8 +89,9 @@ class JobQueue:
     stops early, and returns the result that ends the stream.
     """
 
-    def __init__(self, work: Callable[[Ticket], Any], *, max_waiting: int, engine: str,
-                 preview_max_side: int = 512) -> None:
+    def __init__(
+        self, work: Callable[[Ticket], Any], *, max_waiting: int, engine: str, preview_max_side: int = 512
+    ) -> None:
         self._work = work
         self.max_waiting = max_waiting
         self.engine = engine
@@ -117,7 +119,7 @@ class JobQueue:
         self._idle.set()
         self._runner = asyncio.create_task(self._run(), name="render-queue")
 
-    def run_in_worker(self, fn: Callable[[], Any]) -> "asyncio.Future[Any]":
+    def run_in_worker(self, fn: Callable[[], Any]) -> asyncio.Future[Any]:
         """Runs `fn` on the worker thread (loading and warming up use the same thread as jobs)."""
         return asyncio.get_running_loop().run_in_executor(self._executor, fn)
 
@@ -139,17 +141,22 @@ class JobQueue:
                 f"one; the limit is {self.max_waiting}); retry in about {retry} s{guess}",
                 retry,
             )
-        ticket = Ticket(spec, EventChannel(asyncio.get_running_loop()), total_steps, deadline, self.engine,
-                        self._encoder, self.preview_max_side)
+        ticket = Ticket(
+            spec,
+            EventChannel(asyncio.get_running_loop()),
+            total_steps,
+            deadline,
+            self.engine,
+            self._encoder,
+            self.preview_max_side,
+        )
         self._waiting.append(ticket)
         metrics.QUEUE_DEPTH.set(len(self._waiting))
         ticket.position = len(self._waiting) - 1
         ticket.channel.publish(QUEUED, (ticket.position, len(self._waiting)))
         if deadline is not None:
             delay = max(0.0, deadline - time.monotonic())
-            ticket.deadline_timer = asyncio.get_running_loop().call_later(
-                delay, self._deadline_passed, ticket
-            )
+            ticket.deadline_timer = asyncio.get_running_loop().call_later(delay, self._deadline_passed, ticket)
         assert self._idle is not None
         self._idle.clear()
         self._wakeup.set()
@@ -238,7 +245,7 @@ class JobQueue:
                 self._finish(ticket, "error")
                 metrics.FAILURES.labels("error").inc()
                 ticket.channel.publish(ERROR, exc)
-            except Exception as exc:  # noqa: BLE001 - one bad job must not stop the queue
+            except Exception as exc:
                 self._finish(ticket, "error")
                 metrics.FAILURES.labels("error").inc()
                 log.exception("render job failed", job_id=ticket.job_id)
@@ -310,8 +317,13 @@ class JobQueue:
         remaining, step = self.remaining_seconds(running, now)
         stop_now, stop_by = drain_plan(remaining, step, now, deadline)
         log.info(
-            "draining", job_id=running.job_id, steps=running.steps_done, total_steps=running.total_steps,
-            remaining_seconds=round(remaining, 3), estimate=step.basis, grace_seconds=round(deadline - now, 3),
+            "draining",
+            job_id=running.job_id,
+            steps=running.steps_done,
+            total_steps=running.total_steps,
+            remaining_seconds=round(remaining, 3),
+            estimate=step.basis,
+            grace_seconds=round(deadline - now, 3),
         )
         if stop_now:
             log.info("stopping the running job for shutdown", job_id=running.job_id)
@@ -319,12 +331,12 @@ class JobQueue:
         assert self._idle is not None
         try:
             await asyncio.wait_for(self._idle.wait(), timeout=max(0.0, stop_by - time.monotonic()))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.info("stopping the running job at the end of the grace period", job_id=running.job_id)
             self.cancel(running, SHUTDOWN)
             try:
                 await asyncio.wait_for(self._idle.wait(), timeout=max(0.0, deadline - time.monotonic()))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 log.warning("the running job did not stop in time", job_id=running.job_id)
 
     async def close(self) -> None:
@@ -338,7 +350,7 @@ class JobQueue:
             if self._idle is not None and not self._idle.is_set():
                 try:
                     await asyncio.wait_for(self._idle.wait(), timeout=5.0)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             self._runner.cancel()
             try:

@@ -28,9 +28,16 @@ SHUTDOWN = "shutdown"
 class Ticket:
     """A job in the queue, and the `JobControl` its engine reports through."""
 
-    def __init__(self, spec: RenderSpec, channel: EventChannel, total_steps: int,
-                 deadline: float | None, engine: str, encoder: concurrent.futures.Executor,
-                 preview_max_side: int) -> None:
+    def __init__(
+        self,
+        spec: RenderSpec,
+        channel: EventChannel,
+        total_steps: int,
+        deadline: float | None,
+        engine: str,
+        encoder: concurrent.futures.Executor,
+        preview_max_side: int,
+    ) -> None:
         self.job_id = uuid.uuid4().hex
         self.spec = spec
         self.channel = channel
@@ -38,8 +45,9 @@ class Ticket:
         #: `time.monotonic()` value after which the job is abandoned, or None.
         self.deadline = deadline
         self.engine = engine
-        self._previews = PreviewHandoff(channel, encoder, job_id=self.job_id, width=spec.width,
-                                        height=spec.height, max_side=preview_max_side)
+        self._previews = PreviewHandoff(
+            channel, encoder, job_id=self.job_id, width=spec.width, height=spec.height, max_side=preview_max_side
+        )
         #: Jobs ahead of this one when it was last told (0: next to run).
         self.position = -1
         self.submitted = time.monotonic()

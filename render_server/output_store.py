@@ -15,8 +15,9 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from marquee.atomic_files import DEFAULT_FILE_MODE, atomic_write_bytes, sweep_temporaries
 from marquee.serving.structured_logs import get_logger
@@ -43,8 +44,7 @@ class OutputStore:
             raise PermissionError(f"output directory {self.root} is not writable")
         swept = [path for folder, _ in FOLDERS.values() for path in sweep_temporaries(self.root / folder)]
         if swept:
-            log.info("removed temporaries of interrupted writes", count=len(swept),
-                     output_dir=str(self.root))
+            log.info("removed temporaries of interrupted writes", count=len(swept), output_dir=str(self.root))
 
     @staticmethod
     def name_for(job_id: str) -> str:
@@ -55,9 +55,7 @@ class OutputStore:
         """Writes `files` (keys of FOLDERS but "metadata") and the metadata JSON; their paths
         relative to `root`, metadata last so its presence means the job's files are complete."""
         name = self.name_for(job_id)
-        relative = {
-            kind: f"{FOLDERS[kind][0]}/{name}{FOLDERS[kind][1]}" for kind in (*files, "metadata")
-        }
+        relative = {kind: f"{FOLDERS[kind][0]}/{name}{FOLDERS[kind][1]}" for kind in (*files, "metadata")}
         for kind, data in files.items():
             atomic_write_bytes(self.root / relative[kind], data, mode=self.file_mode)
         record = {**metadata, "files": {k: v for k, v in relative.items() if k != "metadata"}}

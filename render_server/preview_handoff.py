@@ -29,8 +29,16 @@ PREVIEWS_WAITING_FOR_ENCODER = 4
 class PreviewHandoff:
     """One job's previews: `hand_over` from the worker, encoded and published on `encoder`."""
 
-    def __init__(self, channel: EventChannel, encoder: concurrent.futures.Executor, *, job_id: str,
-                 width: int, height: int, max_side: int) -> None:
+    def __init__(
+        self,
+        channel: EventChannel,
+        encoder: concurrent.futures.Executor,
+        *,
+        job_id: str,
+        width: int,
+        height: int,
+        max_side: int,
+    ) -> None:
         self._channel = channel
         self._encoder = encoder
         self._job_id = job_id
@@ -72,7 +80,7 @@ class PreviewHandoff:
                 if self.first_published is None:
                     self.first_published = time.monotonic()
                 self._channel.publish(PREVIEW, (step, jpeg, width, height))
-            except Exception:  # noqa: BLE001 - a broken preview must not break the job
+            except Exception:
                 log.exception("preview failed", job_id=self._job_id, step=step)
             with self._lock:
                 if not self._waiting:

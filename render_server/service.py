@@ -67,14 +67,19 @@ class RenderModelService(ModelService):
             self.readiness.set(State.LOADING, f"warming up the {self.engine.name} engine")
             await self.queue.run_in_worker(self._warm_up)
         log.info(
-            "engine ready", engine=self.engine.name, model=self.engine.model, device=self.engine.device,
-            max_boxes=self.engine.max_boxes, max_size=self.limits.max_size,
+            "engine ready",
+            engine=self.engine.name,
+            model=self.engine.model,
+            device=self.engine.device,
+            max_boxes=self.engine.max_boxes,
+            max_size=self.limits.max_size,
             seconds=round(time.monotonic() - started, 3),
         )
         if self.limits.max_size < self.settings.max_size:
             log.warning(
                 "--max-size is above what the loaded model renders; requests are capped lower",
-                max_size=self.settings.max_size, model_max_size=self.limits.max_size,
+                max_size=self.settings.max_size,
+                model_max_size=self.limits.max_size,
             )
 
     def _warm_up(self) -> None:
@@ -111,4 +116,3 @@ class _WarmUpControl:
 
     def preview(self, step: int, picture: np.ndarray | Image.Image) -> None:
         encode_preview(picture, 64, 64, 64)  # loads the JPEG encoder before the first job
-

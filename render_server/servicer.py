@@ -8,7 +8,8 @@ once. `DescribeEngine` reports the engine, its readiness and every cap a request
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import grpc
 
@@ -55,7 +56,7 @@ class RenderServicer(render_pb2_grpc.RenderServiceServicer):
     def __init__(self, service: RenderModelService) -> None:
         self.service = service
 
-    async def Render(  # noqa: N802 - gRPC naming
+    async def Render(
         self, request: render_pb2.RenderRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[render_pb2.RenderResponse]:
         service = self.service
@@ -74,8 +75,14 @@ class RenderServicer(render_pb2_grpc.RenderServiceServicer):
             context.set_trailing_metadata(((RETRY_AFTER_KEY, str(full.retry_after_seconds)),))
             raise
         log.info(
-            "job queued", job_id=ticket.job_id, steps=spec.steps, width=spec.width, height=spec.height,
-            objects=len(spec.objects), seed=spec.seed, position=ticket.position,
+            "job queued",
+            job_id=ticket.job_id,
+            steps=spec.steps,
+            width=spec.width,
+            height=spec.height,
+            objects=len(spec.objects),
+            seed=spec.seed,
+            position=ticket.position,
         )
         try:
             while True:
@@ -91,7 +98,7 @@ class RenderServicer(render_pb2_grpc.RenderServiceServicer):
                 expired = deadline is not None and time.monotonic() >= deadline - DEADLINE_SLACK
                 queue.cancel(ticket, DEADLINE if expired else CLIENT_LEFT)
 
-    async def DescribeEngine(  # noqa: N802
+    async def DescribeEngine(
         self, request: render_pb2.DescribeEngineRequest, context: grpc.aio.ServicerContext
     ) -> render_pb2.DescribeEngineResponse:
         service = self.service

@@ -65,7 +65,7 @@ class Limits:
     default_preview_interval: int = DEFAULT_PREVIEW_INTERVAL
 
 
-def size_limits(settings: RenderSettings, engine: "Engine") -> Limits:
+def size_limits(settings: RenderSettings, engine: Engine) -> Limits:
     """The server's limits: --max-size, lowered to what the loaded model can render (a multiple
     of 16), so that validation refuses what the model would fail on and DescribeEngine
     advertises the same number."""
@@ -95,9 +95,7 @@ def capped_text(name: str, value: str, cap: int) -> str:
     """`value` trimmed; INVALID_ARGUMENT naming `name` and `cap` when it is longer than `cap`."""
     text = value.strip()
     if len(text) > cap:
-        raise InvalidArgument(
-            f"{name} is {len(text)} characters; the limit is {cap} (DescribeEngine lists every cap)"
-        )
+        raise InvalidArgument(f"{name} is {len(text)} characters; the limit is {cap} (DescribeEngine lists every cap)")
     return text
 
 
@@ -117,9 +115,7 @@ def _check_size(name: str, value: int, limits: Limits) -> int:
     return value
 
 
-def _check_box(
-    index: int, obj: render_pb2.RenderObject, width: int, height: int
-) -> tuple[float, float, float, float]:
+def _check_box(index: int, obj: render_pb2.RenderObject, width: int, height: int) -> tuple[float, float, float, float]:
     where = f"objects[{index}].box"
     if not obj.HasField("box"):
         raise InvalidArgument(f"{where} is missing (object {index})")
@@ -128,9 +124,7 @@ def _check_box(
         if not math.isfinite(value):
             raise InvalidArgument(f"{where}.{key} is {value} (object {index}); use a number in [0, 1]")
         if not 0.0 <= value <= 1.0:
-            raise InvalidArgument(
-                f"{where}.{key} = {value:g} is outside [0, 1] (object {index}); boxes are normalised"
-            )
+            raise InvalidArgument(f"{where}.{key} = {value:g} is outside [0, 1] (object {index}); boxes are normalised")
     for low, high, side, pixels in (("x1", "x2", "width", width), ("y1", "y2", "height", height)):
         if coords[low] >= coords[high]:
             raise InvalidArgument(
@@ -183,8 +177,7 @@ def validate_request(request: render_pb2.RenderRequest, limits: Limits) -> Rende
     steps = request.steps or limits.default_steps
     if not 1 <= steps <= MAX_STEPS:
         raise InvalidArgument(
-            f"steps must be between 1 and {MAX_STEPS} (0 means the default {limits.default_steps}), "
-            f"got {request.steps}"
+            f"steps must be between 1 and {MAX_STEPS} (0 means the default {limits.default_steps}), got {request.steps}"
         )
     guidance = request.guidance if request.HasField("guidance") else limits.default_guidance
     if not math.isfinite(guidance) or not 0.0 <= guidance <= MAX_GUIDANCE:
@@ -192,9 +185,7 @@ def validate_request(request: render_pb2.RenderRequest, limits: Limits) -> Rende
     if request.HasField("preview_interval"):
         preview_interval = request.preview_interval
         if preview_interval < 0:
-            raise InvalidArgument(
-                f"preview_interval must be >= 0 (0 turns previews off), got {preview_interval}"
-            )
+            raise InvalidArgument(f"preview_interval must be >= 0 (0 turns previews off), got {preview_interval}")
     else:
         preview_interval = limits.default_preview_interval
     seed = request.seed if request.HasField("seed") else secrets.randbelow(RANDOM_SEED_BOUND)

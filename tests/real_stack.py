@@ -44,8 +44,7 @@ def cli_command(addresses: dict[str, str], *args: str) -> list[str]:
 
 def run_cli(addresses: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """The CLI run to its end; whatever it exits with, never with a traceback."""
-    result = subprocess.run(cli_command(addresses, *args), capture_output=True, text=True, timeout=300,
-                            env=cli_env())
+    result = subprocess.run(cli_command(addresses, *args), capture_output=True, text=True, timeout=300, env=cli_env())
     assert "Traceback" not in result.stderr, result.stderr
     return result
 

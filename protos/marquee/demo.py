@@ -9,8 +9,8 @@ them; `python -m client_tui demo` is the thin command that hands it the console.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Callable, Mapping
 
 from marquee.addresses import SERVERS
 from marquee.local_stack import LocalStack, StackError

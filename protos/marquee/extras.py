@@ -20,7 +20,9 @@ def missing_extra(command: str, extra: str, error: ModuleNotFoundError) -> int:
     module = (error.name or "").split(".")[0]
     if not module or module in OWN_PACKAGES:
         raise error
-    print(f"{command}: the '{module}' module is missing: this needs Marquee's '{extra}' extra. "
-          f"Install it with: pip install 'marquee[{extra}]' (from a checkout: pip install -e '.[{extra}]')",
-          file=sys.stderr)
+    print(
+        f"{command}: the '{module}' module is missing: this needs Marquee's '{extra}' extra. "
+        f"Install it with: pip install 'marquee[{extra}]' (from a checkout: pip install -e '.[{extra}]')",
+        file=sys.stderr,
+    )
     return 2

@@ -39,7 +39,7 @@ def font_path(*, bold: bool = False, mono: bool = False) -> Path:
 
 
 @lru_cache(maxsize=64)
-def truetype(size: int, *, bold: bool = False) -> "ImageFont.FreeTypeFont":
+def truetype(size: int, *, bold: bool = False) -> ImageFont.FreeTypeFont:
     """DejaVu Sans at `size` pixels (at least 6)."""
     from PIL import ImageFont
 

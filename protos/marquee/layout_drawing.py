@@ -13,8 +13,8 @@ drawn at least one pixel wide and never raise.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Sequence
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -22,8 +22,16 @@ from marquee.fonts import truetype
 
 #: One colour per box slot (Trubetskoy's distinct colours), box 1 first.
 PALETTE: tuple[tuple[int, int, int], ...] = (
-    (230, 25, 75), (60, 180, 75), (67, 99, 216), (245, 130, 49), (145, 30, 180),
-    (66, 212, 244), (240, 50, 230), (154, 99, 36), (128, 128, 0), (0, 0, 117),
+    (230, 25, 75),
+    (60, 180, 75),
+    (67, 99, 216),
+    (245, 130, 49),
+    (145, 30, 180),
+    (66, 212, 244),
+    (240, 50, 230),
+    (154, 99, 36),
+    (128, 128, 0),
+    (0, 0, 117),
 )
 ELLIPSIS = "…"
 
@@ -58,7 +66,7 @@ def one_line(text: str) -> str:
 
 
 def label_text(index: int, phrase: str) -> str:
-    """"3 old horse, dusty saddle": the box number (from 1) and what goes in it."""
+    """ "3 old horse, dusty saddle": the box number (from 1) and what goes in it."""
     phrase = one_line(phrase)
     return f"{index + 1} {phrase}" if phrase else str(index + 1)
 
@@ -97,7 +105,7 @@ class LabelStyle:
     line: int
 
     @classmethod
-    def for_size(cls, width: int, height: int) -> "LabelStyle":
+    def for_size(cls, width: int, height: int) -> LabelStyle:
         side = min(width, height)
         size = max(8, round(side / 34))
         return cls(font=truetype(size, bold=True), pad=max(1, size // 6), line=max(1, round(side / 220)))
@@ -130,8 +138,9 @@ def ellipsised(text: str, max_width: int, measure: Callable[[str], tuple[int, in
     return kept + ELLIPSIS if kept != number else number
 
 
-def _variants(text: str, box_width: int, picture_width: int,
-              measure: Callable[[str], tuple[int, int]]) -> Iterator[str]:
+def _variants(
+    text: str, box_width: int, picture_width: int, measure: Callable[[str], tuple[int, int]]
+) -> Iterator[str]:
     number = text.partition(" ")[0]
     # A label may reach past a narrow box, but never across more than half the picture.
     widest = min(picture_width, max(box_width, picture_width // 2))
@@ -147,16 +156,16 @@ def _variants(text: str, box_width: int, picture_width: int,
 def _spots(box: PixelBox, tw: int, th: int) -> Iterator[tuple[int, int]]:
     left, top, right, bottom = box
     end_x, end_y = right + 1, bottom + 1
-    yield left, top                          # inside, top-left
-    yield left, top - th                     # outside, above
-    yield left, end_y                        # outside, below
-    yield left, end_y - th                   # inside, bottom-left
-    yield end_x - tw, top                    # inside, top-right
-    yield end_x - tw, end_y - th             # inside, bottom-right
-    yield end_x - tw, top - th               # outside, above right
-    yield end_x - tw, end_y                  # outside, below right
-    yield left - tw, top                     # beside, left
-    yield end_x, top                         # beside, right
+    yield left, top  # inside, top-left
+    yield left, top - th  # outside, above
+    yield left, end_y  # outside, below
+    yield left, end_y - th  # inside, bottom-left
+    yield end_x - tw, top  # inside, top-right
+    yield end_x - tw, end_y - th  # inside, bottom-right
+    yield end_x - tw, top - th  # outside, above right
+    yield end_x - tw, end_y  # outside, below right
+    yield left - tw, top  # beside, left
+    yield end_x, top  # beside, right
     yield (left + end_x - tw) // 2, (top + end_y - th) // 2  # centred
 
 
@@ -186,7 +195,7 @@ def place_labels(
         rect = (x, y, x + tw, y + th)
         return None if any(overlaps(rect, other) for other in taken) else rect
 
-    for index, (box, text) in enumerate(zip(boxes, texts)):
+    for index, (box, text) in enumerate(zip(boxes, texts, strict=False)):
         found: PlacedLabel | None = None
         for variant in _variants(text, box[2] - box[0] + 1, width, measure):
             tw, th = measure(variant)
@@ -230,8 +239,9 @@ def draw_label(draw: ImageDraw.ImageDraw, label: PlacedLabel, style: LabelStyle)
     left, top, right, bottom = label.rect
     draw.rectangle((left, top, right - 1, bottom - 1), fill=colour)
     ascent = style.font.getmetrics()[0]
-    draw.text((left + style.pad, top + style.pad + ascent), label.text, font=style.font,
-              fill=label_ink(colour), anchor="ls")
+    draw.text(
+        (left + style.pad, top + style.pad + ascent), label.text, font=style.font, fill=label_ink(colour), anchor="ls"
+    )
 
 
 @dataclass

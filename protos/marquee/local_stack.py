@@ -14,9 +14,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -72,7 +72,7 @@ class LocalStack:
     credentials: grpc.ChannelCredentials | None = None
     processes: dict[str, ServerProcess] = field(default_factory=dict)
 
-    def start(self, timeout: float = 180.0) -> "LocalStack":
+    def start(self, timeout: float = 180.0) -> LocalStack:
         """Starts the servers and waits until each is SERVING; raises StackError (naming the
         server, with the tail of its log) after stopping every server it started."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -83,11 +83,17 @@ class LocalStack:
             port, metrics_port = (self.ports or {}).get(name) or (free_port(), free_port())
             log_path = self.log_dir / f"{name}.log"
             args = [
-                sys.executable, "-m", SERVERS[name].module,
-                "--host", self.host,
-                "--port", str(port),
-                "--metrics-port", str(metrics_port),
-                "--grace-period", str(self.grace_period),
+                sys.executable,
+                "-m",
+                SERVERS[name].module,
+                "--host",
+                self.host,
+                "--port",
+                str(port),
+                "--metrics-port",
+                str(metrics_port),
+                "--grace-period",
+                str(self.grace_period),
                 *extra,
             ]
             server = ServerProcess(name, port, metrics_port, args, log_path, host=self.host)
@@ -168,7 +174,7 @@ class LocalStack:
                 codes[name] = server.process.wait()
         return codes
 
-    def __enter__(self) -> "LocalStack":
+    def __enter__(self) -> LocalStack:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

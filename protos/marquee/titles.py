@@ -26,13 +26,35 @@ MAX_SEARCH_QUERY_CHARS = 200
 #: movies.dat uses (The, A, An, La, Les, Le, L', El, Il, Der, Das, I, O, Die, Det) plus the
 #: other articles of those languages, so a user's "Vita è bella, La" reads like the catalog's.
 ARTICLES: tuple[str, ...] = (
-    "The", "A", "An",  # English
-    "L'", "La", "Le", "Les", "Un", "Une",  # French
-    "Il", "Lo", "I", "Gli", "Una", "Uno",  # Italian (La, Le, L', Un shared with French)
-    "El", "Los", "Las",  # Spanish
-    "O", "Os", "As",  # Portuguese
-    "Der", "Die", "Das", "Ein", "Eine",  # German
-    "Den", "Det", "Het",  # Scandinavian, Dutch
+    "The",
+    "A",
+    "An",  # English
+    "L'",
+    "La",
+    "Le",
+    "Les",
+    "Un",
+    "Une",  # French
+    "Il",
+    "Lo",
+    "I",
+    "Gli",
+    "Una",
+    "Uno",  # Italian (La, Le, L', Un shared with French)
+    "El",
+    "Los",
+    "Las",  # Spanish
+    "O",
+    "Os",
+    "As",  # Portuguese
+    "Der",
+    "Die",
+    "Das",
+    "Ein",
+    "Eine",  # German
+    "Den",
+    "Det",
+    "Het",  # Scandinavian, Dutch
 )
 # Only English articles are taken off the front of a title: a leading foreign-looking word is
 # often English ("Die Hard", "I Shot Andy Warhol", "O Brother, Where Art Thou?").
@@ -51,7 +73,7 @@ _LIGATURES = str.maketrans({"æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": 
 
 
 def fold(text: str) -> str:
-    """"Amélie, Le Fabuleux Destin d'" → "amelie le fabuleux destin d": no accents, no case,
+    """ "Amélie, Le Fabuleux Destin d'" → "amelie le fabuleux destin d": no accents, no case,
     no punctuation, single spaces."""
     decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_LIGATURES))
     ascii_only = "".join(c for c in decomposed if not unicodedata.combining(c))
@@ -88,7 +110,7 @@ def _split_alternates(name: str) -> tuple[str, list[str]]:
 
 
 def front_article(part: str) -> str:
-    """"The Usual Suspects" from "Usual Suspects, The", "L'Homme" from "Homme, L'"; anything
+    """ "The Usual Suspects" from "Usual Suspects, The", "L'Homme" from "Homme, L'"; anything
     else unchanged."""
     match = _TRAILING_ARTICLE.match(part.strip())
     if not match:
@@ -99,7 +121,7 @@ def front_article(part: str) -> str:
 
 
 def strip_article(part: str) -> str:
-    """"Usual Suspects" from "Usual Suspects, The" or "The Usual Suspects": the article MovieLens
+    """ "Usual Suspects" from "Usual Suspects, The" or "The Usual Suspects": the article MovieLens
     moved to the end, or a leading English one."""
     part = part.strip()
     match = _TRAILING_ARTICLE.match(part) or _LEADING_ARTICLE.match(part)
@@ -115,7 +137,7 @@ def title_parts(name: str) -> list[str]:
 
 
 def readable_name(name: str) -> str:
-    """"The Dinner Game (Le Dîner de cons)" from "Dinner Game, The (Dîner de cons, Le)": every
+    """ "The Dinner Game (Le Dîner de cons)" from "Dinner Game, The (Dîner de cons, Le)": every
     part with its article in front, alternates kept in parentheses."""
     main, alternates = _split_alternates(name)
     return front_article(main) + "".join(f" ({front_article(alt)})" for alt in alternates)

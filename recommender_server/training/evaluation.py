@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -44,8 +44,11 @@ def validation_inputs(split: LeaveOneOut) -> tuple[list[np.ndarray], np.ndarray]
 def test_inputs(split: LeaveOneOut) -> tuple[list[np.ndarray], np.ndarray, list[np.ndarray]]:
     """Histories (all but the last movie), test targets and whole sequences, by user id."""
     users = sorted(split.test)
-    return ([split.full[u][:-1] for u in users], np.array([split.test[u] for u in users]),
-            [split.full[u] for u in users])
+    return (
+        [split.full[u][:-1] for u in users],
+        np.array([split.test[u] for u in users]),
+        [split.full[u] for u in users],
+    )
 
 
 def test_metrics(scorer: Scorer, split: LeaveOneOut, num_items: int, draws: int, seed: int) -> dict:
@@ -56,16 +59,18 @@ def test_metrics(scorer: Scorer, split: LeaveOneOut, num_items: int, draws: int,
     return evaluate(scorer, histories, targets, negatives).summary()
 
 
-def onnx_scorer(model_path: Path, catalog_ids: np.ndarray, label_ids: np.ndarray, maxlen: int,
-                threads: int = 0) -> Scorer:
+def onnx_scorer(
+    model_path: Path, catalog_ids: np.ndarray, label_ids: np.ndarray, maxlen: int, threads: int = 0
+) -> Scorer:
     """Scores from the exported model: item indices go in as raw movie ids, the label order comes
     back to the item-index order."""
     import onnxruntime as ort
 
     from recommender_server.onnx_runner import session_options
 
-    session = ort.InferenceSession(str(model_path), sess_options=session_options(threads),
-                                   providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        str(model_path), sess_options=session_options(threads), providers=["CPUExecutionProvider"]
+    )
     column_of = {int(m): i for i, m in enumerate(label_ids)}
     missing = [int(m) for m in catalog_ids if int(m) not in column_of]
     if missing:
@@ -81,10 +86,14 @@ def onnx_scorer(model_path: Path, catalog_ids: np.ndarray, label_ids: np.ndarray
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m recommender_server.training.evaluation", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", type=Path, help="evaluate this PyTorch checkpoint (best.pt) "
-                   "instead of the ONNX model")
+    p = argparse.ArgumentParser(
+        prog="python -m recommender_server.training.evaluation",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--checkpoint", type=Path, help="evaluate this PyTorch checkpoint (best.pt) instead of the ONNX model"
+    )
     p.add_argument("--model-repository", type=Path, default=DEFAULT_REPOSITORY)
     p.add_argument("--model-name", default="sasrec")
     p.add_argument("--data-dir", type=Path, help="data directory holding ml-1m/")
@@ -118,23 +127,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         entry = load_entry(args.model_repository, args.model_name)
         version = entry.latest_version
         labels = np.array([int(x) for x in entry.labels[OUTPUT_NAME]], dtype=np.int64)
-        scorer = onnx_scorer(entry.versions[version], interactions.movie_ids, labels,
-                             int(entry.config.input[0].dims[0]), args.threads)
+        scorer = onnx_scorer(
+            entry.versions[version], interactions.movie_ids, labels, int(entry.config.input[0].dims[0]), args.threads
+        )
         source = str(entry.versions[version])
     result = test_metrics(scorer, split, interactions.num_items, args.draws, args.seed)
-    result |= {"model": source, "data": str(interactions.source),
-               "seconds": round(time.monotonic() - started, 1)}
+    result |= {"model": source, "data": str(interactions.source), "seconds": round(time.monotonic() - started, 1)}
     text = json.dumps(result, indent=2)
     print(text)
     if args.output:
         args.output.write_text(text)
     s, f = result.get("sampled", {}), result["full"]
     if s:
-        print(f"(a) sampled 100 negatives, {s['draws']} draws: NDCG@10 {s['ndcg']:.4f} "
-              f"(±{s['ndcg_std']:.4f}, {s['ndcg_min']:.4f}..{s['ndcg_max']:.4f}), HR@10 {s['hr']:.4f} "
-              f"(±{s['hr_std']:.4f}, {s['hr_min']:.4f}..{s['hr_max']:.4f})")
-    print(f"(b) full ranking, watched excluded: NDCG@10 {f['ndcg']:.4f}, HR@10 {f['hr']:.4f} "
-          f"({result['users']} users)")
+        print(
+            f"(a) sampled 100 negatives, {s['draws']} draws: NDCG@10 {s['ndcg']:.4f} "
+            f"(±{s['ndcg_std']:.4f}, {s['ndcg_min']:.4f}..{s['ndcg_max']:.4f}), HR@10 {s['hr']:.4f} "
+            f"(±{s['hr_std']:.4f}, {s['hr_min']:.4f}..{s['hr_max']:.4f})"
+        )
+    print(f"(b) full ranking, watched excluded: NDCG@10 {f['ndcg']:.4f}, HR@10 {f['hr']:.4f} ({result['users']} users)")
     return 0
 
 

@@ -15,9 +15,9 @@ import json
 import math
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -60,8 +60,9 @@ def training_windows(train: dict[int, np.ndarray], maxlen: int, all_windows: boo
     return windows
 
 
-def batches(windows: list[Window], batch_size: int, rng: random.Random,
-            mixed: bool = True) -> list[tuple[np.ndarray, np.ndarray]]:
+def batches(
+    windows: list[Window], batch_size: int, rng: random.Random, mixed: bool = True
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Windows in batches, each batch only as wide as its longest window. `mixed`: a uniformly
     random order, so each batch mixes short and long histories (the published recipe; the
     gradient of one step then stands for the whole data). Otherwise windows of similar length
@@ -71,7 +72,7 @@ def batches(windows: list[Window], batch_size: int, rng: random.Random,
         rng.shuffle(order)
     else:
         order = sorted(range(len(windows)), key=lambda i: (len(windows[i].inputs), rng.random()))
-    groups = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    groups = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     if not mixed:
         rng.shuffle(groups)
     out = []
@@ -81,14 +82,15 @@ def batches(windows: list[Window], batch_size: int, rng: random.Random,
         targets = np.zeros((len(group), width), dtype=np.int64)
         for row, i in enumerate(group):
             n = len(windows[i].inputs)
-            inputs[row, width - n:] = windows[i].inputs
-            targets[row, width - n:] = windows[i].targets
+            inputs[row, width - n :] = windows[i].inputs
+            targets[row, width - n :] = windows[i].targets
         out.append((inputs, targets))
     return out
 
 
-def full_softmax_loss(model: SASRec, inputs: torch.Tensor, targets: torch.Tensor,
-                      label_smoothing: float = 0.0) -> torch.Tensor:
+def full_softmax_loss(
+    model: SASRec, inputs: torch.Tensor, targets: torch.Tensor, label_smoothing: float = 0.0
+) -> torch.Tensor:
     hidden = model(inputs)
     real = targets != 0
     logits = hidden[real] @ model.item_weights().T
@@ -120,8 +122,7 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def lr_at(step: int, total: int, warmup: int, base: float, schedule: str,
-          time_fraction: float = 0.0) -> float:
+def lr_at(step: int, total: int, warmup: int, base: float, schedule: str, time_fraction: float = 0.0) -> float:
     """Linear warm-up, then a cosine down to 5 % of `base`. The cosine follows whichever is
     further along, the steps or the time budget (`time_fraction`), so that on a machine slower
     or busier than planned the run still anneals before the budget ends."""
@@ -154,63 +155,115 @@ class ComputeBudget:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m recommender_server.training", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data-dir", type=Path, help="data directory holding ml-1m/ (default: found "
-                   "via MARQUEE_DATA_DIR, ./data, ../shared/data)")
-    p.add_argument("--checkpoint-dir", type=Path, default=DEFAULT_CHECKPOINT_DIR,
-                   help="where best.pt, last.pt and metrics.json go")
+    p = argparse.ArgumentParser(
+        prog="python -m recommender_server.training",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        help="data directory holding ml-1m/ (default: found via MARQUEE_DATA_DIR, ./data, ../shared/data)",
+    )
+    p.add_argument(
+        "--checkpoint-dir", type=Path, default=DEFAULT_CHECKPOINT_DIR, help="where best.pt, last.pt and metrics.json go"
+    )
     p.add_argument("--epochs", type=int, default=200, help="maximum epochs (a cosine schedule spans them)")
-    p.add_argument("--patience", type=int, default=15, help="stop after this many epochs without a "
-                   "better validation NDCG@10")
-    p.add_argument("--max-minutes", type=float, default=60.0, help="compute budget of the training "
-                   "loop in minutes of all its threads (CPU time / threads, so that other jobs on "
-                   "the machine do not shorten it): training stops after the epoch that crosses it, "
-                   "and the lr schedule fits in it")
+    p.add_argument(
+        "--patience", type=int, default=15, help="stop after this many epochs without a better validation NDCG@10"
+    )
+    p.add_argument(
+        "--max-minutes",
+        type=float,
+        default=60.0,
+        help="compute budget of the training "
+        "loop in minutes of all its threads (CPU time / threads, so that other jobs on "
+        "the machine do not shorten it): training stops after the epoch that crosses it, "
+        "and the lr schedule fits in it",
+    )
     p.add_argument("--max-wall-minutes", type=float, default=120.0, help="hard wall-clock limit")
     p.add_argument("--batch-size", type=int, default=128, help="windows per optimiser step")
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (AdamW)")
-    p.add_argument("--adam-beta2", type=float, default=0.999, help="AdamW beta2 (0.999: PyTorch's "
-                   "and the SASRec+ recipe's; the original SASRec code used 0.98)")
+    p.add_argument(
+        "--adam-beta2",
+        type=float,
+        default=0.999,
+        help="AdamW beta2 (0.999: PyTorch's and the SASRec+ recipe's; the original SASRec code used 0.98)",
+    )
     p.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay")
-    p.add_argument("--schedule", choices=["cosine", "constant"], default="constant",
-                   help="lr after warm-up: cosine to 5%% over the epochs or the budget, or constant")
+    p.add_argument(
+        "--schedule",
+        choices=["cosine", "constant"],
+        default="constant",
+        help="lr after warm-up: cosine to 5%% over the epochs or the budget, or constant",
+    )
     p.add_argument("--warmup-steps", type=int, default=100, help="linear lr warm-up steps")
-    p.add_argument("--ema", type=float, default=0.999, help="decay of an exponential moving "
-                   "average of the weights, which validation, the checkpoint and the export use "
-                   "(0: off, the raw weights)")
-    p.add_argument("--batching", choices=["mixed", "sorted"], default="mixed",
-                   help="mixed: random batches of any lengths; sorted: similar lengths together")
-    p.add_argument("--init", choices=["normal", "xavier"], default="normal",
-                   help="weight initialisation: N(0, 0.02) or Xavier-normal")
+    p.add_argument(
+        "--ema",
+        type=float,
+        default=0.999,
+        help="decay of an exponential moving "
+        "average of the weights, which validation, the checkpoint and the export use "
+        "(0: off, the raw weights)",
+    )
+    p.add_argument(
+        "--batching",
+        choices=["mixed", "sorted"],
+        default="mixed",
+        help="mixed: random batches of any lengths; sorted: similar lengths together",
+    )
+    p.add_argument(
+        "--init",
+        choices=["normal", "xavier"],
+        default="normal",
+        help="weight initialisation: N(0, 0.02) or Xavier-normal",
+    )
     p.add_argument("--label-smoothing", type=float, default=0.0, help="cross-entropy label smoothing")
     p.add_argument("--maxlen", type=int, default=200, help="window: the most recent movies the model sees")
     p.add_argument("--hidden", type=int, default=64, help="embedding and hidden size")
     p.add_argument("--blocks", type=int, default=2, help="self-attention blocks")
     p.add_argument("--heads", type=int, default=1, help="attention heads per block")
     p.add_argument("--dropout", type=float, default=0.1, help="dropout rate (embeddings, attention, FFN)")
-    p.add_argument("--gated", action=argparse.BooleanOptionalAction, default=False,
-                   help="LiGR-style blocks: a sigmoid gate from the block input on each residual branch")
+    p.add_argument(
+        "--gated",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="LiGR-style blocks: a sigmoid gate from the block input on each residual branch",
+    )
     p.add_argument("--ffn", choices=["relu", "swiglu"], default="relu", help="feed-forward network")
     p.add_argument("--ffn-multiplier", type=int, default=1, help="SwiGLU inner size / hidden size")
-    p.add_argument("--all-windows", action=argparse.BooleanOptionalAction, default=True,
-                   help="also train on the earlier stretches of histories longer than maxlen "
-                   "(+52 %% interactions per epoch; --no-all-windows: the last window only)")
-    p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=False,
-                   help="bfloat16 autocast for training matmuls (evaluation stays float32); "
-                   "slower than float32 at hidden size 64 on this CPU, faster for wide models")
+    p.add_argument(
+        "--all-windows",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also train on the earlier stretches of histories longer than maxlen "
+        "(+52 %% interactions per epoch; --no-all-windows: the last window only)",
+    )
+    p.add_argument(
+        "--bf16",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="bfloat16 autocast for training matmuls (evaluation stays float32); "
+        "slower than float32 at hidden size 64 on this CPU, faster for wide models",
+    )
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     p.add_argument("--seed", type=int, default=42, help="seed of initialisation, batching and dropout")
-    p.add_argument("--limit-users", type=int, default=0, help="train on the first N users only "
-                   "(smoke runs)")
+    p.add_argument("--limit-users", type=int, default=0, help="train on the first N users only (smoke runs)")
     p.add_argument("--eval-every", type=int, default=1, help="validate every N epochs")
     p.add_argument("--test-draws", type=int, default=5, help="negative draws for the final test")
     p.add_argument("--resume", action="store_true", help="continue from checkpoint-dir/last.pt")
-    p.add_argument("--export", action=argparse.BooleanOptionalAction, default=True,
-                   help="export the best model to the model repository at the end")
-    p.add_argument("--model-repository", type=Path,
-                   default=REPO_ROOT / "recommender_server" / "model_repository",
-                   help="where --export writes sasrec/ (config.pbtxt, labels, 1/model.onnx)")
+    p.add_argument(
+        "--export",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="export the best model to the model repository at the end",
+    )
+    p.add_argument(
+        "--model-repository",
+        type=Path,
+        default=REPO_ROOT / "recommender_server" / "model_repository",
+        help="where --export writes sasrec/ (config.pbtxt, labels, 1/model.onnx)",
+    )
     return p.parse_args(argv)
 
 
@@ -219,13 +272,22 @@ def train(args: argparse.Namespace) -> dict:
         torch.set_num_threads(args.threads)
     seed_everything(args.seed)
     interactions, split = load_split(args.data_dir, args.limit_users)
-    cfg = SASRecConfig(num_items=interactions.num_items, maxlen=args.maxlen, hidden=args.hidden,
-                       blocks=args.blocks, heads=args.heads, dropout=args.dropout,
-                       gated=args.gated, ffn=args.ffn, ffn_multiplier=args.ffn_multiplier,
-                       init=args.init)
+    cfg = SASRecConfig(
+        num_items=interactions.num_items,
+        maxlen=args.maxlen,
+        hidden=args.hidden,
+        blocks=args.blocks,
+        heads=args.heads,
+        dropout=args.dropout,
+        gated=args.gated,
+        ffn=args.ffn,
+        ffn_multiplier=args.ffn_multiplier,
+        init=args.init,
+    )
     model = SASRec(cfg)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, args.adam_beta2),
-                                  weight_decay=args.weight_decay)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=args.lr, betas=(0.9, args.adam_beta2), weight_decay=args.weight_decay
+    )
     # The average the run evaluates and keeps; with --ema 0 it is the raw weights themselves.
     averaged: nn.Module = model
     if args.ema:
@@ -252,23 +314,31 @@ def train(args: argparse.Namespace) -> dict:
         history, best, elapsed_before = state["history"], state["best"], state["elapsed"]
         # States without CPU time count their wall time on every thread: never less than used.
         cpu_before = state.get("cpu_seconds", elapsed_before * torch.get_num_threads())
-    print(f"users {len(split.train)}, items {cfg.num_items}, windows {len(windows)}, "
-          f"steps/epoch {steps_per_epoch}, config {cfg.to_dict()}", flush=True)
+    print(
+        f"users {len(split.train)}, items {cfg.num_items}, windows {len(windows)}, "
+        f"steps/epoch {steps_per_epoch}, config {cfg.to_dict()}",
+        flush=True,
+    )
     started = time.monotonic() - elapsed_before
     budget = ComputeBudget(args.max_minutes, torch.get_num_threads(), cpu_before)
     stale = 0 if not history else (history[-1]["epoch"] - best["epoch"]) // args.eval_every
     for epoch in range(start_epoch, args.epochs + 1):
         model.train()
         losses = []
-        bar = tqdm(batches(windows, args.batch_size, rng, args.batching == "mixed"), desc=f"epoch {epoch}/{args.epochs}",
-                   unit="batch", leave=False, mininterval=5)
+        bar = tqdm(
+            batches(windows, args.batch_size, rng, args.batching == "mixed"),
+            desc=f"epoch {epoch}/{args.epochs}",
+            unit="batch",
+            leave=False,
+            mininterval=5,
+        )
         for inputs, targets in bar:
             for group in optimizer.param_groups:
-                group["lr"] = lr_at(step, total_steps, args.warmup_steps, args.lr, args.schedule,
-                                    budget.fraction())
+                group["lr"] = lr_at(step, total_steps, args.warmup_steps, args.lr, args.schedule, budget.fraction())
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
-                loss = full_softmax_loss(model, torch.from_numpy(inputs), torch.from_numpy(targets),
-                                         args.label_smoothing)
+                loss = full_softmax_loss(
+                    model, torch.from_numpy(inputs), torch.from_numpy(targets), args.label_smoothing
+                )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -277,31 +347,55 @@ def train(args: argparse.Namespace) -> dict:
             step += 1
             losses.append(loss.item())
             bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
-        record = {"epoch": epoch, "loss": float(np.mean(losses)), "lr": optimizer.param_groups[0]["lr"],
-                  "minutes": (time.monotonic() - started) / 60,
-                  "compute_minutes": budget.minutes()}
+        record = {
+            "epoch": epoch,
+            "loss": float(np.mean(losses)),
+            "lr": optimizer.param_groups[0]["lr"],
+            "minutes": (time.monotonic() - started) / 60,
+            "compute_minutes": budget.minutes(),
+        }
         if epoch % args.eval_every == 0 or epoch == args.epochs:
             val = evaluate(torch_scorer(served_model(averaged)), val_hist, val_targets).summary()
             record["val_ndcg"], record["val_hr"] = val["full"]["ndcg"], val["full"]["hr"]
             if record["val_ndcg"] > best["ndcg"]:
                 best = {"ndcg": record["val_ndcg"], "hr": record["val_hr"], "epoch": epoch}
-                torch.save({"config": cfg.to_dict(), "model": served_model(averaged).state_dict(),
-                            "movie_ids": interactions.movie_ids, "epoch": epoch,
-                            "val": val, "args": vars(args) | {"data_dir": str(args.data_dir),
-                                                               "checkpoint_dir": str(ckpt_dir),
-                                                               "model_repository": str(args.model_repository)}},
-                           ckpt_dir / "best.pt")
+                torch.save(
+                    {
+                        "config": cfg.to_dict(),
+                        "model": served_model(averaged).state_dict(),
+                        "movie_ids": interactions.movie_ids,
+                        "epoch": epoch,
+                        "val": val,
+                        "args": vars(args)
+                        | {
+                            "data_dir": str(args.data_dir),
+                            "checkpoint_dir": str(ckpt_dir),
+                            "model_repository": str(args.model_repository),
+                        },
+                    },
+                    ckpt_dir / "best.pt",
+                )
                 stale = 0
             else:
                 stale += 1
         history.append(record)
         print(json.dumps(record), flush=True)
-        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "ema": averaged.state_dict() if args.ema else None,
-                    "rng": rng.getstate(), "torch_rng": torch.get_rng_state(), "epoch": epoch,
-                    "step": step, "history": history, "best": best,
-                    "elapsed": time.monotonic() - started, "cpu_seconds": budget.cpu_seconds()},
-                   ckpt_dir / "last.pt")
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "ema": averaged.state_dict() if args.ema else None,
+                "rng": rng.getstate(),
+                "torch_rng": torch.get_rng_state(),
+                "epoch": epoch,
+                "step": step,
+                "history": history,
+                "best": best,
+                "elapsed": time.monotonic() - started,
+                "cpu_seconds": budget.cpu_seconds(),
+            },
+            ckpt_dir / "last.pt",
+        )
         if stale >= args.patience:
             print(f"early stop: no better validation NDCG@10 for {stale} evaluations", flush=True)
             break
@@ -317,13 +411,26 @@ def train(args: argparse.Namespace) -> dict:
     model.load_state_dict(best_state["model"])
     model.eval()
     test = test_metrics(torch_scorer(model), split, cfg.num_items, args.test_draws, args.seed + 1)
-    result = {"train_minutes": train_minutes, "compute_minutes": compute_minutes, "best": best, "history": history, "test": test,
-              "config": cfg.to_dict(), "threads": torch.get_num_threads(),
-              "source": str(interactions.source)}
+    result = {
+        "train_minutes": train_minutes,
+        "compute_minutes": compute_minutes,
+        "best": best,
+        "history": history,
+        "test": test,
+        "config": cfg.to_dict(),
+        "threads": torch.get_num_threads(),
+        "source": str(interactions.source),
+    }
     (ckpt_dir / "metrics.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps({"train_minutes": train_minutes, "compute_minutes": compute_minutes, "best": best, "test": test}, indent=2), flush=True)
+    print(
+        json.dumps(
+            {"train_minutes": train_minutes, "compute_minutes": compute_minutes, "best": best, "test": test}, indent=2
+        ),
+        flush=True,
+    )
     if args.export:
         from recommender_server.training.onnx_export import DEFAULT_WEIGHTS, export_checkpoint
+
         path = export_checkpoint(ckpt_dir / "best.pt", args.model_repository, DEFAULT_WEIGHTS)
         print(f"exported {path}", flush=True)
     return result

@@ -15,8 +15,8 @@ from __future__ import annotations
 import argparse
 import json
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -77,9 +77,14 @@ def export_onnx(model: SASRec, movie_ids: np.ndarray, path: Path) -> Path:
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(
-            wrapper, (example,), str(path), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+            wrapper,
+            (example,),
+            str(path),
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
             dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
-            opset_version=OPSET, dynamo=False,
+            opset_version=OPSET,
+            dynamo=False,
         )
     # The exporter may leave modules in train mode.
     model.eval()
@@ -87,17 +92,29 @@ def export_onnx(model: SASRec, movie_ids: np.ndarray, path: Path) -> Path:
 
 
 def export_to_repository(
-    model: SASRec, movie_ids: np.ndarray, repository: Path, *, name: str = "sasrec",
-    version: int = 1, max_batch_size: int = 256, queue_delay_us: int = 0,
+    model: SASRec,
+    movie_ids: np.ndarray,
+    repository: Path,
+    *,
+    name: str = "sasrec",
+    version: int = 1,
+    max_batch_size: int = 256,
+    queue_delay_us: int = 0,
     parameters: dict[str, str] | None = None,
 ) -> Path:
     """Writes `repository/name/{config.pbtxt, movie_ids.txt, version/model.onnx}`."""
     model_dir = repository / name
     onnx_path = export_onnx(model, movie_ids, model_dir / str(version) / MODEL_FILE)
     (model_dir / LABEL_FILE).write_text("".join(f"{int(m)}\n" for m in movie_ids))
-    write_config(model_dir, name=name, maxlen=model.cfg.maxlen, num_items=len(movie_ids),
-                 max_batch_size=max_batch_size, queue_delay_us=queue_delay_us,
-                 parameters=parameters or {})
+    write_config(
+        model_dir,
+        name=name,
+        maxlen=model.cfg.maxlen,
+        num_items=len(movie_ids),
+        max_batch_size=max_batch_size,
+        queue_delay_us=queue_delay_us,
+        parameters=parameters or {},
+    )
     return onnx_path
 
 
@@ -109,23 +126,30 @@ def export_checkpoint(checkpoint: Path, repository: Path, weights: Path | None =
     path = export_to_repository(model, movie_ids, repository, parameters=params, **kwargs)
     if weights is not None:
         weights.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({key: state[key] for key in ("config", "model", "movie_ids", "epoch", "val")
-                    if key in state}, weights)
+        torch.save(
+            {key: state[key] for key in ("config", "model", "movie_ids", "epoch", "val") if key in state}, weights
+        )
     return path
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m recommender_server.training.onnx_export", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m recommender_server.training.onnx_export",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("checkpoint", type=Path, help="best.pt written by `python -m recommender_server.training`")
     p.add_argument("repository", type=Path, help="model repository directory")
     p.add_argument("--name", default="sasrec")
     p.add_argument("--version", type=int, default=1)
-    p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS,
-                   help="also save the PyTorch weights here (the parity test reads them)")
+    p.add_argument(
+        "--weights",
+        type=Path,
+        default=DEFAULT_WEIGHTS,
+        help="also save the PyTorch weights here (the parity test reads them)",
+    )
     args = p.parse_args(argv)
-    print(export_checkpoint(args.checkpoint, args.repository, args.weights, name=args.name,
-                            version=args.version))
+    print(export_checkpoint(args.checkpoint, args.repository, args.weights, name=args.name, version=args.version))
     return 0
 
 

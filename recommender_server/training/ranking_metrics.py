@@ -11,8 +11,8 @@ when rank < k, else 0; HR@k = rank < k.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -27,7 +27,7 @@ def left_pad(history: np.ndarray, maxlen: int) -> np.ndarray:
     window = np.zeros(maxlen, dtype=np.int64)
     tail = history[-maxlen:]
     if len(tail):
-        window[maxlen - len(tail):] = tail
+        window[maxlen - len(tail) :] = tail
     return window
 
 
@@ -59,7 +59,9 @@ def torch_scorer(model: SASRec) -> Scorer:
 
 
 def sample_negatives(
-    full_sequences: Sequence[np.ndarray], num_items: int, rng: np.random.Generator,
+    full_sequences: Sequence[np.ndarray],
+    num_items: int,
+    rng: np.random.Generator,
     count: int = SAMPLED_NEGATIVES,
 ) -> np.ndarray:
     """[users, count] item indices (1..num_items), none of them in the user's whole sequence."""
@@ -81,8 +83,7 @@ class Ranks:
     def summary(self, k: int = 10) -> dict:
         full_ndcg, full_hr = ndcg_hr(self.full, k)
         per_draw = np.array([ndcg_hr(r, k) for r in self.sampled]) if len(self.sampled) else np.zeros((0, 2))
-        out: dict = {"users": int(self.full.shape[0]), "k": k,
-                     "full": {"ndcg": full_ndcg, "hr": full_hr}}
+        out: dict = {"users": int(self.full.shape[0]), "k": k, "full": {"ndcg": full_ndcg, "hr": full_hr}}
         if len(per_draw):
             out["sampled"] = {
                 "draws": int(per_draw.shape[0]),
@@ -99,7 +100,9 @@ class Ranks:
 
 
 def rank_targets(
-    scores: np.ndarray, histories: Sequence[np.ndarray], targets: np.ndarray,
+    scores: np.ndarray,
+    histories: Sequence[np.ndarray],
+    targets: np.ndarray,
     negatives: Sequence[np.ndarray] = (),
 ) -> tuple[np.ndarray, np.ndarray]:
     """Ranks for one batch: scores [b, num_items] over item indices 1..num_items."""
@@ -116,8 +119,11 @@ def rank_targets(
 
 
 def evaluate(
-    scorer: Scorer, histories: Sequence[np.ndarray], targets: Sequence[int],
-    negative_draws: Sequence[np.ndarray] = (), batch_size: int = 256,
+    scorer: Scorer,
+    histories: Sequence[np.ndarray],
+    targets: Sequence[int],
+    negative_draws: Sequence[np.ndarray] = (),
+    batch_size: int = 256,
 ) -> Ranks:
     """Ranks every user's target given their history. `negative_draws`: [users, 100] arrays."""
     targets_arr = np.asarray(targets, dtype=np.int64)
@@ -126,11 +132,14 @@ def evaluate(
         stop = min(start + batch_size, len(histories))
         scores = np.asarray(scorer(histories[start:stop]), dtype=np.float32)
         full, sampled = rank_targets(
-            scores, histories[start:stop], targets_arr[start:stop],
+            scores,
+            histories[start:stop],
+            targets_arr[start:stop],
             [draw[start:stop] for draw in negative_draws],
         )
         full_parts.append(full)
         sampled_parts.append(sampled)
-    sampled_all = (np.concatenate(sampled_parts, axis=1) if negative_draws
-                   else np.zeros((0, len(targets_arr)), dtype=np.int64))
+    sampled_all = (
+        np.concatenate(sampled_parts, axis=1) if negative_draws else np.zeros((0, len(targets_arr)), dtype=np.int64)
+    )
     return Ranks(full=np.concatenate(full_parts), sampled=sampled_all)

@@ -77,8 +77,7 @@ class _Block(nn.Module):
         inner = torch.relu(_linear(h, self.ffn[0].weight, self.ffn[0].bias))
         return _linear(self.ffn[2](inner), self.ffn[3].weight, self.ffn[3].bias)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor, keep: torch.Tensor,
-                last_only: bool = False) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, keep: torch.Tensor, last_only: bool = False) -> torch.Tensor:
         """[b, L, d] → [b, L, d], or [b, 1, d] for the last slot alone with `last_only` (all
         slots still serve as keys and values; the other queries are never computed)."""
         if self.training:
@@ -87,17 +86,18 @@ class _Block(nn.Module):
 
     def _training_forward(self, x: torch.Tensor, mask: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
         b, length, d = x.shape
-        q, k, v = self.qkv(self.attn_norm(x)).view(b, length, 3, self.heads, d // self.heads).permute(
-            2, 0, 3, 1, 4).unbind(0)
-        attended = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=mask.to(q.dtype), dropout_p=self.attn_dropout)
+        q, k, v = (
+            self.qkv(self.attn_norm(x)).view(b, length, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4).unbind(0)
+        )
+        attended = F.scaled_dot_product_attention(q, k, v, attn_mask=mask.to(q.dtype), dropout_p=self.attn_dropout)
         attended = attended.transpose(1, 2).reshape(b, length, d)
         x = _residual(x, self.dropout(self.out(attended)), self.attn_gate)
         x = _residual(x, self.dropout(self._feed_forward(self.ffn_norm(x))), self.ffn_gate)
         return x * keep
 
-    def _inference_forward(self, x: torch.Tensor, mask: torch.Tensor, keep: torch.Tensor,
-                           last_only: bool) -> torch.Tensor:
+    def _inference_forward(
+        self, x: torch.Tensor, mask: torch.Tensor, keep: torch.Tensor, last_only: bool
+    ) -> torch.Tensor:
         """The same maths shaped for onnxruntime: every linear layer on 2-D input (one Gemm with
         its bias), q, k and v from their own weight slices (no Split), no head axis when there
         is one head (no Transposes), the query scaled instead of the [L, L] scores. About 18 %
@@ -108,12 +108,13 @@ class _Block(nn.Module):
         if last_only:
             x, mask, keep = x[:, -1:], mask[:, :, -1:], keep[:, -1:]
         q = _linear(h[:, -1:] if last_only else h, weight[:d], bias[:d]) * self.scale
-        k = _linear(h, weight[d:2 * d], bias[d:2 * d])
-        v = _linear(h, weight[2 * d:], bias[2 * d:])
+        k = _linear(h, weight[d : 2 * d], bias[d : 2 * d])
+        v = _linear(h, weight[2 * d :], bias[2 * d :])
         if self.heads == 1:
             scores = torch.matmul(q, k.transpose(1, 2)) + mask.squeeze(1)
             attended = torch.matmul(torch.softmax(scores, dim=-1), v)
         else:
+
             def split(t: torch.Tensor) -> torch.Tensor:
                 return t.reshape(t.shape[0], t.shape[1], self.heads, d // self.heads).transpose(1, 2)
 

@@ -51,7 +51,7 @@ class ModelLoadError(RuntimeError):
 
 
 def resolve_device(device: str = "auto") -> str:
-    """"auto" → "cuda" when a GPU is visible, else "cpu"; an explicit device is checked, not guessed."""
+    """ "auto" → "cuda" when a GPU is visible, else "cpu"; an explicit device is checked, not guessed."""
     device = device.strip().lower()
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
@@ -69,7 +69,7 @@ def resolve_device(device: str = "auto") -> str:
 
 
 def resolve_dtype(dtype: str, device: str) -> torch.dtype:
-    """"auto" → bfloat16 on CUDA (float16 where bf16 is unsupported), float32 elsewhere."""
+    """ "auto" → bfloat16 on CUDA (float16 where bf16 is unsupported), float32 elsewhere."""
     name = dtype.strip().lower()
     if name == "auto":
         if device.startswith("cuda"):
@@ -115,11 +115,11 @@ def load_pipeline(
             raise ModelLoadError(f"base model directory {components_from!r} does not exist")
 
     try:
-        pipe = CreatiLayoutPipeline.from_pretrained(
-            components_from, transformer=transformer, dtype=torch_dtype, **hub
-        )
-    except Exception as exc:  # noqa: BLE001 - every cause is translated into an actionable message
-        raise ModelLoadError(_explain(exc, components_from, "the SD3 components (VAE, text encoders, scheduler)", hub)) from exc
+        pipe = CreatiLayoutPipeline.from_pretrained(components_from, transformer=transformer, dtype=torch_dtype, **hub)
+    except Exception as exc:
+        raise ModelLoadError(
+            _explain(exc, components_from, "the SD3 components (VAE, text encoders, scheduler)", hub)
+        ) from exc
     pipe.set_progress_bar_config(disable=True)
     pipe = pipe.to(resolved_device)
     log.info(
@@ -138,12 +138,10 @@ def _load_transformer(
     source: str, subfolder: str | None, torch_dtype: torch.dtype, hub: dict
 ) -> SiamLayoutSD3Transformer2DModel:
     try:
-        return SiamLayoutSD3Transformer2DModel.from_pretrained(
-            source, subfolder=subfolder, dtype=torch_dtype, **hub
-        )
+        return SiamLayoutSD3Transformer2DModel.from_pretrained(source, subfolder=subfolder, dtype=torch_dtype, **hub)
     except MissingWeightsError as exc:
         raise ModelLoadError(str(exc)) from exc
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         where = f"{source} (subfolder {subfolder})" if subfolder else source
         raise ModelLoadError(_explain(exc, where, "the SiamLayout transformer", hub)) from exc
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from diffusers import AutoencoderKL, DiffusionPipeline, FlowMatchEulerDiscreteScheduler, StableDiffusion3Pipeline
@@ -65,14 +65,15 @@ def layout_step_count(num_inference_steps: int) -> int:
 class CreatiLayoutPipeline(DiffusionPipeline):
     """Layout-to-image with a SiamLayout SD3 transformer.
 
-    Load it with the transformer passed explicitly (the fixture's model_index.json names none on purpose):
-    `CreatiLayoutPipeline.from_pretrained(dir, transformer=SiamLayoutSD3Transformer2DModel.from_pretrained(dir / "transformer"))`
+    Load it with the transformer passed explicitly (the fixture's model_index.json names none on
+    purpose): `CreatiLayoutPipeline.from_pretrained(dir,
+    transformer=SiamLayoutSD3Transformer2DModel.from_pretrained(dir / "transformer"))`
     or through `render_server.creatilayout.loading.load_pipeline`.
     """
 
     model_cpu_offload_seq = "text_encoder->text_encoder_2->text_encoder_3->transformer->vae"
-    _optional_components: list[str] = []
-    _callback_tensor_inputs = ["latents", "x0_pred", "prompt_embeds", "pooled_prompt_embeds"]
+    _optional_components: ClassVar[list[str]] = []
+    _callback_tensor_inputs: ClassVar[list[str]] = ["latents", "x0_pred", "prompt_embeds", "pooled_prompt_embeds"]
 
     # SD3's text path is reused as is: it matched the reference bit for bit.
     _get_t5_prompt_embeds = StableDiffusion3Pipeline._get_t5_prompt_embeds
@@ -362,12 +363,17 @@ class CreatiLayoutPipeline(DiffusionPipeline):
 
                 if callback_on_step_end is not None:
                     available = {
-                        "latents": lambda: latents,
-                        "x0_pred": lambda: self._predicted_clean_latents(latents_before, noise_pred, sigmas[i]),
-                        "prompt_embeds": lambda: prompt_embeds,
-                        "pooled_prompt_embeds": lambda: pooled_prompt_embeds,
+                        # Bound now: the tensors are read (if at all) before the next step.
+                        "latents": lambda latents=latents: latents,
+                        "x0_pred": lambda before=latents_before, noise=noise_pred, sigma=sigmas[i]: (
+                            self._predicted_clean_latents(before, noise, sigma)
+                        ),
+                        "prompt_embeds": lambda embeds=prompt_embeds: embeds,
+                        "pooled_prompt_embeds": lambda pooled=pooled_prompt_embeds: pooled,
                     }
-                    callback_kwargs = _StepTensors({name: available[name] for name in callback_on_step_end_tensor_inputs})
+                    callback_kwargs = _StepTensors(
+                        {name: available[name] for name in callback_on_step_end_tensor_inputs}
+                    )
                     callback_outputs = callback_on_step_end(self, i, t, callback_kwargs) or {}
                     latents = callback_outputs.pop("latents", latents)
                     prompt_embeds = callback_outputs.pop("prompt_embeds", prompt_embeds)

@@ -19,7 +19,14 @@ from typing import Any
 
 import torch
 from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, SD3Transformer2DModel, StableDiffusion3Pipeline
-from transformers import CLIPTextConfig, CLIPTextModelWithProjection, CLIPTokenizer, T5Config, T5EncoderModel, T5TokenizerFast
+from transformers import (
+    CLIPTextConfig,
+    CLIPTextModelWithProjection,
+    CLIPTokenizer,
+    T5Config,
+    T5EncoderModel,
+    T5TokenizerFast,
+)
 
 from render_server.creatilayout.pipeline import CreatiLayoutPipeline
 from render_server.creatilayout.transformer import SiamLayoutSD3Transformer2DModel
@@ -28,23 +35,55 @@ from render_server.creatilayout.transformer import SiamLayoutSD3Transformer2DMod
 # stabilityai/stable-diffusion-3-medium-diffusers); the transformer's come from the fixture's
 # state-dict description, which was checked key by key against the released checkpoint.
 SD3_MEDIUM_CLIP_L = dict(
-    vocab_size=49408, hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
-    max_position_embeddings=77, hidden_act="quick_gelu", projection_dim=768,
+    vocab_size=49408,
+    hidden_size=768,
+    intermediate_size=3072,
+    num_hidden_layers=12,
+    num_attention_heads=12,
+    max_position_embeddings=77,
+    hidden_act="quick_gelu",
+    projection_dim=768,
 )
 SD3_MEDIUM_CLIP_G = dict(
-    vocab_size=49408, hidden_size=1280, intermediate_size=5120, num_hidden_layers=32, num_attention_heads=20,
-    max_position_embeddings=77, hidden_act="gelu", projection_dim=1280,
+    vocab_size=49408,
+    hidden_size=1280,
+    intermediate_size=5120,
+    num_hidden_layers=32,
+    num_attention_heads=20,
+    max_position_embeddings=77,
+    hidden_act="gelu",
+    projection_dim=1280,
 )
 SD3_MEDIUM_T5_XXL = dict(
-    vocab_size=32128, d_model=4096, d_kv=64, d_ff=10240, num_layers=24, num_heads=64,
-    relative_attention_num_buckets=32, relative_attention_max_distance=128, feed_forward_proj="gated-gelu",
-    dense_act_fn="gelu_new", is_gated_act=True, is_encoder_decoder=False, use_cache=False,
+    vocab_size=32128,
+    d_model=4096,
+    d_kv=64,
+    d_ff=10240,
+    num_layers=24,
+    num_heads=64,
+    relative_attention_num_buckets=32,
+    relative_attention_max_distance=128,
+    feed_forward_proj="gated-gelu",
+    dense_act_fn="gelu_new",
+    is_gated_act=True,
+    is_encoder_decoder=False,
+    use_cache=False,
 )
 SD3_MEDIUM_VAE = dict(
-    in_channels=3, out_channels=3, latent_channels=16, block_out_channels=[128, 256, 512, 512],
-    down_block_types=["DownEncoderBlock2D"] * 4, up_block_types=["UpDecoderBlock2D"] * 4, layers_per_block=2,
-    norm_num_groups=32, act_fn="silu", sample_size=1024, scaling_factor=1.5305, shift_factor=0.0609,
-    use_quant_conv=False, use_post_quant_conv=False,
+    in_channels=3,
+    out_channels=3,
+    latent_channels=16,
+    block_out_channels=[128, 256, 512, 512],
+    down_block_types=["DownEncoderBlock2D"] * 4,
+    up_block_types=["UpDecoderBlock2D"] * 4,
+    layers_per_block=2,
+    norm_num_groups=32,
+    act_fn="silu",
+    sample_size=1024,
+    scaling_factor=1.5305,
+    shift_factor=0.0609,
+    use_quant_conv=False,
+    use_post_quant_conv=False,
 )
 SD3_MEDIUM_SCHEDULER = dict(num_train_timesteps=1000, shift=3.0)
 SIZES = ("sd3-medium", "tiny")
@@ -67,8 +106,10 @@ def _json(path: Path) -> dict[str, Any]:
 def _component_configs(size: str, fixtures: Path) -> dict[str, dict[str, Any]]:
     tiny = fixtures / "tiny" / "pipeline"
     if size == "tiny":
-        return {name: _json(tiny / name / ("config.json" if name != "scheduler" else "scheduler_config.json"))
-                for name in ("transformer", "text_encoder", "text_encoder_2", "text_encoder_3", "vae", "scheduler")}
+        return {
+            name: _json(tiny / name / ("config.json" if name != "scheduler" else "scheduler_config.json"))
+            for name in ("transformer", "text_encoder", "text_encoder_2", "text_encoder_3", "vae", "scheduler")
+        }
     if size != "sd3-medium":
         raise ValueError(f"size must be one of {SIZES}, got {size!r}")
     layout = json.loads((fixtures / "sd3m_layout_state_dict.json").read_text())["config"]
@@ -95,8 +136,9 @@ def _build(make: Any, device: torch.device, dtype: torch.dtype) -> Any:
     return module.eval().requires_grad_(False)
 
 
-def build_pipelines(size: str, fixtures: Path, device: str | torch.device = "cpu",
-                    dtype: torch.dtype = torch.float32, seed: int = 0) -> PipelinePair:
+def build_pipelines(
+    size: str, fixtures: Path, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32, seed: int = 0
+) -> PipelinePair:
     """Every component of both pipelines at `size` ("sd3-medium" or "tiny") with seeded random
     weights, allocated on `device` in `dtype`. `fixtures` is `shared/fixtures/creatilayout`."""
     device = torch.device(device)
@@ -107,26 +149,38 @@ def build_pipelines(size: str, fixtures: Path, device: str | torch.device = "cpu
     transformer = _build(lambda: SiamLayoutSD3Transformer2DModel(**layout_config), device, dtype)
     plain_transformer = _build(lambda: SD3Transformer2DModel(**base_config), device, dtype)
     text_encoder = _build(lambda: CLIPTextModelWithProjection(CLIPTextConfig(**configs["text_encoder"])), device, dtype)
-    text_encoder_2 = _build(lambda: CLIPTextModelWithProjection(CLIPTextConfig(**configs["text_encoder_2"])), device, dtype)
+    text_encoder_2 = _build(
+        lambda: CLIPTextModelWithProjection(CLIPTextConfig(**configs["text_encoder_2"])), device, dtype
+    )
     text_encoder_3 = _build(lambda: T5EncoderModel(T5Config(**configs["text_encoder_3"])), device, dtype)
     vae = _build(lambda: AutoencoderKL(**configs["vae"]), device, dtype)
     tiny = fixtures / "tiny" / "pipeline"
     shared = dict(
         vae=vae,
-        text_encoder=text_encoder, tokenizer=CLIPTokenizer.from_pretrained(tiny / "tokenizer"),
-        text_encoder_2=text_encoder_2, tokenizer_2=CLIPTokenizer.from_pretrained(tiny / "tokenizer_2"),
-        text_encoder_3=text_encoder_3, tokenizer_3=T5TokenizerFast.from_pretrained(tiny / "tokenizer_3"),
+        text_encoder=text_encoder,
+        tokenizer=CLIPTokenizer.from_pretrained(tiny / "tokenizer"),
+        text_encoder_2=text_encoder_2,
+        tokenizer_2=CLIPTokenizer.from_pretrained(tiny / "tokenizer_2"),
+        text_encoder_3=text_encoder_3,
+        tokenizer_3=T5TokenizerFast.from_pretrained(tiny / "tokenizer_3"),
     )
     marquee = CreatiLayoutPipeline(
-        transformer=transformer, scheduler=FlowMatchEulerDiscreteScheduler(**configs["scheduler"]), **shared)
+        transformer=transformer, scheduler=FlowMatchEulerDiscreteScheduler(**configs["scheduler"]), **shared
+    )
     plain = StableDiffusion3Pipeline(
-        transformer=plain_transformer, scheduler=FlowMatchEulerDiscreteScheduler(**configs["scheduler"]), **shared)
+        transformer=plain_transformer, scheduler=FlowMatchEulerDiscreteScheduler(**configs["scheduler"]), **shared
+    )
     for pipe in (marquee, plain):
         pipe.set_progress_bar_config(disable=True)
     parameters = {
         name: sum(p.numel() for p in module.parameters())
-        for name, module in (("layout transformer", transformer), ("plain transformer", plain_transformer),
-                             ("clip-l", text_encoder), ("clip-g", text_encoder_2), ("t5", text_encoder_3),
-                             ("vae", vae))
+        for name, module in (
+            ("layout transformer", transformer),
+            ("plain transformer", plain_transformer),
+            ("clip-l", text_encoder),
+            ("clip-g", text_encoder_2),
+            ("t5", text_encoder_3),
+            ("vae", vae),
+        )
     }
     return PipelinePair(marquee=marquee, plain=plain, size=size, parameters=parameters)

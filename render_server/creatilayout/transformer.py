@@ -11,7 +11,7 @@ layout scale S. The state-dict names and shapes follow the released `SiamLayout_
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from diffusers.configuration_utils import ConfigMixin, register_to_config
@@ -180,8 +180,8 @@ class SiamLayoutSD3Transformer2DModel(ModelMixin, AttentionMixin, ConfigMixin):
     """
 
     _supports_gradient_checkpointing = False
-    _no_split_modules = ["SiamLayoutJointTransformerBlock"]
-    _skip_layerwise_casting_patterns = ["pos_embed", "norm"]
+    _no_split_modules: ClassVar[list[str]] = ["SiamLayoutJointTransformerBlock"]
+    _skip_layerwise_casting_patterns: ClassVar[list[str]] = ["pos_embed", "norm"]
 
     @register_to_config
     def __init__(

@@ -60,8 +60,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def _tmux(socket: str, *args: str) -> str:
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    return subprocess.run(["tmux", "-L", socket, "-f", "/dev/null", *args], capture_output=True, text=True,
-                          timeout=10, env=env).stdout
+    return subprocess.run(
+        ["tmux", "-L", socket, "-f", "/dev/null", *args], capture_output=True, text=True, timeout=10, env=env
+    ).stdout
 
 
 def measure_start(runs: int) -> dict[str, Any]:
@@ -133,8 +134,11 @@ async def measure_search(endpoints: Endpoints, queries: list[str]) -> dict[str, 
                 generation = app.watched_step.search_generation
                 started = time.perf_counter()
                 send_key(app, char)
-                while not (app.watched_step.search_generation > generation and app.watched_step.last_search
-                           and app.watched_step.last_search[0] == typed):
+                while not (
+                    app.watched_step.search_generation > generation
+                    and app.watched_step.last_search
+                    and app.watched_step.last_search[0] == typed
+                ):
                     await asyncio.sleep(0.0005)
                 latencies.append(time.perf_counter() - started)
                 # A fast typist: 20 keys a second (the screen paints between keys).
@@ -183,9 +187,20 @@ async def measure_previews(steps: int, text: str) -> dict[str, Any]:
 
     # The stream comes from another process, as from a real render server.
     server = subprocess.Popen(
-        [sys.executable, "-m", "tests.client_tui.fake_servers", "--seconds-per-step", str(1 / 60),
-         "--preview-size", "1024", "--realistic"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO,
+        [
+            sys.executable,
+            "-m",
+            "tests.client_tui.fake_servers",
+            "--seconds-per-step",
+            str(1 / 60),
+            "--preview-size",
+            "1024",
+            "--realistic",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
     )
     try:
         assert server.stdout is not None
@@ -195,8 +210,7 @@ async def measure_previews(steps: int, text: str) -> dict[str, Any]:
         session.render.steps = steps
         session.render.preview_interval = 1
         session.render.width = session.render.height = 1024
-        app = MarqueeConsole(endpoints, image_class=image_widget_class("halfcell"), session=session,
-                             watch_health=False)
+        app = MarqueeConsole(endpoints, image_class=image_widget_class("halfcell"), session=session, watch_health=False)
         async with app.run_test(size=(140, 44)) as pilot:
             await pilot.press("f4")
             quiet, _ = await _typing_latencies(app, pilot, text)
@@ -238,7 +252,9 @@ def _spread(seconds: list[float]) -> dict[str, float]:
 
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
-    return f"{platform.system()} {platform.release()}, {os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}"
+    return (
+        f"{platform.system()} {platform.release()}, {os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -255,8 +271,13 @@ def main(argv: list[str] | None = None) -> int:
         try:
             port = free_port()
             endpoints = Endpoints.from_sources(
-                {"recommender": stack.addresses()["recommender"], "layout": f"127.0.0.1:{port}",
-                 "render": f"127.0.0.1:{port}"}, {})
+                {
+                    "recommender": stack.addresses()["recommender"],
+                    "layout": f"127.0.0.1:{port}",
+                    "render": f"127.0.0.1:{port}",
+                },
+                {},
+            )
             queries = QUERIES_SMOKE if args.smoke else QUERIES_FULL
             results["search"] = asyncio.run(measure_search(endpoints, queries))
         finally:

@@ -20,9 +20,9 @@ import platform
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Awaitable, Callable, Sequence
 
 import numpy as np
 
@@ -55,19 +55,26 @@ class Result:
 
 def _summary(scenario: str, concurrency: int, latencies: list[float], seconds: float) -> Result:
     ms = np.array(latencies) * 1000
-    return Result(scenario, concurrency, len(ms), round(seconds, 2), round(len(ms) / seconds, 1),
-                  round(float(np.percentile(ms, 50)), 3), round(float(np.percentile(ms, 99)), 3),
-                  round(float(ms.mean()), 3))
+    return Result(
+        scenario,
+        concurrency,
+        len(ms),
+        round(seconds, 2),
+        round(len(ms) / seconds, 1),
+        round(float(np.percentile(ms, 50)), 3),
+        round(float(np.percentile(ms, 99)), 3),
+        round(float(ms.mean()), 3),
+    )
 
 
 def histories(labels: np.ndarray, count: int, seed: int = 0) -> list[list[int]]:
     rng = np.random.default_rng(seed)
-    return [rng.choice(labels, size=int(rng.integers(5, WINDOW + 1)), replace=False).tolist()
-            for _ in range(count)]
+    return [rng.choice(labels, size=int(rng.integers(5, WINDOW + 1)), replace=False).tolist() for _ in range(count)]
 
 
-async def closed_loop(call: Callable[[int], Awaitable[object]], concurrency: int, seconds: float,
-                      warmup: float) -> tuple[list[float], float]:
+async def closed_loop(
+    call: Callable[[int], Awaitable[object]], concurrency: int, seconds: float, warmup: float
+) -> tuple[list[float], float]:
     """`concurrency` callers, each sending its next request when the last one returns."""
     latencies: list[float] = []
     measuring = False
@@ -90,21 +97,29 @@ async def closed_loop(call: Callable[[int], Awaitable[object]], concurrency: int
     return latencies, time.perf_counter() - began
 
 
-async def bench_recommend(address: str, scenario: str, requests: list[rec.RecommendRequest],
-                          concurrencies: Sequence[int], seconds: float, warmup: float) -> list[Result]:
+async def bench_recommend(
+    address: str,
+    scenario: str,
+    requests: list[rec.RecommendRequest],
+    concurrencies: Sequence[int],
+    seconds: float,
+    warmup: float,
+) -> list[Result]:
     results = []
     async with grpc.aio.insecure_channel(address) as channel:
         stub = rec_grpc.RecommenderServiceStub(channel)
         for concurrency in concurrencies:
             latencies, took = await closed_loop(
-                lambda i: stub.Recommend(requests[i % len(requests)]), concurrency, seconds, warmup)
+                lambda i: stub.Recommend(requests[i % len(requests)]), concurrency, seconds, warmup
+            )
             results.append(_summary(scenario, concurrency, latencies, took))
             print(json.dumps(asdict(results[-1])), flush=True)
     return results
 
 
-async def bench_model_infer(address: str, windows: np.ndarray, concurrencies: Sequence[int],
-                            seconds: float, warmup: float) -> list[Result]:
+async def bench_model_infer(
+    address: str, windows: np.ndarray, concurrencies: Sequence[int], seconds: float, warmup: float
+) -> list[Result]:
     import tritonclient.grpc.aio as triton_aio
     from tritonclient.grpc import InferInput, InferRequestedOutput
 
@@ -119,10 +134,11 @@ async def bench_model_infer(address: str, windows: np.ndarray, concurrencies: Se
     try:
         for concurrency in concurrencies:
             latencies, took = await closed_loop(
-                lambda i: client.infer("sasrec", inputs[i % len(inputs)], outputs=outputs),
-                concurrency, seconds, warmup)
-            results.append(_summary("ModelInfer (tritonclient, classification k=10), batching on",
-                                    concurrency, latencies, took))
+                lambda i: client.infer("sasrec", inputs[i % len(inputs)], outputs=outputs), concurrency, seconds, warmup
+            )
+            results.append(
+                _summary("ModelInfer (tritonclient, classification k=10), batching on", concurrency, latencies, took)
+            )
             print(json.dumps(asdict(results[-1])), flush=True)
     finally:
         await client.close()
@@ -167,7 +183,7 @@ def seed_style_model(num_items: int, hidden: int = 50, blocks: int = 2, maxlen: 
             self.last_norm = nn.LayerNorm(hidden, eps=1e-8)
 
         def forward(self, items, candidates):
-            seqs = self.item_emb(items) * hidden ** 0.5
+            seqs = self.item_emb(items) * hidden**0.5
             positions = torch.arange(1, items.shape[1] + 1).unsqueeze(0) * (items != 0)
             seqs = seqs + self.pos_emb(positions)
             padding = items == 0
@@ -181,8 +197,7 @@ def seed_style_model(num_items: int, hidden: int = 50, blocks: int = 2, maxlen: 
     return SeedSASRec().eval()
 
 
-def bench_eager(checkpoint: Path, windows: np.ndarray, seconds: float, warmup: float,
-                kind: str) -> Result:
+def bench_eager(checkpoint: Path, windows: np.ndarray, seconds: float, warmup: float, kind: str) -> Result:
     """PyTorch in-process, one request at a time, top-k included, on both cores.
 
     kind "seed": the seed's model layout (see seed_style_model), the issue's baseline;
@@ -230,22 +245,29 @@ def bench_eager(checkpoint: Path, windows: np.ndarray, seconds: float, warmup: f
 
 
 def start_server(repository: Path, log_dir: Path, extra: list[str]) -> LocalStack:
-    stack = LocalStack({"recommender": ["--model-repository", str(repository), "--log-level",
-                                        "warning", "--no-metrics", *extra]}, log_dir, grace_period=3.0)
+    stack = LocalStack(
+        {"recommender": ["--model-repository", str(repository), "--log-level", "warning", "--no-metrics", *extra]},
+        log_dir,
+        grace_period=3.0,
+    )
     return stack.start(timeout=180)
 
 
 def table(results: list[Result]) -> str:
-    lines = ["| scenario | concurrency | requests | req/s | p50 ms | p99 ms |",
-             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "| scenario | concurrency | requests | req/s | p50 ms | p99 ms |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for r in results:
-        lines.append(f"| {r.scenario} | {r.concurrency} | {r.requests} | {r.throughput:,.0f} | "
-                     f"{r.p50_ms:.2f} | {r.p99_ms:.2f} |")
+        lines.append(
+            f"| {r.scenario} | {r.concurrency} | {r.requests} | {r.throughput:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} |"
+        )
     return "\n".join(lines)
 
 
 def check_targets(results: list[Result]) -> list[str]:
     """The issue's targets, each with a verdict."""
+
     def find(prefix: str, concurrency: int) -> Result | None:
         return next((r for r in results if r.scenario.startswith(prefix) and r.concurrency == concurrency), None)
 
@@ -255,19 +277,26 @@ def check_targets(results: list[Result]) -> list[str]:
     eager = find("PyTorch eager in-process", 1)
     own_eager = find("PyTorch eager, this model with", 1)
     if single:
-        lines.append(f"single request p50 {single.p50_ms:.2f} ms (target <= 2 ms): "
-                     f"{'met' if single.p50_ms <= 2 else 'MISSED'}")
+        lines.append(
+            f"single request p50 {single.p50_ms:.2f} ms (target <= 2 ms): {'met' if single.p50_ms <= 2 else 'MISSED'}"
+        )
     if busy:
-        lines.append(f"concurrency 64: {busy.throughput:,.0f} req/s (target >= 1,500), p99 "
-                     f"{busy.p99_ms:.1f} ms (target <= 50): "
-                     f"{'met' if busy.throughput >= 1500 and busy.p99_ms <= 50 else 'MISSED'}")
+        lines.append(
+            f"concurrency 64: {busy.throughput:,.0f} req/s (target >= 1,500), p99 "
+            f"{busy.p99_ms:.1f} ms (target <= 50): "
+            f"{'met' if busy.throughput >= 1500 and busy.p99_ms <= 50 else 'MISSED'}"
+        )
         if eager:
             ratio = busy.throughput / eager.throughput
-            lines.append(f"concurrency 64 vs the seed's way (PyTorch eager): {ratio:.1f}x (target >= 3x): "
-                         f"{'met' if ratio >= 3 else 'MISSED'}")
+            lines.append(
+                f"concurrency 64 vs the seed's way (PyTorch eager): {ratio:.1f}x (target >= 3x): "
+                f"{'met' if ratio >= 3 else 'MISSED'}"
+            )
         if own_eager:
-            lines.append(f"concurrency 64 vs this model in eager with the same shortcuts: "
-                         f"{busy.throughput / own_eager.throughput:.1f}x (no target)")
+            lines.append(
+                f"concurrency 64 vs this model in eager with the same shortcuts: "
+                f"{busy.throughput / own_eager.throughput:.1f}x (no target)"
+            )
     return lines
 
 
@@ -278,7 +307,7 @@ async def run(args: argparse.Namespace) -> list[Result]:
     requests = [rec.RecommendRequest(watched_movie_ids=h, k=K) for h in hist]
     windows = np.zeros((len(hist), WINDOW), dtype=np.int64)
     for row, h in enumerate(hist):
-        windows[row, WINDOW - len(h):] = h
+        windows[row, WINDOW - len(h) :] = h
     concurrencies = [1, 4] if args.smoke else args.concurrency
     seconds, warmup = (1.0, 0.3) if args.smoke else (args.seconds, args.warmup)
     results: list[Result] = []
@@ -289,7 +318,8 @@ async def run(args: argparse.Namespace) -> list[Result]:
             try:
                 address = stack.addresses()["recommender"]
                 results += await bench_recommend(
-                    address, f"Recommend, dynamic batching {label}", requests, concurrencies, seconds, warmup)
+                    address, f"Recommend, dynamic batching {label}", requests, concurrencies, seconds, warmup
+                )
                 if label == "on":
                     results += await bench_model_infer(address, windows, concurrencies, seconds, warmup)
             finally:
@@ -308,18 +338,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
     p.add_argument("--window-ms", type=float, help="batch window (default: the model config's)")
     p.add_argument("--model-repository", type=Path, default=DEFAULT_MODEL_REPOSITORY)
-    p.add_argument("--checkpoint", type=Path,
-                   default=DEFAULT_MODEL_REPOSITORY.parent / "training" / "trained" / "sasrec_ml1m.pt",
-                   help="PyTorch weights of the served model, for the eager baseline")
+    p.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=DEFAULT_MODEL_REPOSITORY.parent / "training" / "trained" / "sasrec_ml1m.pt",
+        help="PyTorch weights of the served model, for the eager baseline",
+    )
     p.add_argument("--json", type=Path, help="also write the results here")
     args = p.parse_args(argv)
     started = time.perf_counter()
     results = asyncio.run(run(args))
     load = os.getloadavg()
     print()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}; "
-          f"took {time.perf_counter() - started:.0f} s")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}; "
+        f"took {time.perf_counter() - started:.0f} s"
+    )
     print(table(results))
     print()
     for line in check_targets(results):

@@ -33,8 +33,9 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
@@ -58,7 +59,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes and few repeats (seconds)")
     parser.add_argument("--gpu", action="store_true", help="the released model on CUDA in bf16 at 512² and 1024²")
-    parser.add_argument("--model", default=None, help="pipeline directory or Hub id (default: tiny fixture; --gpu: released)")
+    parser.add_argument(
+        "--model", default=None, help="pipeline directory or Hub id (default: tiny fixture; --gpu: released)"
+    )
     parser.add_argument("--base-model", default=None)
     parser.add_argument("--device", default=None)
     parser.add_argument("--dtype", default=None)
@@ -70,14 +73,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args(argv)
     if args.gpu:
-        defaults = dict(model=None, device="cuda", dtype="bfloat16", sizes="512,1024", steps="8,28", repeats=3,
-                        torch_threads=0)
+        defaults = dict(
+            model=None, device="cuda", dtype="bfloat16", sizes="512,1024", steps="8,28", repeats=3, torch_threads=0
+        )
     elif args.smoke:
-        defaults = dict(model=str(TINY_PIPELINE), device="cpu", dtype="float32", sizes="64", steps="2,6",
-                        repeats=1, torch_threads=1)
+        defaults = dict(
+            model=str(TINY_PIPELINE), device="cpu", dtype="float32", sizes="64", steps="2,6", repeats=1, torch_threads=1
+        )
     else:
-        defaults = dict(model=str(TINY_PIPELINE), device="cpu", dtype="float32", sizes="128,256", steps="10,40",
-                        repeats=5, torch_threads=1)
+        defaults = dict(
+            model=str(TINY_PIPELINE),
+            device="cpu",
+            dtype="float32",
+            sizes="128,256",
+            steps="10,40",
+            repeats=5,
+            torch_threads=1,
+        )
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -86,14 +98,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def render_request(size: int, steps: int, preview_interval: int, seed: int, guidance: float) -> render_pb2.RenderRequest:
+def render_request(
+    size: int, steps: int, preview_interval: int, seed: int, guidance: float
+) -> render_pb2.RenderRequest:
     return render_pb2.RenderRequest(
         prompt=PROMPT,
         objects=[
             render_pb2.RenderObject(phrase=p, box=common_pb2.Box(x1=b[0], y1=b[1], x2=b[2], y2=b[3]))
             for p, b in OBJECTS
         ],
-        width=size, height=size, steps=steps, guidance=guidance, seed=seed, preview_interval=preview_interval,
+        width=size,
+        height=size,
+        steps=steps,
+        guidance=guidance,
+        seed=seed,
+        preview_interval=preview_interval,
     )
 
 
@@ -123,8 +142,12 @@ def grpc_run(stub: Any, pid: int, size: int, steps: int, preview_interval: int, 
             result = response.result
     wall = time.perf_counter() - started
     assert result is not None, "the stream ended without a result"
-    return {"wall": wall, "cpu": process_cpu_seconds(pid) - cpu, "first_preview": first_preview,
-            "server_first_preview": result.metadata.first_preview_seconds}
+    return {
+        "wall": wall,
+        "cpu": process_cpu_seconds(pid) - cpu,
+        "first_preview": first_preview,
+        "server_first_preview": result.metadata.first_preview_seconds,
+    }
 
 
 def direct_run(pipe: Any, size: int, steps: int, guidance: float) -> dict[str, float]:
@@ -133,9 +156,15 @@ def direct_run(pipe: Any, size: int, steps: int, guidance: float) -> dict[str, f
     cpu = process_cpu_seconds(os.getpid())
     started = time.perf_counter()
     pipe(
-        PROMPT, layout_phrases=[p for p, _ in OBJECTS], layout_boxes=[list(b) for _, b in OBJECTS],
-        height=size, width=size, num_inference_steps=steps, guidance_scale=guidance,
-        generator=torch.Generator("cpu").manual_seed(0), output_type="pil",
+        PROMPT,
+        layout_phrases=[p for p, _ in OBJECTS],
+        layout_boxes=[list(b) for _, b in OBJECTS],
+        height=size,
+        width=size,
+        num_inference_steps=steps,
+        guidance_scale=guidance,
+        generator=torch.Generator("cpu").manual_seed(0),
+        output_type="pil",
     )
     return {"wall": time.perf_counter() - started, "cpu": process_cpu_seconds(os.getpid()) - cpu}
 
@@ -189,16 +218,29 @@ def cancel_runs(stub: Any, metrics_port: int, size: int, steps: int, guidance: f
         assert started is not None
         next_start.append(started)
     after = fetch_metrics(metrics_port)
-    count = metric(after, "marquee_render_cancel_stop_seconds_count") - metric(before, "marquee_render_cancel_stop_seconds_count")
-    total = metric(after, "marquee_render_cancel_stop_seconds_sum") - metric(before, "marquee_render_cancel_stop_seconds_sum")
-    steps_count = metric(after, "marquee_render_steps_after_stop_count") - metric(before, "marquee_render_steps_after_stop_count")
-    steps_sum = metric(after, "marquee_render_steps_after_stop_sum") - metric(before, "marquee_render_steps_after_stop_sum")
-    within_one = (metric(after, 'marquee_render_steps_after_stop_bucket{engine="creatilayout",le="1.0"}')
-                  - metric(before, 'marquee_render_steps_after_stop_bucket{engine="creatilayout",le="1.0"}'))
+    count = metric(after, "marquee_render_cancel_stop_seconds_count") - metric(
+        before, "marquee_render_cancel_stop_seconds_count"
+    )
+    total = metric(after, "marquee_render_cancel_stop_seconds_sum") - metric(
+        before, "marquee_render_cancel_stop_seconds_sum"
+    )
+    steps_count = metric(after, "marquee_render_steps_after_stop_count") - metric(
+        before, "marquee_render_steps_after_stop_count"
+    )
+    steps_sum = metric(after, "marquee_render_steps_after_stop_sum") - metric(
+        before, "marquee_render_steps_after_stop_sum"
+    )
+    within_one = metric(after, 'marquee_render_steps_after_stop_bucket{engine="creatilayout",le="1.0"}') - metric(
+        before, 'marquee_render_steps_after_stop_bucket{engine="creatilayout",le="1.0"}'
+    )
     # Means: each cancel lands at a random point of a step.
-    return {"server_stop_seconds": total / max(count, 1), "next_job_start_seconds": best_of(next_start),
-            "steps_after_request": steps_sum / max(steps_count, 1), "cancels": count,
-            "cancels_within_one_step": within_one}
+    return {
+        "server_stop_seconds": total / max(count, 1),
+        "next_job_start_seconds": best_of(next_start),
+        "steps_after_request": steps_sum / max(steps_count, 1),
+        "cancels": count,
+        "cancels_within_one_step": within_one,
+    }
 
 
 def best_of(runs: list[float]) -> float:
@@ -309,11 +351,13 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, device: str)
             f"| {r['size']}² | {ms(r['preview_on_worker_seconds'])} | {r['preview_on_worker_pct_of_step']:.2f}%"
             f" | {ms(r['preview_encoding_seconds'])} | {r['preview_total_pct_of_step']:.2f}%"
             f" | {r['preview_every_step_overhead_pct']:+.1f}% / {r['preview_every_step_cpu_overhead_pct']:+.1f}%"
-            f" | {r['first_preview_seconds_interval_1'] * 1e3:.0f} / {r['first_preview_seconds_interval_5'] * 1e3:.0f} ms |"
+            f" | {r['first_preview_seconds_interval_1'] * 1e3:.0f}"
+            f" / {r['first_preview_seconds_interval_5'] * 1e3:.0f} ms |"
         )
     lines += [
         "",
-        "| size | cancels | steps run after the cancel (mean; all ≤ 1?) | cancel → engine stopped | cancel → next job runs |",
+        "| size | cancels | steps run after the cancel (mean; all ≤ 1?) | cancel → engine stopped"
+        " | cancel → next job runs |",
         "|---|---|---|---|---|",
     ]
     for r in results:
@@ -334,21 +378,41 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.torch_threads)
     from render_server.creatilayout.loading import DEFAULT_LAYOUT_MODEL, load_pipeline
 
-    model_flags = ["--engine", "creatilayout", "--device", args.device, "--dtype", args.dtype,
-                   "--torch-threads", str(args.torch_threads), "--queue-depth", "2"]
+    model_flags = [
+        "--engine",
+        "creatilayout",
+        "--device",
+        args.device,
+        "--dtype",
+        args.dtype,
+        "--torch-threads",
+        str(args.torch_threads),
+        "--queue-depth",
+        "2",
+    ]
     if args.model:
         model_flags += ["--model", args.model]
     if args.base_model:
         model_flags += ["--base-model", args.base_model]
-    pipe = load_pipeline(args.model or DEFAULT_LAYOUT_MODEL, base_model=args.base_model,
-                         device=args.device, dtype=args.dtype, hf_token=os.environ.get("HF_TOKEN") or None)
+    pipe = load_pipeline(
+        args.model or DEFAULT_LAYOUT_MODEL,
+        base_model=args.base_model,
+        device=args.device,
+        dtype=args.dtype,
+        hf_token=os.environ.get("HF_TOKEN") or None,
+    )
     with tempfile.TemporaryDirectory(prefix="bench-render-") as tmp:
-        stack = LocalStack({"render": [*model_flags, "--output-dir", f"{tmp}/renders", "--log-level", "warning"]},
-                           Path(tmp), grace_period=5.0)
+        stack = LocalStack(
+            {"render": [*model_flags, "--output-dir", f"{tmp}/renders", "--log-level", "warning"]},
+            Path(tmp),
+            grace_period=5.0,
+        )
         stack.start(timeout=1800 if args.gpu else 180)
         server = stack.processes["render"]
         try:
-            with grpc.insecure_channel(server.address, options=[("grpc.max_receive_message_length", MESSAGE_LIMIT)]) as channel:
+            with grpc.insecure_channel(
+                server.address, options=[("grpc.max_receive_message_length", MESSAGE_LIMIT)]
+            ) as channel:
                 stub = render_pb2_grpc.RenderServiceStub(channel)
                 results = [bench_size(args, pipe, stub, server, size) for size in args.size_list]
         finally:

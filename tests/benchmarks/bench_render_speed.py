@@ -59,8 +59,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, help="timed runs per variant after the first")
     parser.add_argument("--variants", default=",".join(VARIANTS), help=f"any of {', '.join(VARIANTS)}")
     parser.add_argument("--compile-mode", default="default", help="torch.compile mode (default, max-autotune, ...)")
-    parser.add_argument("--compile-backend", help="torch.compile backend (default inductor; --smoke: eager, "
-                        "since inductor's C++ build of even the tiny model takes minutes on 2 CPU cores)")
+    parser.add_argument(
+        "--compile-backend",
+        help="torch.compile backend (default inductor; --smoke: eager, "
+        "since inductor's C++ build of even the tiny model takes minutes on 2 CPU cores)",
+    )
     parser.add_argument("--budget", type=float, help="seconds after which nothing new starts")
     parser.add_argument("--json", type=Path, default=REPO / "outputs" / "bench_render_speed.json")
     args = parser.parse_args(argv)
@@ -96,12 +99,25 @@ def load(args: argparse.Namespace) -> tuple[Any, Any, dict[str, int]]:
         from render_server.creatilayout.loading import load_pipeline
 
         dtype = "bfloat16" if args.dtype == torch.bfloat16 else "float32"
-        marquee = load_pipeline(str(args.real), base_model=str(args.real_base), device=args.device,
-                                dtype=dtype, local_files_only=True)
+        marquee = load_pipeline(
+            str(args.real), base_model=str(args.real_base), device=args.device, dtype=dtype, local_files_only=True
+        )
         plain = StableDiffusion3Pipeline.from_pretrained(
-            args.real_base, torch_dtype=args.dtype, local_files_only=True,
-            **{name: getattr(marquee, name) for name in ("vae", "text_encoder", "text_encoder_2", "text_encoder_3",
-                                                        "tokenizer", "tokenizer_2", "tokenizer_3")},
+            args.real_base,
+            torch_dtype=args.dtype,
+            local_files_only=True,
+            **{
+                name: getattr(marquee, name)
+                for name in (
+                    "vae",
+                    "text_encoder",
+                    "text_encoder_2",
+                    "text_encoder_3",
+                    "tokenizer",
+                    "tokenizer_2",
+                    "tokenizer_3",
+                )
+            },
         ).to(args.device)
         plain.set_progress_bar_config(disable=True)
         return marquee, plain, {}
@@ -112,8 +128,14 @@ def load(args: argparse.Namespace) -> tuple[Any, Any, dict[str, int]]:
 
 
 def _call(pipe: Any, variant: str, side: int, steps: int, **kwargs: Any) -> Any:
-    common = dict(height=side, width=side, num_inference_steps=steps, guidance_scale=7.0, output_type="pt",
-                  generator=torch.Generator("cpu").manual_seed(0))
+    common = dict(
+        height=side,
+        width=side,
+        num_inference_steps=steps,
+        guidance_scale=7.0,
+        output_type="pt",
+        generator=torch.Generator("cpu").manual_seed(0),
+    )
     if variant.startswith("marquee"):
         return pipe(PROMPT, PHRASES, BOXES, **common, **kwargs)
     return pipe(PROMPT, **common, **kwargs)
@@ -157,8 +179,9 @@ def preview_cost(pipe: Any, side: int, args: argparse.Namespace) -> dict[str, fl
 
     _sync(args.device)
     last[0] = time.perf_counter()
-    _call(pipe, "marquee", side, args.steps, callback_on_step_end=on_step,
-          callback_on_step_end_tensor_inputs=["x0_pred"])
+    _call(
+        pipe, "marquee", side, args.steps, callback_on_step_end=on_step, callback_on_step_end_tensor_inputs=["x0_pred"]
+    )
     step = statistics.median(step_times[1:] or step_times)
     preview = statistics.median(preview_times)
     return {"step_s": step, "preview_s": preview, "preview_share_of_step": preview / step}
@@ -193,8 +216,11 @@ def cancel_latency(pipe: Any, side: int, args: argparse.Namespace, step_s: float
     pipe.interrupt_generation()
     worker.join()
     latency = done["returned"] - requested
-    return {"cancel_s": latency, "cancel_steps": latency / step_s,
-            "steps_after_request": done["steps"] - steps_at_request}
+    return {
+        "cancel_s": latency,
+        "cancel_steps": latency / step_s,
+        "steps_after_request": done["steps"] - steps_at_request,
+    }
 
 
 def attention_kernels(pipe: Any, side: int, args: argparse.Namespace) -> list[str]:
@@ -218,12 +244,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     report: dict[str, Any] = {
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": torch.cuda.get_device_name(0) if args.device.startswith("cuda") else platform.processor() or "cpu",
-        "torch": torch.__version__, "dtype": str(args.dtype).removeprefix("torch."),
-        "compile": f"{args.compile_backend} ({args.compile_mode})" if args.compile_backend == "inductor"
+        "torch": torch.__version__,
+        "dtype": str(args.dtype).removeprefix("torch."),
+        "compile": f"{args.compile_backend} ({args.compile_mode})"
+        if args.compile_backend == "inductor"
         else args.compile_backend,
         "components": "local weights" if args.real else f"{args.size_preset}, random weights",
-        "parameters": parameters, "steps": args.steps, "load_s": time.perf_counter() - started,
-        "rows": [], "marquee_extras": [], "skipped": [],
+        "parameters": parameters,
+        "steps": args.steps,
+        "load_s": time.perf_counter() - started,
+        "rows": [],
+        "marquee_extras": [],
+        "skipped": [],
     }
     pipes = {"plain": plain, "marquee": marquee}
     # Eager first: compiling replaces the shared VAE decoder for both pipelines.
@@ -254,18 +286,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 def print_table(report: dict[str, Any]) -> None:
-    print(f"{report['machine']} · torch {report['torch']} · {report['dtype']} · {report['components']} · "
-          f"{report['steps']} steps, CFG 7 · compile {report['compile']} · load {report['load_s']:.1f} s")
+    print(
+        f"{report['machine']} · torch {report['torch']} · {report['dtype']} · {report['components']} · "
+        f"{report['steps']} steps, CFG 7 · compile {report['compile']} · load {report['load_s']:.1f} s"
+    )
     print(f"{'variant':<18}{'side':>6}{'s/image':>10}{'first run s':>13}{'peak GiB':>10}")
     for row in report["rows"]:
         peak = f"{row['peak_memory_gib']:.1f}" if "peak_memory_gib" in row else "-"
         print(f"{row['variant']:<18}{row['side']:>6}{row['seconds']:>10.3f}{row['first_run_s']:>13.2f}{peak:>10}")
     for extra in report["marquee_extras"]:
-        print(f"{extra['variant']} {extra['side']}²: step {extra['step_s'] * 1e3:.1f} ms, preview "
-              f"{extra['preview_s'] * 1e3:.2f} ms ({extra['preview_share_of_step']:.1%} of a step), cancel "
-              f"{extra['cancel_s'] * 1e3:.0f} ms ({extra['cancel_steps']:.2f} steps, "
-              f"{extra['steps_after_request']} step(s) after the request); attention: "
-              f"{', '.join(extra['attention_kernels']) or 'none seen'}")
+        print(
+            f"{extra['variant']} {extra['side']}²: step {extra['step_s'] * 1e3:.1f} ms, preview "
+            f"{extra['preview_s'] * 1e3:.2f} ms ({extra['preview_share_of_step']:.1%} of a step), cancel "
+            f"{extra['cancel_s'] * 1e3:.0f} ms ({extra['cancel_steps']:.2f} steps, "
+            f"{extra['steps_after_request']} step(s) after the request); attention: "
+            f"{', '.join(extra['attention_kernels']) or 'none seen'}"
+        )
     for line in report["skipped"]:
         print(f"skipped: {line}")
     print(f"total {report['total_s']:.1f} s")

@@ -20,8 +20,15 @@ Resource = dict[str, Any]
 
 SUPPORTED_KEYS = {"apiVersion", "kind", "resources", "namespace", "images", "patches"}
 CLUSTER_SCOPED = {
-    "Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition",
-    "PersistentVolume", "StorageClass", "PriorityClass", "IngressClass", "RuntimeClass",
+    "Namespace",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "PersistentVolume",
+    "StorageClass",
+    "PriorityClass",
+    "IngressClass",
+    "RuntimeClass",
 }
 # Strategic-merge keys of the lists these manifests patch (from the Kubernetes API's
 # x-kubernetes-patch-merge-key); lists not named here are replaced wholesale, as kustomize does.
@@ -69,8 +76,7 @@ def _merge(base: Any, patch: Any, key: str | None = None) -> Any:
             if not isinstance(item, dict) or merge_key not in item:
                 raise KustomizeError(f"list {key!r} item without merge key {merge_key!r}: {item}")
             index = next(
-                (i for i, old in enumerate(out) if isinstance(old, dict)
-                 and old.get(merge_key) == item[merge_key]),
+                (i for i, old in enumerate(out) if isinstance(old, dict) and old.get(merge_key) == item[merge_key]),
                 None,
             )
             if item.get("$patch") == "delete":
@@ -89,7 +95,7 @@ def _set_image(resource: Resource, images: list[dict[str, str]]) -> None:
     for container in [*spec.get("containers", []), *spec.get("initContainers", [])]:
         image = container.get("image", "")
         name, digest = image.split("@", 1) if "@" in image else (image, "")
-        repo, tag = (name.rsplit(":", 1) if ":" in name.rsplit("/", 1)[-1] else (name, ""))
+        repo, tag = name.rsplit(":", 1) if ":" in name.rsplit("/", 1)[-1] else (name, "")
         for rule in images:
             if rule["name"] != repo:
                 continue
@@ -124,8 +130,7 @@ def render(directory: Path) -> list[Resource]:
             raise KustomizeError(f"{directory}: only `patches: - path:` is supported, got {entry}")
         for patch in _load_documents(directory / entry["path"]):
             kind, name = patch["kind"], patch["metadata"]["name"]
-            targets = [i for i, r in enumerate(resources)
-                       if r["kind"] == kind and r["metadata"]["name"] == name]
+            targets = [i for i, r in enumerate(resources) if r["kind"] == kind and r["metadata"]["name"] == name]
             if len(targets) != 1:
                 raise KustomizeError(f"{directory}: patch {kind}/{name} matches {len(targets)} resources")
             index = targets[0]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import kubernetes_validate
 import yaml
@@ -27,8 +28,11 @@ CUSTOM_RESOURCES: dict[tuple[str, str], str] = {
     ("monitoring.coreos.com/v1", "PodMonitor"): "tests/deploy/test_manifests.py::test_pod_monitor",
 }
 SERVERS = {
-    name: {"port": ADDRESSES[name].port, "metrics": ADDRESSES[name].metrics_port,
-           "service": f"marquee.v1.{name.capitalize()}Service"}
+    name: {
+        "port": ADDRESSES[name].port,
+        "metrics": ADDRESSES[name].metrics_port,
+        "service": f"marquee.v1.{name.capitalize()}Service",
+    }
     for name in ("recommender", "layout", "render")
 }
 
@@ -42,15 +46,13 @@ def kubectl() -> str | None:
 def render_with_kubectl(directory: Path) -> list[Resource]:
     binary = kubectl()
     assert binary is not None
-    result = subprocess.run(
-        [binary, "kustomize", str(directory)], capture_output=True, text=True, timeout=120
-    )
+    result = subprocess.run([binary, "kustomize", str(directory)], capture_output=True, text=True, timeout=120)
     if result.returncode != 0:
         raise AssertionError(f"kubectl kustomize {directory} failed:\n{result.stderr}")
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _rendered(overlay: str) -> tuple[str, ...]:
     directory = K8S / "overlays" / overlay
     docs = render_with_kubectl(directory) if kubectl() else kustomize_lite.render(directory)

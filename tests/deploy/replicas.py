@@ -8,10 +8,10 @@ import os
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import grpc
 from prometheus_client.parser import text_string_to_metric_families
@@ -24,8 +24,16 @@ from tests.tls_certs import CertSet
 #: The tiny CreatiLayout pipeline (random weights, real architecture) from the shared fixtures:
 #: a render that takes seconds on this CPU, long enough to kill a replica in the middle of it.
 TINY_PIPELINE = CREATILAYOUT_FIXTURES / "tiny" / "pipeline"
-TINY_RENDER_FLAGS = ("--engine", "creatilayout", "--model", str(TINY_PIPELINE), "--device", "cpu",
-                     "--torch-threads", "1")
+TINY_RENDER_FLAGS = (
+    "--engine",
+    "creatilayout",
+    "--model",
+    str(TINY_PIPELINE),
+    "--device",
+    "cpu",
+    "--torch-threads",
+    "1",
+)
 DRAFT_RENDER_FLAGS = ("--engine", "draft")
 #: Two watched movies every MovieLens-1M copy has.
 WATCHED = ("Toy Story (1995)", "Aladdin (1992)")
@@ -79,8 +87,11 @@ def handled(server: ServerProcess, method: str, code: str = "OK") -> float:
     total = 0.0
     for (name, labels), value in metrics_samples(server).items():
         labels = dict(labels)
-        if name == "grpc_server_handled_total" and labels.get("grpc_method") == method \
-                and labels.get("grpc_code") == code:
+        if (
+            name == "grpc_server_handled_total"
+            and labels.get("grpc_method") == method
+            and labels.get("grpc_code") == code
+        ):
             total += value
     return total
 
@@ -101,7 +112,7 @@ class ClientRun:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-            raise AssertionError(f"the client did not finish in {timeout} s:\n{self.stderr()[-3000:]}")
+            raise AssertionError(f"the client did not finish in {timeout} s:\n{self.stderr()[-3000:]}") from None
 
     def stdout(self) -> str:
         return self.stdout_path.read_text(errors="replace")
@@ -127,13 +138,31 @@ def start_client(
     workdir.mkdir(parents=True, exist_ok=True)
     out = workdir / "out"
     args = [
-        sys.executable, "-m", "client_tui", "run",
-        "--recommender", replica_list(stacks, "recommender"),
-        "--layout", replica_list(stacks, "layout"),
-        "--render", replica_list(stacks, "render"),
+        sys.executable,
+        "-m",
+        "client_tui",
+        "run",
+        "--recommender",
+        replica_list(stacks, "recommender"),
+        "--layout",
+        replica_list(stacks, "layout"),
+        "--render",
+        replica_list(stacks, "render"),
         *[arg for title in WATCHED for arg in ("--watched", title)],
-        "--k", "3", "--planner", planner, "--steps", str(steps), "--size", size, "--seed", "7",
-        "--preview-every", "2", "--out", str(out),
+        "--k",
+        "3",
+        "--planner",
+        planner,
+        "--steps",
+        str(steps),
+        "--size",
+        size,
+        "--seed",
+        "7",
+        "--preview-every",
+        "2",
+        "--out",
+        str(out),
         *extra,
     ]
     stdout_path, stderr_path = workdir / "client.stdout", workdir / "client.stderr"

@@ -12,9 +12,9 @@ import subprocess
 import sys
 import tomllib
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from packaging.requirements import Requirement
@@ -91,8 +91,7 @@ def dockerignore_excludes(patterns: list[str], path: str) -> bool:
 
 def _ignore_patterns(image: str) -> list[str]:
     path = DOCKER / f"{image}.Dockerfile.dockerignore"
-    return [line.strip() for line in path.read_text().splitlines()
-            if line.strip() and not line.startswith("#")]
+    return [line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
 
 
 @pytest.mark.parametrize("image", IMAGES)
@@ -106,7 +105,7 @@ def test_bases_are_pinned_and_build_is_multi_stage(image: str) -> None:
         assert "$" not in stage.base, f"{stage.base}: a base image from a build argument is not pinned"
         reference, _, digest = stage.base.partition("@")
         assert not digest or DIGEST.match(digest), stage.base
-        repository, _, tag = reference.rpartition(":") if ":" in reference.rsplit("/", 1)[-1] else (reference, "", "")
+        _repository, _, tag = reference.rpartition(":") if ":" in reference.rsplit("/", 1)[-1] else (reference, "", "")
         assert tag and tag != "latest", f"{stage.base}: no exact tag"
         assert PINNED_TAG.match(tag) or digest, f"{stage.base}: tag is not an exact version"
 
@@ -165,7 +164,9 @@ def test_render_image_has_one_cuda_and_no_onnxruntime() -> None:
     assert not any(stage.base.startswith("nvidia/cuda:") for stage in stages)
     runs = [v for k, v in stages[-2].instructions if k == "RUN"]
     assert any(v.endswith('".[render]"') for v in runs) and not any("gpu" in v for v in runs)
-    render_extra = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["render"]
+    render_extra = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"][
+        "render"
+    ]
     assert not any("onnxruntime" in requirement for requirement in render_extra)
     env = " ".join(v for k, v in stages[-1].instructions if k == "ENV")
     assert "HF_HOME=/var/cache/huggingface" in env
@@ -211,8 +212,12 @@ def test_recommender_image_leaves_the_offline_work_out() -> None:
     """Training, evaluation, export and the PyTorch checkpoint stay out of the build context, and
     no serving module imports them (not even lazily), so the server runs without them."""
     patterns = _ignore_patterns("recommender")
-    for never in ("recommender_server/training/__init__.py", "recommender_server/training/loop.py",
-                  "recommender_server/training/trained/sasrec_ml1m.pt", "recommender_server/best.pt"):
+    for never in (
+        "recommender_server/training/__init__.py",
+        "recommender_server/training/loop.py",
+        "recommender_server/training/trained/sasrec_ml1m.pt",
+        "recommender_server/best.pt",
+    ):
         assert dockerignore_excludes(patterns, never), never
     for needed in ("recommender_server/service.py", "recommender_server/model_repository/sasrec/1/model.onnx"):
         assert not dockerignore_excludes(patterns, needed), needed
@@ -234,14 +239,29 @@ def test_recommender_image_leaves_the_offline_work_out() -> None:
 def test_build_context_never_holds_data(image: str) -> None:
     package = IMAGES[image][0]
     patterns = _ignore_patterns(image)
-    for needed in ("pyproject.toml", "README.md", "protos/marquee/serving/server.py",
-                   "protos/marquee/v1/render.proto", f"{package}/__main__.py"):
+    for needed in (
+        "pyproject.toml",
+        "README.md",
+        "protos/marquee/serving/server.py",
+        "protos/marquee/v1/render.proto",
+        f"{package}/__main__.py",
+    ):
         assert not dockerignore_excludes(patterns, needed), needed
-    for never in ("data/ml-1m/ratings.dat", "data/plots/movies_extrainfos.dat", "outputs/renders/a.png",
-                  f"{package}/data/ml-1m/movies.dat", "recommender_server/ml-1m/users.dat",
-                  "runs/sasrec/best.pt", ".env", ".git/config", ".venv/bin/python",
-                  "tests/conftest.py", "docs/deploy.md", "some_new_folder/file.csv",
-                  f"{package}/__pycache__/x.pyc"):
+    for never in (
+        "data/ml-1m/ratings.dat",
+        "data/plots/movies_extrainfos.dat",
+        "outputs/renders/a.png",
+        f"{package}/data/ml-1m/movies.dat",
+        "recommender_server/ml-1m/users.dat",
+        "runs/sasrec/best.pt",
+        ".env",
+        ".git/config",
+        ".venv/bin/python",
+        "tests/conftest.py",
+        "docs/deploy.md",
+        "some_new_folder/file.csv",
+        f"{package}/__pycache__/x.pyc",
+    ):
         assert dockerignore_excludes(patterns, never), never
     other_servers = {p for p, _, _ in IMAGES.values()} - {package}
     for other in other_servers:
@@ -346,8 +366,11 @@ def test_the_images_extra_covers_what_its_server_imports(image: str) -> None:
     providers = importlib.metadata.packages_distributions()
     local, third_party = _imported_at_start(f"{package}.__main__")
     assert {m.split(".")[0] for m in local} <= {"marquee", package}
-    missing = {module: providers.get(module, ["?"]) for module in third_party
-               if not {canonicalize_name(d) for d in providers.get(module, [])} & installed}
+    missing = {
+        module: providers.get(module, ["?"])
+        for module in third_party
+        if not {canonicalize_name(d) for d in providers.get(module, [])} & installed
+    }
     assert missing == {}, f"{image} image: imported at start but not installed by .[{extras}]"
 
 
@@ -368,9 +391,21 @@ def test_the_build_context_builds_the_package_the_image_installs(image: str, tmp
                 (context / relative).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, context / relative)
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
-         "--wheel-dir", str(tmp_path / "dist"), str(context)],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--quiet",
+            "--wheel-dir",
+            str(tmp_path / "dist"),
+            str(context),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     [wheel] = (tmp_path / "dist").glob("*.whl")
@@ -382,6 +417,5 @@ def test_the_build_context_builds_the_package_the_image_installs(image: str, tmp
     assert not [n for n in names if n.endswith((".dat", ".pyc")) or "/data/" in n]
     if image == "recommender":
         repository = "recommender_server/model_repository/sasrec/"
-        assert {repository + "config.pbtxt", repository + "1/model.onnx",
-                repository + "movie_ids.txt"} <= set(names)
+        assert {repository + "config.pbtxt", repository + "1/model.onnx", repository + "movie_ids.txt"} <= set(names)
         assert not [n for n in names if n.startswith("recommender_server/training/") or n.endswith(".pt")]

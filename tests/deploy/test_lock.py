@@ -48,7 +48,8 @@ def test_every_requirement_of_every_extra_is_locked_at_a_version_it_allows() -> 
         assert name in lock, f"{req} is not in requirements.lock: run `make lock`"
         version, hashes = lock[name]
         assert req.specifier.contains(version, prereleases=True), (
-            f"requirements.lock has {name}=={version}, pyproject.toml asks {req}: run `make lock`")
+            f"requirements.lock has {name}=={version}, pyproject.toml asks {req}: run `make lock`"
+        )
         assert hashes, f"{name} has no hash in requirements.lock"
 
 
@@ -68,7 +69,7 @@ def test_make_install_uses_the_lock_and_pyprojects_torch_pin() -> None:
     makefile = (REPO_ROOT / "Makefile").read_text()
     torch_pin = next(str(r) for r in project_requirements() if r.name == "torch")
     assert f"TORCH_PIN := {torch_pin}" in makefile
-    install = makefile[makefile.index("$(STAMP):"):makefile.index("touch $(STAMP)")]
+    install = makefile[makefile.index("$(STAMP):") : makefile.index("touch $(STAMP)")]
     assert "-c $(LOCK)" in install and "--no-deps $(TORCH_PIN)" in install
     assert "LOCK := requirements.lock" in makefile
 
@@ -90,7 +91,8 @@ def test_this_environment_was_installed_from_the_lock() -> None:
     extras = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     others = [r for name, reqs in extras.items() if name != "gpu" for r in reqs if not r.startswith("marquee[")]
     gpu_only = {canonicalize_name(Requirement(r).name) for r in extras["gpu"]} - {
-        canonicalize_name(Requirement(r).name) for r in others}
+        canonicalize_name(Requirement(r).name) for r in others
+    }
     assert gpu_only == {"onnxruntime-gpu"}
     differ = {}
     for name, (version, _) in locked().items():
@@ -103,4 +105,3 @@ def test_this_environment_was_installed_from_the_lock() -> None:
         if installed != version:
             differ[name] = (installed, version)
     assert not differ, f"installed vs locked: {differ}; run `make install`"
-

@@ -58,8 +58,14 @@ def _matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
 def test_overlay_renders_the_same_with_kubectl_and_the_python_renderer(overlay: str) -> None:
     directory = K8S / "overlays" / overlay
     lite = {identity(r): r for r in kustomize_lite.render(directory)}
-    assert {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget",
-            "NetworkPolicy", "ConfigMap"} <= {kind for kind, _, _ in lite}
+    assert {
+        "Deployment",
+        "Service",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "NetworkPolicy",
+        "ConfigMap",
+    } <= {kind for kind, _, _ in lite}
     if kubectl() is None:
         pytest.skip("kubectl not on PATH: the Python renderer alone renders the overlays")
     reference = {identity(r): r for r in render_with_kubectl(directory)}
@@ -106,8 +112,7 @@ def test_servers_have_native_grpc_probes_on_integer_ports(overlay: str) -> None:
         assert _port(container, "metrics") == SERVERS[name]["metrics"]
         # The port the server listens on (its ConfigMap) is the one probed.
         assert configs[f"{name}-config"]["data"]["MARQUEE_PORT"] == str(grpc_port)
-        assert configs[f"{name}-config"]["data"]["MARQUEE_METRICS_PORT"] == str(
-            SERVERS[name]["metrics"])
+        assert configs[f"{name}-config"]["data"]["MARQUEE_METRICS_PORT"] == str(SERVERS[name]["metrics"])
         for probe in PROBES:
             spec = container[probe]["grpc"]
             assert type(spec["port"]) is int and spec["port"] == grpc_port, (name, probe)
@@ -117,8 +122,7 @@ def test_servers_have_native_grpc_probes_on_integer_ports(overlay: str) -> None:
         for container in containers(deployment):
             for probe in PROBES:
                 if probe in container:
-                    action = next(v for k, v in container[probe].items()
-                                  if k in ("grpc", "httpGet", "tcpSocket"))
+                    action = next(v for k, v in container[probe].items() if k in ("grpc", "httpGet", "tcpSocket"))
                     assert type(action["port"]) is int, (deployment["metadata"]["name"], probe)
 
 
@@ -137,15 +141,13 @@ def test_every_container_has_requests_limits_and_runs_unprivileged(overlay: str)
             assert container["securityContext"]["allowPrivilegeEscalation"] is False, where
             assert container["securityContext"]["readOnlyRootFilesystem"] is True, where
             image = container["image"]
-            assert not image.endswith(":latest") and (":" in image.rsplit("/", 1)[-1]
-                                                      or "@sha256:" in image), where
+            assert not image.endswith(":latest") and (":" in image.rsplit("/", 1)[-1] or "@sha256:" in image), where
         # Grace: the server's drain (MARQUEE_GRACE_PERIOD) ends before the kubelet's SIGKILL.
         if deployment["metadata"]["name"] in SERVERS:
             configs = by_kind(render_overlay(overlay), "ConfigMap")
             grace = 0.0
             for source in _container(deployment)["envFrom"]:
-                grace = float(configs[source["configMapRef"]["name"]]["data"].get(
-                    "MARQUEE_GRACE_PERIOD", grace))
+                grace = float(configs[source["configMapRef"]["name"]]["data"].get("MARQUEE_GRACE_PERIOD", grace))
             assert 0 < grace < spec["terminationGracePeriodSeconds"]
 
 
@@ -191,8 +193,11 @@ def test_services_are_headless_and_select_their_pods(overlay: str) -> None:
     deployments = by_kind(resources, "Deployment")
     for name, service in by_kind(resources, "Service").items():
         assert service["spec"]["clusterIP"] == "None", name
-        pods = [d for d in deployments.values()
-                if _matches(service["spec"]["selector"], d["spec"]["template"]["metadata"]["labels"])]
+        pods = [
+            d
+            for d in deployments.values()
+            if _matches(service["spec"]["selector"], d["spec"]["template"]["metadata"]["labels"])
+        ]
         assert [p["metadata"]["name"] for p in pods] == [name]
         port_names = {p["name"] for p in _container(pods[0])["ports"]}
         assert {p["targetPort"] for p in service["spec"]["ports"]} <= port_names
@@ -208,8 +213,9 @@ def test_autoscalers_and_disruption_budgets(overlay: str) -> None:
         assert hpa["apiVersion"] == "autoscaling/v2"
         assert hpa["spec"]["scaleTargetRef"]["name"] in deployments
     recommender = hpas["recommender"]["spec"]["metrics"]
-    assert recommender == [{"type": "Resource", "resource": {
-        "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}]
+    assert recommender == [
+        {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}
+    ]
     [render] = hpas["render"]["spec"]["metrics"]
     assert render["type"] == "Pods"
     assert render["pods"]["metric"]["name"] == "marquee_render_queue_depth"
@@ -236,8 +242,16 @@ def test_namespace_enforces_the_restricted_pod_security_standard(overlay: str) -
     for deployment in by_kind(render_overlay(overlay), "Deployment").values():
         spec = pod_spec(deployment)
         assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
-        allowed = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral",
-                   "persistentVolumeClaim", "projected", "secret"}
+        allowed = {
+            "configMap",
+            "csi",
+            "downwardAPI",
+            "emptyDir",
+            "ephemeral",
+            "persistentVolumeClaim",
+            "projected",
+            "secret",
+        }
         for volume in spec.get("volumes", []):
             assert set(volume) - {"name"} <= allowed, volume
         for container in containers(deployment):
@@ -248,8 +262,12 @@ def test_namespace_enforces_the_restricted_pod_security_standard(overlay: str) -
 
 def test_render_autoscaling_metric_is_the_gauge_the_render_server_exports() -> None:
     """The HPA, the prometheus-adapter rule and the render server agree on one metric name."""
-    name = render_overlay("gpu") and by_kind(render_overlay("gpu"), "HorizontalPodAutoscaler")[
-        "render"]["spec"]["metrics"][0]["pods"]["metric"]["name"]
+    name = (
+        render_overlay("gpu")
+        and by_kind(render_overlay("gpu"), "HorizontalPodAutoscaler")["render"]["spec"]["metrics"][0]["pods"]["metric"][
+            "name"
+        ]
+    )
     metrics = importlib.import_module("render_server.metrics")
     gauge = metrics.QUEUE_DEPTH
     assert gauge._type == "gauge" and gauge._name == name
@@ -262,8 +280,11 @@ def test_render_autoscaling_metric_is_the_gauge_the_render_server_exports() -> N
 def test_network_policies_admit_only_the_client_and_prometheus(overlay: str) -> None:
     resources = render_overlay(overlay)
     policies = by_kind(resources, "NetworkPolicy")
-    servers = [d for d in by_kind(resources, "Deployment").values()
-               if d["spec"]["template"]["metadata"]["labels"].get("app.kubernetes.io/component") == "server"]
+    servers = [
+        d
+        for d in by_kind(resources, "Deployment").values()
+        if d["spec"]["template"]["metadata"]["labels"].get("app.kubernetes.io/component") == "server"
+    ]
     assert {d["metadata"]["name"] for d in servers} >= set(SERVERS)
     rules: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for policy in policies.values():
@@ -277,8 +298,11 @@ def test_network_policies_admit_only_the_client_and_prometheus(overlay: str) -> 
                 rules.append((peer, rule["ports"]))
     assert "servers-default-deny-ingress" in policies
     assert not policies["servers-default-deny-ingress"]["spec"].get("ingress")
-    client = {"podSelector": {"matchLabels": {"app.kubernetes.io/part-of": "marquee",
-                                              "app.kubernetes.io/component": "client"}}}
+    client = {
+        "podSelector": {
+            "matchLabels": {"app.kubernetes.io/part-of": "marquee", "app.kubernetes.io/component": "client"}
+        }
+    }
     allowed = {yaml.safe_dump(peer): [p["port"] for p in ports] for peer, ports in rules}
     assert allowed[yaml.safe_dump(client)] == ["grpc"]
     prometheus = [ports for peer, ports in allowed.items() if "prometheus" in peer]
@@ -304,8 +328,11 @@ def test_secrets_are_referenced_never_inline(overlay: str) -> None:
                     ref = env["valueFrom"]["secretKeyRef"]
                     assert ref["optional"] is True
                     referenced.add((ref["name"], ref["key"]))
-    assert {("marquee-openai", "OPENAI_API_KEY"), ("marquee-huggingface", "HF_TOKEN"),
-            ("marquee-auth", "token")} <= referenced
+    assert {
+        ("marquee-openai", "OPENAI_API_KEY"),
+        ("marquee-huggingface", "HF_TOKEN"),
+        ("marquee-auth", "token"),
+    } <= referenced
     for name, key in referenced:
         assert key in examples[name]["stringData"]
     # The example holds placeholders only, nothing shaped like a real key.
@@ -336,8 +363,7 @@ def test_config_maps_name_real_server_options(overlay: str) -> None:
         assert issubclass(settings, ServerSettings)
         options = {f"MARQUEE_{field.upper()}" for field in settings.model_fields}
         container = _container(deployment)
-        names = [k for source in container["envFrom"]
-                 for k in configs[source["configMapRef"]["name"]]["data"]]
+        names = [k for source in container["envFrom"] for k in configs[source["configMapRef"]["name"]]["data"]]
         names += [env["name"] for env in container.get("env", [])]
         unknown = [n for n in names if n.startswith("MARQUEE_") and n not in options]
         assert unknown == [], name
@@ -398,11 +424,13 @@ def test_triton_overlay_serves_the_same_model_repository() -> None:
 def test_python_renderer_refuses_what_it_does_not_implement(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """A kustomization that outgrows the renderer's subset fails instead of rendering wrongly."""
     (tmp_path / "kustomization.yaml").write_text(
-        "resources: []\nconfigMapGenerator:\n  - name: x\n    literals: [a=b]\n")
+        "resources: []\nconfigMapGenerator:\n  - name: x\n    literals: [a=b]\n"
+    )
     with pytest.raises(kustomize_lite.KustomizeError, match="configMapGenerator"):
         kustomize_lite.render(tmp_path)
     (tmp_path / "kustomization.yaml").write_text(
-        "resources: []\npatches:\n  - target: {kind: Deployment}\n    patch: '[]'\n")
+        "resources: []\npatches:\n  - target: {kind: Deployment}\n    patch: '[]'\n"
+    )
     with pytest.raises(kustomize_lite.KustomizeError, match="patches"):
         kustomize_lite.render(tmp_path)
 
@@ -418,7 +446,9 @@ def test_kubernetes_validate_cli_passes_every_overlay_without_warnings(version: 
         files.append(str(path))
     result = subprocess.run(
         [sys.executable, "-m", "kubernetes_validate", "--strict", "--quiet", "-k", f"{version}.0", *files],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "WARN" not in result.stdout and "ERROR" not in result.stdout, result.stdout

@@ -57,9 +57,14 @@ async def _cut_stream_code(address: str, kill) -> grpc.StatusCode:  # type: igno
     async with grpc.aio.insecure_channel(address) as channel:
         stub = render_pb2_grpc.RenderServiceStub(channel)
         request = render_pb2.RenderRequest(
-            prompt="a lighthouse at dusk", steps=STEPS, width=128, height=128, seed=3,
-            objects=[render_pb2.RenderObject(
-                phrase="a lighthouse", box=common_pb2.Box(x1=0.3, y1=0.1, x2=0.7, y2=0.9))],
+            prompt="a lighthouse at dusk",
+            steps=STEPS,
+            width=128,
+            height=128,
+            seed=3,
+            objects=[
+                render_pb2.RenderObject(phrase="a lighthouse", box=common_pb2.Box(x1=0.3, y1=0.1, x2=0.7, y2=0.9))
+            ],
         )
         call = stub.Render(request)
         try:
@@ -77,8 +82,11 @@ def two_replicas(tmp_path: Path):  # type: ignore[no-untyped-def]
         pytest.fail(f"{TINY_PIPELINE} is missing: the suite expects ../shared beside the clone")
     stacks = [
         LocalStack(
-            {"recommender": [], "layout": [],
-             "render": [*TINY_RENDER_FLAGS, "--output-dir", str(tmp_path / f"renders-{name}")]},
+            {
+                "recommender": [],
+                "layout": [],
+                "render": [*TINY_RENDER_FLAGS, "--output-dir", str(tmp_path / f"renders-{name}")],
+            },
             tmp_path / f"replica-{name}",
             env={**ONE_THREAD, "MARQUEE_INTRA_OP_THREADS": "1"},
             grace_period=3.0,
@@ -124,6 +132,5 @@ def test_flow_survives_a_lost_replica_and_the_cut_render_is_retried(
 
     # The code a render stream cut by a dying replica surfaces: UNAVAILABLE (the one the client
     # retries). Shown directly on the surviving replica, killed in the middle of a stream.
-    status = asyncio.run(_cut_stream_code(survivor.processes["render"].address,
-                                          lambda: survivor.kill("render")))
+    status = asyncio.run(_cut_stream_code(survivor.processes["render"].address, lambda: survivor.kill("render")))
     assert status == grpc.StatusCode.UNAVAILABLE

@@ -16,13 +16,14 @@ import secrets
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from marquee.local_stack import LocalStack
 from marquee.v1 import (
     layout_pb2,
     layout_pb2_grpc,
@@ -41,7 +42,6 @@ from tests.deploy.replicas import (
     start_client,
     tls_flags,
 )
-from marquee.local_stack import LocalStack
 from tests.tls_certs import CertSet, make_certs
 
 pytestmark = pytest.mark.slow
@@ -53,11 +53,14 @@ SECRETS = {"OPENAI_API_KEY": OPENAI_API_KEY, "HF_TOKEN": HF_TOKEN, "auth token":
 #: Each server's cheapest domain call, to check the token on every server.
 DOMAIN_CALLS = {
     "recommender": lambda ch, **kw: recommender_pb2_grpc.RecommenderServiceStub(ch).SearchMovies(
-        recommender_pb2.SearchMoviesRequest(query="toy story", limit=1), **kw),
+        recommender_pb2.SearchMoviesRequest(query="toy story", limit=1), **kw
+    ),
     "layout": lambda ch, **kw: layout_pb2_grpc.LayoutServiceStub(ch).DescribePlanner(
-        layout_pb2.DescribePlannerRequest(), **kw),
+        layout_pb2.DescribePlannerRequest(), **kw
+    ),
     "render": lambda ch, **kw: render_pb2_grpc.RenderServiceStub(ch).DescribeEngine(
-        render_pb2.DescribeEngineRequest(), **kw),
+        render_pb2.DescribeEngineRequest(), **kw
+    ),
 }
 
 
@@ -70,14 +73,21 @@ class FakeOpenAI(http.server.ThreadingHTTPServer):
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+            def do_POST(self) -> None:
                 outer.authorizations.append(self.headers.get("Authorization", ""))
                 length = int(self.headers.get("Content-Length") or 0)
                 self.rfile.read(length)
                 masked = OPENAI_API_KEY[:6] + "*" * 10 + OPENAI_API_KEY[-4:]
-                body = json.dumps({"error": {
-                    "message": f"Incorrect API key provided: {masked}.", "type": "invalid_request_error",
-                    "param": None, "code": "invalid_api_key"}}).encode()
+                body = json.dumps(
+                    {
+                        "error": {
+                            "message": f"Incorrect API key provided: {masked}.",
+                            "type": "invalid_request_error",
+                            "param": None,
+                            "code": "invalid_api_key",
+                        }
+                    }
+                ).encode()
                 self.send_response(401)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -95,8 +105,7 @@ class FakeOpenAI(http.server.ThreadingHTTPServer):
 
 
 class Setup:
-    def __init__(self, root: Path, certs: CertSet, llm: FakeOpenAI,
-                 mutual: LocalStack, tls: LocalStack) -> None:
+    def __init__(self, root: Path, certs: CertSet, llm: FakeOpenAI, mutual: LocalStack, tls: LocalStack) -> None:
         self.root, self.certs, self.llm, self.mutual, self.tls = root, certs, llm, mutual, tls
         self.runs: dict[str, ClientRun] = {}
 
@@ -107,16 +116,26 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     certs = make_certs(root / "certs")
     llm = FakeOpenAI()
     threading.Thread(target=llm.serve_forever, daemon=True).start()
-    env = {**ONE_THREAD, "OPENAI_API_KEY": OPENAI_API_KEY, "HF_TOKEN": HF_TOKEN,
-           "MARQUEE_AUTH_TOKEN": AUTH_TOKEN, "MARQUEE_LOG_LEVEL": "debug"}
+    env = {
+        **ONE_THREAD,
+        "OPENAI_API_KEY": OPENAI_API_KEY,
+        "HF_TOKEN": HF_TOKEN,
+        "MARQUEE_AUTH_TOKEN": AUTH_TOKEN,
+        "MARQUEE_LOG_LEVEL": "debug",
+    }
     layout_flags = ["--base-url", llm.base_url, "--retries", "0", "--timeout", "10"]
     stacks = {}
     for name, mutual, render in (("mutual", True, TINY_RENDER_FLAGS), ("tls", False, DRAFT_RENDER_FLAGS)):
         flags = tls_flags(certs, mutual=mutual)
         stacks[name] = LocalStack(
-            {"recommender": flags, "layout": [*flags, *layout_flags],
-             "render": [*flags, *render, "--output-dir", str(root / f"renders-{name}")]},
-            root / f"servers-{name}", env=env, grace_period=3.0,
+            {
+                "recommender": flags,
+                "layout": [*flags, *layout_flags],
+                "render": [*flags, *render, "--output-dir", str(root / f"renders-{name}")],
+            },
+            root / f"servers-{name}",
+            env=env,
+            grace_period=3.0,
             credentials=client_credentials(certs, mutual=mutual),
         )
     start_all(list(stacks.values()))
@@ -139,16 +158,28 @@ def flows(setup: Setup) -> dict[str, ClientRun]:
     as a flag), side by side; each test below reads what it needs from these runs."""
     certs = setup.certs
     setup.runs["mutual"] = start_client(
-        setup.root / "client-mutual", [setup.mutual],
-        ["--tls-ca-file", str(certs.ca), "--tls-cert-file", str(certs.client_cert),
-         "--tls-key-file", str(certs.client_key), "--tls-server-name", "localhost"],
-        env={**_client_env(), "MARQUEE_AUTH_TOKEN": AUTH_TOKEN}, planner="auto", steps=3,
+        setup.root / "client-mutual",
+        [setup.mutual],
+        [
+            "--tls-ca-file",
+            str(certs.ca),
+            "--tls-cert-file",
+            str(certs.client_cert),
+            "--tls-key-file",
+            str(certs.client_key),
+            "--tls-server-name",
+            "localhost",
+        ],
+        env={**_client_env(), "MARQUEE_AUTH_TOKEN": AUTH_TOKEN},
+        planner="auto",
+        steps=3,
     )
     setup.runs["tls"] = start_client(
-        setup.root / "client-tls", [setup.tls],
-        ["--tls-ca-file", str(certs.ca), "--tls-server-name", "localhost",
-         "--auth-token", AUTH_TOKEN],
-        env=_client_env(), planner="auto",
+        setup.root / "client-tls",
+        [setup.tls],
+        ["--tls-ca-file", str(certs.ca), "--tls-server-name", "localhost", "--auth-token", AUTH_TOKEN],
+        env=_client_env(),
+        planner="auto",
     )
     for run in setup.runs.values():
         run.wait(timeout=180)
@@ -196,16 +227,13 @@ def test_every_server_requires_the_bearer_token_but_health_stays_open(setup: Set
     for stack in (setup.tls, setup.mutual):
         for name, server in stack.processes.items():
             with stack.open_channel(server) as channel:
-                for metadata in ((), (("authorization", "Bearer wrong-token"),),
-                                 (("authorization", AUTH_TOKEN),)):
+                for metadata in ((), (("authorization", "Bearer wrong-token"),), (("authorization", AUTH_TOKEN),)):
                     with pytest.raises(grpc.RpcError) as denied:
                         DOMAIN_CALLS[name](channel, metadata=metadata, timeout=10)
                     assert denied.value.code() == grpc.StatusCode.UNAUTHENTICATED, (name, metadata)
                     assert AUTH_TOKEN not in (denied.value.details() or "")
-                DOMAIN_CALLS[name](channel, metadata=(("authorization", f"Bearer {AUTH_TOKEN}"),),
-                                   timeout=10)
-                health = health_pb2_grpc.HealthStub(channel).Check(
-                    health_pb2.HealthCheckRequest(service=""), timeout=5)
+                DOMAIN_CALLS[name](channel, metadata=(("authorization", f"Bearer {AUTH_TOKEN}"),), timeout=10)
+                health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
                 assert health.status == health_pb2.HealthCheckResponse.SERVING
 
 
@@ -217,20 +245,31 @@ def test_probe_checks_health_over_tls_and_mutual_tls_from_the_servers_environmen
     for stack, mutual in ((setup.tls, False), (setup.mutual, True)):
         for name, server in stack.processes.items():
             port = server.address.rsplit(":", 1)[1]
-            env = {"PATH": os.environ["PATH"], "MARQUEE_PORT": port,
-                   "MARQUEE_TLS_CERT_FILE": str(certs.server_cert), "MARQUEE_TLS_KEY_FILE": str(certs.server_key),
-                   "MARQUEE_PROBE_TLS_CA_FILE": str(certs.ca)}
+            env = {
+                "PATH": os.environ["PATH"],
+                "MARQUEE_PORT": port,
+                "MARQUEE_TLS_CERT_FILE": str(certs.server_cert),
+                "MARQUEE_TLS_KEY_FILE": str(certs.server_key),
+                "MARQUEE_PROBE_TLS_CA_FILE": str(certs.ca),
+            }
             if mutual:
-                env.update(MARQUEE_TLS_CLIENT_CA_FILE=str(certs.ca),
-                           MARQUEE_PROBE_TLS_CERT_FILE=str(certs.client_cert),
-                           MARQUEE_PROBE_TLS_KEY_FILE=str(certs.client_key))
+                env.update(
+                    MARQUEE_TLS_CLIENT_CA_FILE=str(certs.ca),
+                    MARQUEE_PROBE_TLS_CERT_FILE=str(certs.client_cert),
+                    MARQUEE_PROBE_TLS_KEY_FILE=str(certs.client_key),
+                )
             # A generous deadline: the test machine is shared; the default (3 s) suits a HEALTHCHECK.
             probe = [sys.executable, "-m", "marquee.serving.probe", "--timeout", "20"]
             ok = subprocess.run(probe, env=env, capture_output=True, text=True, timeout=30)
             assert ok.returncode == 0 and "SERVING" in ok.stdout, (name, ok.stdout, ok.stderr)
             # Plaintext against a TLS port is not a pass.
-            plain = subprocess.run([*probe, "--address", f"127.0.0.1:{port}"],
-                                   env={"PATH": os.environ["PATH"]}, capture_output=True, text=True, timeout=30)
+            plain = subprocess.run(
+                [*probe, "--address", f"127.0.0.1:{port}"],
+                env={"PATH": os.environ["PATH"]},
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
             assert plain.returncode == 2 and "UNAVAILABLE" in plain.stderr, name
 
 
@@ -239,9 +278,7 @@ def _files_holding(root: Path, secret: str) -> list[Path]:
     return [p for p in sorted(root.rglob("*")) if p.is_file() and needle in p.read_bytes()]
 
 
-def test_no_key_or_token_in_any_log_or_output(
-    setup: Setup, flows: dict[str, ClientRun], tmp_path: Path
-) -> None:
+def test_no_key_or_token_in_any_log_or_output(setup: Setup, flows: dict[str, ClientRun], tmp_path: Path) -> None:
     assert {name: run.process.returncode for name, run in flows.items()} == {"mutual": 0, "tls": 0}
     # Stop the servers first, so their logs include shutdown too.
     for stack in (setup.mutual, setup.tls):
@@ -255,4 +292,3 @@ def test_no_key_or_token_in_any_log_or_output(
     # The check itself can fail: a file holding a secret is found.
     (tmp_path / "leak.log").write_text(f"oops {AUTH_TOKEN}\n")
     assert _files_holding(tmp_path, AUTH_TOKEN) == [tmp_path / "leak.log"]
-

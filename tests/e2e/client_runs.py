@@ -9,9 +9,9 @@ import io
 import os
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from client_tui.__main__ import main
 from client_tui.connections import ENV_VARS
@@ -33,9 +33,25 @@ def flow_arguments(watched: WatchedSet, out: Path, seed: int = 7) -> list[str]:
     """`run` flags for one watched set: offline planner, a small draft render, no previews."""
     width, height = SWEEP_SIZE
     titles = [part for title in watched.titles for part in ("--watched", title)]
-    return ["run", *titles, "--k", str(watched.k), "--planner", "offline", "--steps", str(SWEEP_STEPS),
-            "--size", f"{width}x{height}", "--seed", str(seed), "--preview-every", "0",
-            "--out", str(out), "--quiet"]
+    return [
+        "run",
+        *titles,
+        "--k",
+        str(watched.k),
+        "--planner",
+        "offline",
+        "--steps",
+        str(SWEEP_STEPS),
+        "--size",
+        f"{width}x{height}",
+        "--seed",
+        str(seed),
+        "--preview-every",
+        "0",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
 
 
 def run_in_process(arguments: Sequence[str], addresses: Mapping[str, str]) -> RunResult:

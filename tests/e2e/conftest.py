@@ -4,8 +4,8 @@ sweep) and as processes (README commands, a few sets through the CLI). The assem
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import grpc
 import pytest

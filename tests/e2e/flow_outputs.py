@@ -49,14 +49,17 @@ def check_outputs(folder: Path, expected: Expected = Expected()) -> Session:
 
     session = Session.load(folder / SESSION_FILE)
     for key, name in OUTPUT_FILES.items():
-        assert getattr(session.files, key) == name, f"session.files.{key} is {getattr(session.files, key)!r}, not {name!r}"
+        assert getattr(session.files, key) == name, (
+            f"session.files.{key} is {getattr(session.files, key)!r}, not {name!r}"
+        )
     if expected.watched_ids is not None:
         resolved = tuple(m.movie_id for m in session.watched)
         assert resolved == expected.watched_ids, f"watched resolved to {resolved}, expected {expected.watched_ids}"
     assert session.recommendations, "session has no recommendations"
     if expected.k is not None:
         assert session.k == expected.k and len(session.recommendations) == expected.k, (
-            f"asked for k={expected.k}; session k={session.k}, {len(session.recommendations)} recommendations")
+            f"asked for k={expected.k}; session k={session.k}, {len(session.recommendations)} recommendations"
+        )
     watched = {m.movie_id for m in session.watched}
     assert not watched & {r.movie.movie_id for r in session.recommendations}, "a watched movie was recommended"
     assert session.layout is not None and 3 <= len(session.layout.objects) <= 5, f"layout: {session.layout}"
@@ -85,7 +88,8 @@ def _check_pdf(path: Path, session: Session) -> None:
     first = session.watched[0].label
     assert _squash(first) in text, (
         f"{path} has no text naming the first watched movie {first!r} "
-        f"(extracted {len(text)} characters: {text[:120]!r})")
+        f"(extracted {len(text)} characters: {text[:120]!r})"
+    )
 
 
 def session_summary(folder: Path) -> str:
@@ -94,6 +98,8 @@ def session_summary(folder: Path) -> str:
         raw = json.loads((folder / SESSION_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return "no session.json"
-    return (f"session.json: {len(raw.get('watched', []))} watched, "
-            f"{len(raw.get('recommendations', []))} recommendations, layout={'yes' if raw.get('layout') else 'no'}, "
-            f"result={'yes' if raw.get('result') else 'no'}")
+    return (
+        f"session.json: {len(raw.get('watched', []))} watched, "
+        f"{len(raw.get('recommendations', []))} recommendations, layout={'yes' if raw.get('layout') else 'no'}, "
+        f"result={'yes' if raw.get('result') else 'no'}"
+    )

@@ -15,9 +15,9 @@ import contextlib
 import os
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from layout_server.config import LayoutSettings
 from layout_server.service import LayoutModelService
@@ -53,8 +53,17 @@ def _without_llm_key() -> Iterator[None]:
 def build_services(data_dir: Path, work_dir: Path) -> dict[str, tuple[ModelService, ServerSettings]]:
     """Each server's service and settings as its `__main__` would build them from flags. Every
     setting that matters is given explicitly, so no `MARQUEE_*` variable of the shell leaks in."""
-    common = dict(host=HOST, port=0, metrics=False, reflection=False, grace_period=3.0,
-                  auth_token=None, tls_cert_file=None, tls_key_file=None, tls_client_ca_file=None)
+    common = dict(
+        host=HOST,
+        port=0,
+        metrics=False,
+        reflection=False,
+        grace_period=3.0,
+        auth_token=None,
+        tls_cert_file=None,
+        tls_key_file=None,
+        tls_client_ca_file=None,
+    )
     empty_env = work_dir / "empty.env"
     empty_env.write_text("")
     recommender = RecommenderSettings(**common, data_dir=data_dir)
@@ -84,7 +93,7 @@ class InProcessStack:
     _error: BaseException | None = None
     exit_codes: dict[str, int] = field(default_factory=dict)
 
-    def start(self, timeout: float = 240.0) -> "InProcessStack":
+    def start(self, timeout: float = 240.0) -> InProcessStack:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self._thread = threading.Thread(target=self._run, name="e2e-servers", daemon=True)
         self._thread.start()
@@ -109,7 +118,7 @@ class InProcessStack:
             self._thread.join(timeout=30)
         return self.exit_codes
 
-    def __enter__(self) -> "InProcessStack":
+    def __enter__(self) -> InProcessStack:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -118,7 +127,7 @@ class InProcessStack:
     def _run(self) -> None:
         try:
             asyncio.run(self._main())
-        except BaseException as exc:  # noqa: BLE001 - reported to the thread that waits in start()
+        except BaseException as exc:
             self._error = exc
         finally:
             self._ready.set()
@@ -135,8 +144,7 @@ class InProcessStack:
                 tasks[name] = asyncio.create_task(
                     serve(service, settings, on_started=started.set_result, install_signal_handlers=False)
                 )
-                done, _ = await asyncio.wait({started, tasks[name]}, timeout=30,
-                                             return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait({started, tasks[name]}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
                 if started not in done:
                     raise InProcessStackError(f"the {name} server did not start listening")
                 handles[name] = started.result()
@@ -150,7 +158,7 @@ class InProcessStack:
             for name, task in tasks.items():
                 try:
                     self.exit_codes[name] = await asyncio.wait_for(task, 20)
-                except Exception as exc:  # noqa: BLE001 - one server's failure must not hide the others'
+                except Exception as exc:
                     self.exit_codes[name] = -1
                     self._error = self._error or exc
 

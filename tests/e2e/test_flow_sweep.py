@@ -15,11 +15,11 @@ import pytest
 from client_tui.session import Session
 from layout_server.config import LayoutSettings
 from marquee.v1.recommender_pb2_grpc import RecommenderServiceStub
-from tests.paths import SHARED_DATA
 from tests.e2e.client_runs import SWEEP_SIZE, flow_arguments, run_command, run_in_process
 from tests.e2e.flow_outputs import Expected, check_outputs, session_summary
 from tests.e2e.inprocess_stack import InProcessStack
 from tests.e2e.watched_sets import MovieLensData, WatchedSet, long_plot_history, long_plot_ids, sweep_sets
+from tests.paths import SHARED_DATA
 
 #: The planner's default cap on one recommended movie's plot: real plots run past it.
 PLOT_CAP = LayoutSettings.model_fields["max_plot_chars"].default
@@ -46,7 +46,8 @@ def _check_run(watched: WatchedSet, out: Path, exit_code: int, stderr: str) -> S
     titles = "; ".join(watched.titles[:6]) + (" ..." if len(watched.titles) > 6 else "")
     assert exit_code == 0, (
         f"{watched.name} ({len(watched.titles)} titles: {titles}, k={watched.k}) exited {exit_code}: "
-        f"{stderr.strip()[-600:]} [{session_summary(out)}]")
+        f"{stderr.strip()[-600:]} [{session_summary(out)}]"
+    )
     return check_outputs(out, Expected(watched_ids=watched.movie_ids, k=watched.k, size=SWEEP_SIZE))
 
 
@@ -63,22 +64,31 @@ def test_the_sweep_covers_what_users_hit() -> None:
 
 
 @pytest.mark.parametrize("watched", _params(SWEEP, lambda w: w.name))
-def test_flow_in_process(watched: WatchedSet, shared_data: Path, inprocess_stack: InProcessStack,
-                         tmp_path: Path) -> None:
+def test_flow_in_process(
+    watched: WatchedSet, shared_data: Path, inprocess_stack: InProcessStack, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     result = run_in_process(flow_arguments(watched, out), inprocess_stack.addresses())
     _check_run(watched, out, result.exit_code, result.stderr)
 
 
 @pytest.mark.parametrize("movie_id", _params(LONG_PLOTS, str))
-def test_long_plot_recommended(movie_id: int, shared_data: Path, movielens: MovieLensData,
-                               recommender_stub: RecommenderServiceStub, inprocess_stack: InProcessStack, tmp_path: Path) -> None:
+def test_long_plot_recommended(
+    movie_id: int,
+    shared_data: Path,
+    movielens: MovieLensData,
+    recommender_stub: RecommenderServiceStub,
+    inprocess_stack: InProcessStack,
+    tmp_path: Path,
+) -> None:
     """A real history after which the movie with a plot longer than the planner's cap is
     recommended, so that plot reaches the planner: the flow must still finish."""
     watched = long_plot_history(movielens, recommender_stub, movie_id)
     if watched is None:
-        pytest.skip(f"{movielens.titles[movie_id]!r}: no real history gets it into the top 10, "
-                    "so its plot cannot reach the planner through the flow")
+        pytest.skip(
+            f"{movielens.titles[movie_id]!r}: no real history gets it into the top 10, "
+            "so its plot cannot reach the planner through the flow"
+        )
     out = tmp_path / "out"
     result = run_in_process(flow_arguments(watched, out), inprocess_stack.addresses())
     session = _check_run(watched, out, result.exit_code, result.stderr)
@@ -86,8 +96,7 @@ def test_long_plot_recommended(movie_id: int, shared_data: Path, movielens: Movi
 
 
 @pytest.mark.parametrize("name", THROUGH_PROCESSES)
-def test_flow_through_processes(name: str, shared_data: Path, operator_env: dict[str, str],
-                                tmp_path: Path) -> None:
+def test_flow_through_processes(name: str, shared_data: Path, operator_env: dict[str, str], tmp_path: Path) -> None:
     """`python -m client_tui run` as a process against `python -m <server>` processes."""
     watched = next(w for w in SWEEP if w.name == name)
     out = tmp_path / "out"

@@ -42,8 +42,9 @@ def _folder(command: DocCommand, cwd: Path) -> Path:
 
 
 @pytest.mark.parametrize("document", DOCUMENTS)
-def test_documented_commands_run(document: str, repo_root: Path, movielens: MovieLensData,
-                                 operator_env: dict[str, str], tmp_path: Path) -> None:
+def test_documented_commands_run(
+    document: str, repo_root: Path, movielens: MovieLensData, operator_env: dict[str, str], tmp_path: Path
+) -> None:
     commands = client_run_commands(repo_root / document)
     assert commands, f"{document} shows no `python -m client_tui run` command to run"
     failures = []
@@ -52,8 +53,9 @@ def test_documented_commands_run(document: str, repo_root: Path, movielens: Movi
         where = f"{command.source}:{command.line} `{command.text}`"
         if result.exit_code != 0:
             folder = _folder(command, tmp_path)
-            failures.append(f"{where} exited {result.exit_code}: {result.stderr.strip()[-600:]} "
-                            f"[{session_summary(folder)}]")
+            failures.append(
+                f"{where} exited {result.exit_code}: {result.stderr.strip()[-600:]} [{session_summary(folder)}]"
+            )
             continue
         try:
             check_outputs(_folder(command, tmp_path), _expected(command, movielens))

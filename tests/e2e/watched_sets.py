@@ -85,7 +85,7 @@ class MovieLensData:
 
 
 def _chunks(ids: list[int], size: int) -> list[list[int]]:
-    return [ids[start:start + size] for start in range(0, len(ids), size)]
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
 
 
 def named_sets(data: MovieLensData, long_plot_ids: list[int]) -> list[WatchedSet]:
@@ -111,7 +111,7 @@ def history_sets(data: MovieLensData, count: int = HISTORY_SETS, seed: int = SEE
         history = rng.choice(data.histories)
         length = rng.randint(1, min(MAX_TITLES, len(history)))
         end = rng.randint(length, len(history))
-        sets.append(data.watched(f"history-{number:03d}", history[end - length:end], k=rng.choice((1, 5, 10))))
+        sets.append(data.watched(f"history-{number:03d}", history[end - length : end], k=rng.choice((1, 5, 10))))
     return sets
 
 
@@ -154,7 +154,7 @@ def long_plot_candidates(data: MovieLensData, movie_id: int) -> list[list[int]]:
     for history in data.histories:
         if movie_id in history:
             end = history.index(movie_id)
-            windows += [history[max(0, end - n):end] for n in (50, 20, 10, 5) if end >= n or n == 50]
+            windows += [history[max(0, end - n) : end] for n in (50, 20, 10, 5) if end >= n or n == 50]
     return [w for w in windows if w]
 
 

@@ -3,15 +3,14 @@ linger through the rest of the suite), and a prober per server."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from marquee.local_stack import LocalStack
 from tests.fuzz.rpc_targets import DOMAIN_SERVICES, Prober
 from tests.real_stack import offline_draft_stack
-
 
 
 @pytest.fixture(scope="module")

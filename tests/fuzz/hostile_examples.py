@@ -9,7 +9,12 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from tests.fuzz.proto_strategies import (
-    DEEP_REPEATS, INT_RANGES, MAX_DEPTH, MAX_REQUEST_BYTES, huge_text, is_map_field,
+    DEEP_REPEATS,
+    INT_RANGES,
+    MAX_DEPTH,
+    MAX_REQUEST_BYTES,
+    huge_text,
+    is_map_field,
 )
 
 F = FieldDescriptor
@@ -41,8 +46,11 @@ def _push_to_extremes(message: Message, variant: str, depth: int) -> None:
     """Every scalar field of `message` (set or not) and of the messages it holds, at an extreme."""
     descriptor = message.DESCRIPTOR
     for field in descriptor.fields:
-        if field.containing_oneof is not None and not field.containing_oneof.fields[0] is field \
-                and message.WhichOneof(field.containing_oneof.name) != field.name:
+        if (
+            field.containing_oneof is not None
+            and field.containing_oneof.fields[0] is not field
+            and message.WhichOneof(field.containing_oneof.name) != field.name
+        ):
             continue  # one member per oneof: the set one, else the first
         if is_map_field(field):
             continue

@@ -9,8 +9,9 @@ field or RPC is fuzzed without touching this module.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from functools import cache
+from typing import TypeVar
 
 from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -31,19 +32,48 @@ HUGE_SIZES = (4_097, 70_000, 1 << 20, 3 << 20)
 DEEP_REPEATS = (1_000, 20_000)
 
 HOSTILE_TEXT = (
-    "", " ", "\t\n", "\x00", "\x00" * 64, "²", "٣", "9" * 5_000, "-1", "NaN", "inf", "1e309",
-    "../../../../etc/passwd", "'; DROP TABLE movies; --", "{{7*7}}", "%s%s%n", "\u202e\u2066",
-    "Ｔｏｙ Ｓｔｏｒｙ", "🎬" * 20, "a\r\nb", "Bearer sk-fuzz", "<script>alert(1)</script>",
-    "Toy Story (1995)", "sasrec", "movie_ids", "scores", "1", "2",
+    "",
+    " ",
+    "\t\n",
+    "\x00",
+    "\x00" * 64,
+    "²",
+    "٣",
+    "9" * 5_000,
+    "-1",
+    "NaN",
+    "inf",
+    "1e309",
+    "../../../../etc/passwd",
+    "'; DROP TABLE movies; --",
+    "{{7*7}}",
+    "%s%s%n",
+    "\u202e\u2066",
+    "Ｔｏｙ Ｓｔｏｒｙ",
+    "🎬" * 20,
+    "a\r\nb",
+    "Bearer sk-fuzz",
+    "<script>alert(1)</script>",
+    "Toy Story (1995)",
+    "sasrec",
+    "movie_ids",
+    "scores",
+    "1",
+    "2",
 )
 HUGE_FILL = ("x", "é", "🎬", " ", "\x00")
 
 INT_RANGES = {
-    F.TYPE_INT32: (-(2**31), 2**31 - 1), F.TYPE_SINT32: (-(2**31), 2**31 - 1),
-    F.TYPE_SFIXED32: (-(2**31), 2**31 - 1), F.TYPE_INT64: (-(2**63), 2**63 - 1),
-    F.TYPE_SINT64: (-(2**63), 2**63 - 1), F.TYPE_SFIXED64: (-(2**63), 2**63 - 1),
-    F.TYPE_UINT32: (0, 2**32 - 1), F.TYPE_FIXED32: (0, 2**32 - 1),
-    F.TYPE_UINT64: (0, 2**64 - 1), F.TYPE_FIXED64: (0, 2**64 - 1),
+    F.TYPE_INT32: (-(2**31), 2**31 - 1),
+    F.TYPE_SINT32: (-(2**31), 2**31 - 1),
+    F.TYPE_SFIXED32: (-(2**31), 2**31 - 1),
+    F.TYPE_INT64: (-(2**63), 2**63 - 1),
+    F.TYPE_SINT64: (-(2**63), 2**63 - 1),
+    F.TYPE_SFIXED64: (-(2**63), 2**63 - 1),
+    F.TYPE_UINT32: (0, 2**32 - 1),
+    F.TYPE_FIXED32: (0, 2**32 - 1),
+    F.TYPE_UINT64: (0, 2**64 - 1),
+    F.TYPE_FIXED64: (0, 2**64 - 1),
 }
 
 
@@ -57,7 +87,7 @@ def huge_text(fill: str, size: int) -> str:
     return fill * max(1, size // len(fill.encode()))
 
 
-@lru_cache(maxsize=None)
+@cache
 def texts() -> st.SearchStrategy[str]:
     return weighted(
         (6, st.text(st.characters(exclude_categories=("Cs",)), max_size=40)),
@@ -66,7 +96,7 @@ def texts() -> st.SearchStrategy[str]:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def binaries() -> st.SearchStrategy[bytes]:
     return weighted(
         (6, st.binary(max_size=64)),
@@ -74,7 +104,7 @@ def binaries() -> st.SearchStrategy[bytes]:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def integers(field_type: int) -> st.SearchStrategy[int]:
     low, high = INT_RANGES[field_type]
     edges = sorted({low, high, 0, 1, -1 if low < 0 else 0, 2**31 - 1, 2**16, 10_000_000})
@@ -85,10 +115,22 @@ def integers(field_type: int) -> st.SearchStrategy[int]:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def floats(width: int) -> st.SearchStrategy[float]:
-    edges = [0.0, -0.0, 1.0, 0.5, 1e-7, -1e-7, 1 + 1e-7, float("nan"), float("inf"), float("-inf"),
-             3.4e38 if width == 32 else 1.7e308, 1e-45 if width == 32 else 5e-324]
+    edges = [
+        0.0,
+        -0.0,
+        1.0,
+        0.5,
+        1e-7,
+        -1e-7,
+        1 + 1e-7,
+        float("nan"),
+        float("inf"),
+        float("-inf"),
+        3.4e38 if width == 32 else 1.7e308,
+        1e-45 if width == 32 else 5e-324,
+    ]
     return weighted(
         (3, st.floats(-2.0, 2.0, width=width)),
         (3, st.sampled_from(edges)),
@@ -96,13 +138,13 @@ def floats(width: int) -> st.SearchStrategy[float]:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def enums(field: FieldDescriptor) -> st.SearchStrategy[int]:
     defined = [value.number for value in field.enum_type.values]
     return weighted((3, st.sampled_from(defined)), (1, st.integers(-(2**31), 2**31 - 1)))
 
 
-@lru_cache(maxsize=None)
+@cache
 def scalars(field: FieldDescriptor) -> st.SearchStrategy[object]:
     kind = field.type
     if kind == F.TYPE_STRING:
@@ -142,8 +184,7 @@ def _fill(draw: Callable, message: Message, field: FieldDescriptor, depth: int) 
     is_message = field.type == F.TYPE_MESSAGE
     if is_message and depth >= MAX_DEPTH:
         return
-    element = (lambda: draw(messages(field.message_type, depth + 1))) if is_message else (
-        lambda: draw(scalars(field)))
+    element = (lambda: draw(messages(field.message_type, depth + 1))) if is_message else (lambda: draw(scalars(field)))
     if not field.is_repeated:
         value = element()
         if is_message:
@@ -167,14 +208,14 @@ def _fill(draw: Callable, message: Message, field: FieldDescriptor, depth: int) 
         target.extend(values)
 
 
-@lru_cache(maxsize=None)
+@cache
 def messages(descriptor: Descriptor, depth: int = 0) -> st.SearchStrategy[Message]:
     """Messages of type `descriptor`: each oneof gets at most one member, every other field is
     set or left unset at random (for `optional` fields, setting a default value marks presence)."""
     return _messages(descriptor, depth)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _members(oneof: object) -> st.SearchStrategy[FieldDescriptor | None]:
     return st.sampled_from([None, *oneof.fields])
 
@@ -203,8 +244,9 @@ def mutations(draw: Callable, base: Message) -> Message:
         depth = 0
         while True:
             field = draw(st.sampled_from(list(target.DESCRIPTOR.fields)))
-            nested = (field.type == F.TYPE_MESSAGE and not is_map_field(field) and depth < MAX_DEPTH
-                      and draw(st.booleans()))
+            nested = (
+                field.type == F.TYPE_MESSAGE and not is_map_field(field) and depth < MAX_DEPTH and draw(st.booleans())
+            )
             if not nested:
                 target.ClearField(field.name)
                 _fill(draw, target, field, depth)
@@ -237,10 +279,24 @@ def _nested(levels: int) -> bytes:
 
 #: Payloads that are not valid protobuf, or are valid only by accident.
 MALFORMED = (
-    b"\x08", b"\x0a", b"\x0a\x05ab", b"\x0a\x02\xff\xfe", b"\x12\x03\xc3\x28a", b"\x0b",
-    b"\x0c", b"\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", b"\x0a\xff\xff\xff\xff\x0f",
-    b"\x0a\x80" * 2, b"\x07", b"\xff" * 16, b"\x00", b"\x00" * 4096,
-    b"\x12\x02\x0a\x05", b"\x0a" + b"\x7f" + b"\x0a" * 127, _nested(120), _nested(5_000),
+    b"\x08",
+    b"\x0a",
+    b"\x0a\x05ab",
+    b"\x0a\x02\xff\xfe",
+    b"\x12\x03\xc3\x28a",
+    b"\x0b",
+    b"\x0c",
+    b"\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01",
+    b"\x0a\xff\xff\xff\xff\x0f",
+    b"\x0a\x80" * 2,
+    b"\x07",
+    b"\xff" * 16,
+    b"\x00",
+    b"\x00" * 4096,
+    b"\x12\x02\x0a\x05",
+    b"\x0a" + b"\x7f" + b"\x0a" * 127,
+    _nested(120),
+    _nested(5_000),
 )
 
 

@@ -3,9 +3,9 @@ while a health check runs beside it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Sequence
 
 import grpc
 from google.protobuf import descriptor_pool
@@ -27,8 +27,7 @@ DOMAIN_SERVICES = {
 COMMON_SERVICES = (health.SERVICE_NAME, reflection.SERVICE_NAME, V1_SERVICE_NAME)
 
 OK = grpc.StatusCode.OK
-ALLOWED = frozenset({OK, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND,
-                     grpc.StatusCode.UNIMPLEMENTED})
+ALLOWED = frozenset({OK, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNIMPLEMENTED})
 #: Statuses that only some RPCs document, each for one reason its message names.
 DOCUMENTED = {
     "/marquee.v1.RenderService/Render": {grpc.StatusCode.RESOURCE_EXHAUSTED: "render queue is full"},
@@ -41,8 +40,7 @@ ENDLESS = {f"/{health.SERVICE_NAME}/Watch"}
 CALL_TIMEOUT_S = 30.0
 HEALTH_TIMEOUT_S = 10.0
 MESSAGE_LIMIT = 64 * 1024 * 1024  # the servers' default --max-message-mb
-CHANNEL_OPTIONS = [("grpc.max_receive_message_length", MESSAGE_LIMIT),
-                   ("grpc.max_send_message_length", MESSAGE_LIMIT)]
+CHANNEL_OPTIONS = [("grpc.max_receive_message_length", MESSAGE_LIMIT), ("grpc.max_send_message_length", MESSAGE_LIMIT)]
 
 
 @dataclass(frozen=True)
@@ -54,7 +52,7 @@ class Target:
     def path(self) -> str:
         return f"/{self.method.containing_service.full_name}/{self.method.name}"
 
-    def allows(self, outcome: "Outcome") -> bool:
+    def allows(self, outcome: Outcome) -> bool:
         """Whether the RPC may end this way: a generic status, or one it documents, for its reason."""
         reason = DOCUMENTED.get(self.path, {}).get(outcome.code)
         return outcome.code in ALLOWED or (reason is not None and reason in outcome.details)

@@ -4,8 +4,8 @@ SERVING while each call runs. Seeded and bounded: the same calls on every run.""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import grpc
 import pytest
@@ -28,9 +28,15 @@ MESSAGE_EXAMPLES = 24
 RAW_EXAMPLES = 8
 UNIMPLEMENTED_EXAMPLES = 3
 #: No shrinking: a failure is reported with its request as generated, in bounded time.
-FUZZ = settings(max_examples=MESSAGE_EXAMPLES, deadline=None, derandomize=True, database=None,
-                phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck),
-                print_blob=False)
+FUZZ = settings(
+    max_examples=MESSAGE_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+    print_blob=False,
+)
 
 
 @dataclass(frozen=True)
@@ -61,8 +67,10 @@ def _explicit_samples(target: Target) -> list[Sample]:
     base = BASES.get(target.path)
     if base is None:
         return [_sample([m]) for m in extremes(target.method.input_type)]
-    return [_sample([m]) for m in (type(base)(), base, *extremes(target.method.input_type, base),
-                                   *one_field_at_a_time(base))]
+    return [
+        _sample([m])
+        for m in (type(base)(), base, *extremes(target.method.input_type, base), *one_field_at_a_time(base))
+    ]
 
 
 @st.composite
@@ -105,12 +113,12 @@ def _check(prober: Prober, stack: LocalStack, target: Target, sample: Sample) ->
         refused = outcome.code == grpc.StatusCode.INVALID_ARGUMENT and "does not parse" in outcome.details
         unread = target.method.client_streaming and outcome.code == grpc.StatusCode.UNIMPLEMENTED
         assert refused or unread, (
-            f"{target}: an undecodable request got {outcome.code.name} {shorten(outcome.details, 300)!r}")
+            f"{target}: an undecodable request got {outcome.code.name} {shorten(outcome.details, 300)!r}"
+        )
     log_tail = ""
     if outcome.code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN):
         log_tail = "\nserver log tail:\n" + stack.processes[target.server].log_text()[-2500:]
-    assert target.allows(outcome), (
-        f"{target}: {outcome.code.name} {shorten(outcome.details, 400)!r}{log_tail}")
+    assert target.allows(outcome), f"{target}: {outcome.code.name} {shorten(outcome.details, 400)!r}{log_tail}"
     assert health_problem is None, f"{target}: while the call ran, {health_problem}"
 
 
@@ -142,8 +150,7 @@ def test_random_bytes(target: Target, probers: dict[str, Prober], fuzz_stack: Lo
 @pytest.mark.parametrize("server", sorted(DOMAIN_SERVICES))
 def test_every_served_service_is_fuzzed(server: str, probers: dict[str, Prober]) -> None:
     stub = reflection_pb2_grpc.ServerReflectionStub(probers[server].channel)
-    (reply,) = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]),
-                                         timeout=10)
+    (reply,) = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=10)
     listed = sorted(service.name for service in reply.list_services_response.service)
     assert listed == sorted(served_services(server))
     fuzzed = {t.method.containing_service.full_name for t in TARGETS if t.server == server}

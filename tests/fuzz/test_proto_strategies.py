@@ -14,8 +14,14 @@ from tests.fuzz.proto_strategies import MALFORMED, messages, mutations
 from tests.fuzz.valid_requests import BASES
 
 #: The first example found is enough (no shrinking).
-SEARCH = settings(max_examples=2_000, deadline=None, derandomize=True, database=None,
-                  phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+SEARCH = settings(
+    max_examples=2_000,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=[Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
 
 
 def _finds(descriptor, predicate) -> None:
@@ -35,18 +41,25 @@ def test_undefined_enums_deep_repeats_maps_oneofs_and_nesting() -> None:
     _finds(layout_pb2.PlanLayoutRequest.DESCRIPTOR, lambda m: m.planner not in defined)
     _finds(recommender_pb2.GetMoviesRequest.DESCRIPTOR, lambda m: len(m.movie_ids) >= 1_000)
     _finds(kserve.ModelInferRequest.DESCRIPTOR, lambda m: len(m.parameters) > 0)
-    _finds(kserve.ModelInferRequest.DESCRIPTOR,
-           lambda m: any(p.WhichOneof("parameter_choice") == "double_param" for p in m.parameters.values()))
-    _finds(layout_pb2.PlanLayoutRequest.DESCRIPTOR,
-           lambda m: any(movie.plot for movie in m.context.recommended_movies))
+    _finds(
+        kserve.ModelInferRequest.DESCRIPTOR,
+        lambda m: any(p.WhichOneof("parameter_choice") == "double_param" for p in m.parameters.values()),
+    )
+    _finds(layout_pb2.PlanLayoutRequest.DESCRIPTOR, lambda m: any(movie.plot for movie in m.context.recommended_movies))
 
 
 def test_mutations_change_a_valid_request_in_place() -> None:
     base = render_pb2.RenderObject(phrase="moon", box=common_pb2.Box(x1=0.1, y1=0.1, x2=0.5, y2=0.5))
     # One coordinate changed in place, the rest kept: the mutation reaches nested fields.
-    found = find(mutations(base), lambda m: m.phrase == "moon" and m.box.x1 != 0.1
-                 and (m.box.y1, m.box.x2, m.box.y2) == (base.box.y1, base.box.x2, base.box.y2),
-                 settings=SEARCH)
+    found = find(
+        mutations(base),
+        lambda m: (
+            m.phrase == "moon"
+            and m.box.x1 != 0.1
+            and (m.box.y1, m.box.x2, m.box.y2) == (base.box.y1, base.box.x2, base.box.y2)
+        ),
+        settings=SEARCH,
+    )
     assert type(found) is type(base) and found != base
 
 
@@ -65,6 +78,6 @@ def test_malformed_payloads_do_not_parse() -> None:
     for payload in MALFORMED:
         try:
             recommender_pb2.SearchMoviesRequest.FromString(payload)
-        except Exception:  # noqa: BLE001 - any parse error counts
+        except Exception:
             failures += 1
     assert failures >= len(MALFORMED) // 2

@@ -24,7 +24,8 @@ def _box(x1: float, y1: float, x2: float, y2: float) -> common_pb2.Box:
 
 
 _LAYOUT = layout_pb2.Layout(
-    title="Night Train", mood="realistic, cold blue light",
+    title="Night Train",
+    mood="realistic, cold blue light",
     objects=[
         layout_pb2.LayoutObject(name="old locomotive", feature="steam rising", box=_box(0.05, 0.3, 0.65, 0.95)),
         layout_pb2.LayoutObject(name="lone traveller", feature="long coat", box=_box(0.55, 0.2, 0.95, 0.9)),
@@ -33,35 +34,55 @@ _LAYOUT = layout_pb2.Layout(
 )
 _CONTEXT = layout_pb2.PlanningContext(
     watched_top_genres=["Thriller", "Drama"],
-    recommended_movies=[common_pb2.Movie(
-        movie_id=2571, title="Matrix, The", year=1999, genres=["Action", "Sci-Fi", "Thriller"],
-        plot="A hacker learns that his world is a simulation.", display_title="Matrix, The (1999)")],
+    recommended_movies=[
+        common_pb2.Movie(
+            movie_id=2571,
+            title="Matrix, The",
+            year=1999,
+            genres=["Action", "Sci-Fi", "Thriller"],
+            plot="A hacker learns that his world is a simulation.",
+            display_title="Matrix, The (1999)",
+        )
+    ],
 )
 
 BASES: dict[str, Message] = {
     "/marquee.v1.RecommenderService/SearchMovies": recommender_pb2.SearchMoviesRequest(query="matrix", limit=3),
     "/marquee.v1.RecommenderService/GetMovies": recommender_pb2.GetMoviesRequest(movie_ids=[1, 2571]),
-    "/marquee.v1.RecommenderService/Recommend": recommender_pb2.RecommendRequest(
-        watched_movie_ids=[1, 2571, 260], k=5),
+    "/marquee.v1.RecommenderService/Recommend": recommender_pb2.RecommendRequest(watched_movie_ids=[1, 2571, 260], k=5),
     "/inference.GRPCInferenceService/ModelInfer": kserve.ModelInferRequest(
-        model_name="sasrec", model_version="1", id="fuzz",
+        model_name="sasrec",
+        model_version="1",
+        id="fuzz",
         inputs=[kserve.ModelInferRequest.InferInputTensor(name="movie_ids", datatype="INT64", shape=[1, MAXLEN])],
         outputs=[kserve.ModelInferRequest.InferRequestedOutputTensor(name="scores")],
-        raw_input_contents=[_window(1, 2571)]),
+        raw_input_contents=[_window(1, 2571)],
+    ),
     "/inference.GRPCInferenceService/ModelMetadata": kserve.ModelMetadataRequest(name="sasrec", version="1"),
     "/inference.GRPCInferenceService/ModelConfig": kserve.ModelConfigRequest(name="sasrec", version="1"),
     "/inference.GRPCInferenceService/ModelReady": kserve.ModelReadyRequest(name="sasrec", version="1"),
     "/inference.GRPCInferenceService/ModelStatistics": kserve.ModelStatisticsRequest(name="sasrec", version="1"),
     "/marquee.v1.LayoutService/PlanLayout": layout_pb2.PlanLayoutRequest(
-        scenario="A man boards the last night train.", context=_CONTEXT, planner=layout_pb2.PLANNER_OFFLINE),
+        scenario="A man boards the last night train.", context=_CONTEXT, planner=layout_pb2.PLANNER_OFFLINE
+    ),
     "/marquee.v1.LayoutService/ValidateLayout": layout_pb2.ValidateLayoutRequest(layout=_LAYOUT, context=_CONTEXT),
     "/marquee.v1.RenderService/Render": render_pb2.RenderRequest(
-        prompt="Night Train, realistic, cold blue light", steps=4, width=256, height=256, seed=7,
-        preview_interval=0, title=_LAYOUT.title, mood=_LAYOUT.mood, genres=["Thriller"],
-        objects=[render_pb2.RenderObject(phrase=f"{o.name}, {o.feature}", box=o.box) for o in _LAYOUT.objects]),
+        prompt="Night Train, realistic, cold blue light",
+        steps=4,
+        width=256,
+        height=256,
+        seed=7,
+        preview_interval=0,
+        title=_LAYOUT.title,
+        mood=_LAYOUT.mood,
+        genres=["Thriller"],
+        objects=[render_pb2.RenderObject(phrase=f"{o.name}, {o.feature}", box=o.box) for o in _LAYOUT.objects],
+    ),
     "/grpc.health.v1.Health/Check": health_pb2.HealthCheckRequest(service=""),
     "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": reflection_pb2.ServerReflectionRequest(
-        file_containing_symbol="grpc.health.v1.Health"),
+        file_containing_symbol="grpc.health.v1.Health"
+    ),
     "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo": V1Request(
-        file_containing_symbol="grpc.health.v1.Health"),
+        file_containing_symbol="grpc.health.v1.Health"
+    ),
 }

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import AsyncIterator, Awaitable, Callable, Iterator
 
 import grpc
 import pytest
@@ -16,9 +16,10 @@ from layout_server.config import LayoutSettings
 from layout_server.service import LayoutModelService
 from marquee.serving import ServerHandle, serve
 from marquee.serving.structured_logs import configure_logging
-from marquee.v1 import layout_pb2, layout_pb2_grpc
+from marquee.v1 import layout_pb2_grpc
 from tests.layout_server.fake_openai import FakeOpenAI
 from tests.layout_server.helpers import TEST_KEY
+
 
 @pytest.fixture
 def no_llm_env(clean_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -50,21 +51,19 @@ StartServer = Callable[..., Awaitable[layout_pb2_grpc.LayoutServiceStub]]
 
 
 @pytest.fixture
-async def start_server(no_llm_env: None, monkeypatch: pytest.MonkeyPatch
-                       ) -> AsyncIterator[StartServer]:
+async def start_server(no_llm_env: None, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[StartServer]:
     """`await start_server(api_key=..., **settings)` runs a layout server in this event loop
     and returns a stub once it is SERVING."""
     running: list[tuple[asyncio.Task[int], ServerHandle, grpc.aio.Channel]] = []
 
-    async def start(api_key: str | None = TEST_KEY, **overrides: object
-                    ) -> layout_pb2_grpc.LayoutServiceStub:
+    async def start(api_key: str | None = TEST_KEY, **overrides: object) -> layout_pb2_grpc.LayoutServiceStub:
         if api_key is not None:
             monkeypatch.setenv("OPENAI_API_KEY", api_key)
         settings = LayoutSettings(port=0, metrics=False, grace_period=1.0, **overrides)
         started: asyncio.Future[ServerHandle] = asyncio.get_running_loop().create_future()
-        task = asyncio.create_task(serve(LayoutModelService(settings), settings,
-                                         on_started=started.set_result,
-                                         install_signal_handlers=False))
+        task = asyncio.create_task(
+            serve(LayoutModelService(settings), settings, on_started=started.set_result, install_signal_handlers=False)
+        )
         handle = await asyncio.wait_for(started, 10)
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{handle.port}")
         running.append((task, handle, channel))

@@ -56,14 +56,17 @@ def layout_json(
             ("red canyon", "mesas under a huge sky", [0.0, 0.0, 1.0, 0.6]),
             ("wanted poster", "curling on a post", [0.55, 0.45, 0.97, 0.9]),
         ]
-    return json.dumps({
-        "title": title, "style": style, "mood": mood,
-        "objects": [
-            {"name": name, "feature": feature,
-             "box": dict(zip(("x1", "y1", "x2", "y2"), box))}
-            for name, feature, box in objects
-        ],
-    })
+    return json.dumps(
+        {
+            "title": title,
+            "style": style,
+            "mood": mood,
+            "objects": [
+                {"name": name, "feature": feature, "box": dict(zip(("x1", "y1", "x2", "y2"), box, strict=False))}
+                for name, feature, box in objects
+            ],
+        }
+    )
 
 
 def ok(content: str, **kwargs: Any) -> Reply:
@@ -94,9 +97,7 @@ class FakeOpenAI:
         self.held_replies_sent = 0
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def url(self) -> str:
@@ -108,7 +109,7 @@ class FakeOpenAI:
             self.requests.clear()
             self.headers.clear()
 
-    def __enter__(self) -> "FakeOpenAI":
+    def __enter__(self) -> FakeOpenAI:
         self._thread.start()
         return self
 
@@ -142,7 +143,7 @@ class FakeOpenAI:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server naming
+            def do_POST(self) -> None:
                 started = time.perf_counter()
                 length = int(self.headers.get("content-length", "0"))
                 body = json.loads(self.rfile.read(length) or b"{}")
@@ -158,17 +159,20 @@ class FakeOpenAI:
                 if reply.body is not None:
                     data = reply.body.replace(ECHO_AUTHORIZATION.encode(), echo.encode())
                 else:
-                    content = (reply.content.replace(ECHO_AUTHORIZATION, echo)
-                               if reply.content is not None else None)
-                    message: dict[str, Any] = {"role": "assistant", "content": content,
-                                               "refusal": reply.refusal}
-                    data = json.dumps({
-                        "id": f"chatcmpl-{len(fake.requests)}", "object": "chat.completion",
-                        "created": int(time.time()), "model": body.get("model", "?"),
-                        "choices": [{"index": 0, "finish_reason": reply.finish_reason,
-                                     "message": message, "logprobs": None}],
-                        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-                    }).encode()
+                    content = reply.content.replace(ECHO_AUTHORIZATION, echo) if reply.content is not None else None
+                    message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": reply.refusal}
+                    data = json.dumps(
+                        {
+                            "id": f"chatcmpl-{len(fake.requests)}",
+                            "object": "chat.completion",
+                            "created": int(time.time()),
+                            "model": body.get("model", "?"),
+                            "choices": [
+                                {"index": 0, "finish_reason": reply.finish_reason, "message": message, "logprobs": None}
+                            ],
+                            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                        }
+                    ).encode()
                 try:
                     self.send_response(reply.status)
                     self.send_header("content-type", reply.content_type)
@@ -177,7 +181,7 @@ class FakeOpenAI:
                         self.send_header(key, value)
                     self.end_headers()
                     if reply.cut_after is not None:
-                        self.wfile.write(data[:reply.cut_after])
+                        self.wfile.write(data[: reply.cut_after])
                         self.wfile.flush()
                         self.close_connection = True
                     elif reply.trickle_every:
@@ -194,7 +198,7 @@ class FakeOpenAI:
                 for start in range(0, len(data), reply.trickle_bytes):
                     if fake._stop.wait(reply.trickle_every):
                         return
-                    self.wfile.write(data[start:start + reply.trickle_bytes])
+                    self.wfile.write(data[start : start + reply.trickle_bytes])
                     self.wfile.flush()
 
         return Handler

@@ -3,7 +3,7 @@ plots, requests, layouts and the checks every planning test makes."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from layout_server.layout_rules import ForbiddenNames, validate_layout
 from marquee.v1 import common_pb2, layout_pb2
@@ -39,12 +39,10 @@ SCENARIO = "A lone rider crosses a red canyon toward a town that hangs wanted po
 
 
 def request(planner: int = P.PLANNER_AUTO, **kwargs: object) -> layout_pb2.PlanLayoutRequest:
-    return layout_pb2.PlanLayoutRequest(scenario=SCENARIO, context=context(), planner=planner,
-                                        **kwargs)
+    return layout_pb2.PlanLayoutRequest(scenario=SCENARIO, context=context(), planner=planner, **kwargs)
 
 
-def assert_valid(response: layout_pb2.PlanLayoutResponse,
-                 ctx: layout_pb2.PlanningContext | None = None) -> None:
+def assert_valid(response: layout_pb2.PlanLayoutResponse, ctx: layout_pb2.PlanningContext | None = None) -> None:
     """The response's layout breaks no layout rule (names of `ctx`, default `context()`)."""
     names = ForbiddenNames.from_context(ctx or context())
     assert validate_layout(response.layout, names) == []
@@ -58,12 +56,14 @@ def steps(response: layout_pb2.PlanLayoutResponse) -> list[tuple[str, str]]:
 GOOD_BOXES = [(0.0, 0.2, 0.5, 1.0), (0.5, 0.2, 1.0, 1.0), (0.0, 0.0, 1.0, 0.5)]
 
 
-def make(objects: Sequence[tuple[float, float, float, float]] | None = None,
-         title: str = "Dust over the Canyon", mood: str = "cinematic, golden dust") -> layout_pb2.Layout:
+def make(
+    objects: Sequence[tuple[float, float, float, float]] | None = None,
+    title: str = "Dust over the Canyon",
+    mood: str = "cinematic, golden dust",
+) -> layout_pb2.Layout:
     """A layout with one object per box (`GOOD_BOXES` by default)."""
     layout = layout_pb2.Layout(title=title, mood=mood)
     for i, box in enumerate(objects if objects is not None else GOOD_BOXES):
         x1, y1, x2, y2 = box
-        layout.objects.add(name=f"rider {i}", feature="hat low",
-                           box=common_pb2.Box(x1=x1, y1=y1, x2=x2, y2=y2))
+        layout.objects.add(name=f"rider {i}", feature="hat low", box=common_pb2.Box(x1=x1, y1=y1, x2=x2, y2=y2))
     return layout

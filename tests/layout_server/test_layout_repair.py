@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from layout_server.layout_repair import grown_box, repair_layout
 from layout_server.layout_rules import MIN_BOX_AREA, ForbiddenNames, box_problems, validate_layout
@@ -38,8 +39,7 @@ def test_grow_keeps_the_centre_and_stays_inside() -> None:
 def test_mood_without_style_word_gets_one() -> None:
     fixed, repairs = repair_layout(make(mood="dusty golden light"), style_word="animated")
     assert fixed.mood == "animated, dusty golden light"
-    assert [(r.field, r.description) for r in repairs] == [
-        ("mood", "prefixed the style word 'animated'")]
+    assert [(r.field, r.description) for r in repairs] == [("mood", "prefixed the style word 'animated'")]
 
 
 def test_objects_naming_movies_are_dropped_only_while_three_remain() -> None:
@@ -77,8 +77,7 @@ coordinate = st.floats(min_value=-2.0, max_value=3.0, allow_nan=False, allow_inf
 def test_any_finite_boxes_come_out_valid(boxes) -> None:
     layout = layout_pb2.Layout(title="T", mood="realistic, calm")
     for i, (x1, y1, x2, y2) in enumerate(boxes):
-        layout.objects.add(name=f"thing {i}", feature="plain",
-                           box=common_pb2.Box(x1=x1, y1=y1, x2=x2, y2=y2))
+        layout.objects.add(name=f"thing {i}", feature="plain", box=common_pb2.Box(x1=x1, y1=y1, x2=x2, y2=y2))
     fixed, _ = repair_layout(layout)
     assert validate_layout(fixed) == []
     for i, obj in enumerate(fixed.objects):

@@ -20,17 +20,21 @@ P = layout_pb2.Planner
 CUT_ENVELOPE = b'{"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {"ro'
 
 
-@pytest.mark.parametrize("reply, cause", [
-    # The SDK hands back a `str` for a text/html 200; reading `.choices` from it was INTERNAL.
-    (Reply(body=b"<html><body>Welcome to the proxy</body></html>", content_type="text/html"),
-     "not a chat completion (text/html"),
-    (Reply(body=b"", content_type="text/plain"), "empty body"),
-    (Reply(body=b'{"error": {"message": "quota exhausted"}}'), "quota exhausted"),
-    (Reply(body=CUT_ENVELOPE), "not a chat completion (application/json"),
-    (Reply(content=layout_json(), cut_after=40), "lost the connection to the LLM endpoint"),
-])
-async def test_unreadable_replies_fall_back(start_server, fake_llm: FakeOpenAI, reply: Reply,
-                                            cause: str) -> None:
+@pytest.mark.parametrize(
+    "reply, cause",
+    [
+        # The SDK hands back a `str` for a text/html 200; reading `.choices` from it was INTERNAL.
+        (
+            Reply(body=b"<html><body>Welcome to the proxy</body></html>", content_type="text/html"),
+            "not a chat completion (text/html",
+        ),
+        (Reply(body=b"", content_type="text/plain"), "empty body"),
+        (Reply(body=b'{"error": {"message": "quota exhausted"}}'), "quota exhausted"),
+        (Reply(body=CUT_ENVELOPE), "not a chat completion (application/json"),
+        (Reply(content=layout_json(), cut_after=40), "lost the connection to the LLM endpoint"),
+    ],
+)
+async def test_unreadable_replies_fall_back(start_server, fake_llm: FakeOpenAI, reply: Reply, cause: str) -> None:
     stub = await start_server(base_url=fake_llm.url, retries=0)
     fake_llm.default = reply
     response = await stub.PlanLayout(request(P.PLANNER_AUTO))
@@ -56,8 +60,7 @@ async def test_huge_reply_is_not_kept_nor_sent_back(start_server, fake_llm: Fake
     assert_valid(response)
 
 
-async def test_long_rejected_reply_is_capped_once_and_in_the_reask(
-        start_server, fake_llm: FakeOpenAI) -> None:
+async def test_long_rejected_reply_is_capped_once_and_in_the_reask(start_server, fake_llm: FakeOpenAI) -> None:
     stub = await start_server(base_url=fake_llm.url, retries=0)
     long_text = "Here is a poster idea. " * 20_000  # ~460 KB, under the body cap, not JSON
     fake_llm.script(ok(long_text), ok(layout_json()))
@@ -113,18 +116,24 @@ async def test_retries_stay_inside_the_timeout(start_server, fake_llm: FakeOpenA
     # Eleven tries of 0.3 s do not fit in 1 s: the request stopped early, and says how often
     # it tried (either it ran out of time, or no time was left for another try).
     assert 2 <= tries <= 4
-    assert (f"did not answer within 1 s ({tries} tries)" in error
-            or f"HTTP 503 ({tries} tries)" in error)
+    assert f"did not answer within 1 s ({tries} tries)" in error or f"HTTP 503 ({tries} tries)" in error
     assert_valid(response)
 
 
 async def test_reply_wrapped_in_content_parts(start_server, fake_llm: FakeOpenAI) -> None:
     stub = await start_server(base_url=fake_llm.url)
     completion = {
-        "id": "c", "object": "chat.completion", "created": 0, "model": "m",
-        "choices": [{"index": 0, "finish_reason": "stop", "message": {
-            "role": "assistant",
-            "content": [{"type": "text", "text": layout_json()}]}}],
+        "id": "c",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "m",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": [{"type": "text", "text": layout_json()}]},
+            }
+        ],
     }
     fake_llm.default = Reply(body=json.dumps(completion).encode())
     response = await stub.PlanLayout(request(P.PLANNER_LLM))
@@ -133,8 +142,10 @@ async def test_reply_wrapped_in_content_parts(start_server, fake_llm: FakeOpenAI
 
 
 async def test_an_unexpected_error_still_ends_in_a_layout(
-        start_server, fake_llm: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    start_server, fake_llm: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Whatever goes wrong on the LLM path (here a bug reading the reply), AUTO answers."""
+
     def broken(*_args: object) -> None:
         raise KeyError("choices")
 

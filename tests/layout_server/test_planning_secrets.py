@@ -26,8 +26,7 @@ def odd_secret(prefix: str) -> str:
 
 
 def leaked(secret: str, *texts: str | bytes) -> list[str]:
-    return [repr(t)[:120] for t in texts
-            if (secret.encode() if isinstance(t, bytes) else secret) in t]
+    return [repr(t)[:120] for t in texts if (secret.encode() if isinstance(t, bytes) else secret) in t]
 
 
 ECHOING_REPLIES = [
@@ -40,7 +39,8 @@ ECHOING_REPLIES = [
 
 @pytest.mark.parametrize("reply", ECHOING_REPLIES)
 async def test_echoed_key_reaches_no_client_and_no_log(
-        start_server, fake_llm: FakeOpenAI, captured_logs: io.StringIO, reply: Reply) -> None:
+    start_server, fake_llm: FakeOpenAI, captured_logs: io.StringIO, reply: Reply
+) -> None:
     key = odd_secret("zz")
     stub = await start_server(api_key=key, base_url=fake_llm.url, retries=0)
     fake_llm.default = reply
@@ -51,18 +51,19 @@ async def test_echoed_key_reaches_no_client_and_no_log(
     response = await stub.PlanLayout(request(P.PLANNER_AUTO))
     assert steps(response) == [("PLANNER_LLM", "error"), ("PLANNER_OFFLINE", "accepted")]
     assert "[redacted]" in response.attempts[0].error
-    assert not leaked(key, err.value.details(), response.SerializeToString(),
-                      captured_logs.getvalue())
+    assert not leaked(key, err.value.details(), response.SerializeToString(), captured_logs.getvalue())
 
 
 async def test_echoed_key_in_replies_and_layouts_is_masked(
-        start_server, fake_llm: FakeOpenAI, captured_logs: io.StringIO) -> None:
+    start_server, fake_llm: FakeOpenAI, captured_logs: io.StringIO
+) -> None:
     key = odd_secret("zz")
     stub = await start_server(api_key=key, base_url=fake_llm.url, retries=0)
     # A rejected reply (kept and re-asked), then a valid layout that carries the key in its text.
-    fake_llm.script(ok(f"I cannot, your key {ECHO_AUTHORIZATION} is wrong"),
-                    ok(layout_json(title=f"Poster {ECHO_AUTHORIZATION}",
-                                   mood=f"{ECHO_AUTHORIZATION} dusk")))
+    fake_llm.script(
+        ok(f"I cannot, your key {ECHO_AUTHORIZATION} is wrong"),
+        ok(layout_json(title=f"Poster {ECHO_AUTHORIZATION}", mood=f"{ECHO_AUTHORIZATION} dusk")),
+    )
     response = await stub.PlanLayout(request(P.PLANNER_AUTO))
     assert steps(response)[0] == ("PLANNER_LLM", "rejected")
     assert "[redacted]" in response.attempts[0].raw_reply
@@ -71,8 +72,7 @@ async def test_echoed_key_in_replies_and_layouts_is_masked(
     assert not leaked(key, response.SerializeToString(), captured_logs.getvalue())
 
 
-async def test_base_url_credentials_are_masked(
-        start_server, fake_llm: FakeOpenAI, captured_logs: io.StringIO) -> None:
+async def test_base_url_credentials_are_masked(start_server, fake_llm: FakeOpenAI, captured_logs: io.StringIO) -> None:
     password, query_key = odd_secret("pw"), odd_secret("qk")
     host = fake_llm.url.removeprefix("http://")
     url = f"http://marquee:{password}@{host}?api-key={query_key}"

@@ -22,7 +22,9 @@ DOCKER = REPO_ROOT / "deploy" / "docker"
 K8S = REPO_ROOT / "deploy" / "k8s"
 PACKAGES = ("protos/marquee", "recommender_server", "layout_server", "render_server", "client_tui")
 SETTINGS: dict[str, type[ServerSettings]] = {
-    "recommender": RecommenderSettings, "layout": LayoutSettings, "render": RenderSettings,
+    "recommender": RecommenderSettings,
+    "layout": LayoutSettings,
+    "render": RenderSettings,
 }
 
 
@@ -38,12 +40,14 @@ def _dockerfile_env(text: str) -> dict[str, str]:
 
 def test_the_servers_and_their_modules_are_all_here() -> None:
     assert list(SERVERS) == ["recommender", "layout", "render"]
-    assert [s.module for s in SERVERS.values()] == ["recommender_server", "layout_server",
-                                                    "render_server"]
+    assert [s.module for s in SERVERS.values()] == ["recommender_server", "layout_server", "render_server"]
     ports = [p for s in SERVERS.values() for p in (s.port, s.metrics_port)]
     assert len(set(ports)) == len(ports), "two servers would listen on one port"
-    assert DEFAULT_ADDRESSES == {"recommender": "127.0.0.1:50051", "layout": "127.0.0.1:50052",
-                                 "render": "127.0.0.1:50053"}
+    assert DEFAULT_ADDRESSES == {
+        "recommender": "127.0.0.1:50051",
+        "layout": "127.0.0.1:50052",
+        "render": "127.0.0.1:50053",
+    }
 
 
 @pytest.mark.parametrize("name", list(SERVERS))
@@ -62,13 +66,11 @@ def test_the_client_looks_where_the_servers_listen() -> None:
 def test_each_image_exposes_and_probes_the_default_ports(server: ServerPorts) -> None:
     text = (DOCKER / f"{server.name}.Dockerfile").read_text()
     env = _dockerfile_env(text)
-    assert (env["MARQUEE_PORT"], env["MARQUEE_METRICS_PORT"]) == (str(server.port),
-                                                                  str(server.metrics_port))
+    assert (env["MARQUEE_PORT"], env["MARQUEE_METRICS_PORT"]) == (str(server.port), str(server.metrics_port))
     (expose,) = re.findall(r"^EXPOSE (.+)$", text, re.MULTILINE)
     assert expose.split() == [str(server.port), str(server.metrics_port)]
     # The probe asks 127.0.0.1:$MARQUEE_PORT: the port the image sets, with no other port given.
-    (healthcheck,) = re.findall(r"^HEALTHCHECK .*?CMD (\[.*?\])$", re.sub(r"\\\n", " ", text),
-                                re.MULTILINE)
+    (healthcheck,) = re.findall(r"^HEALTHCHECK .*?CMD (\[.*?\])$", re.sub(r"\\\n", " ", text), re.MULTILINE)
     assert yaml.safe_load(healthcheck) == ["python", "-m", "marquee.serving.probe"]
 
 
@@ -84,17 +86,23 @@ def test_the_client_image_and_the_example_job_look_on_the_default_ports() -> Non
 
 
 def test_the_kubernetes_config_maps_set_the_default_ports() -> None:
-    maps = {doc["metadata"]["name"]: doc["data"]
-            for doc in yaml.safe_load_all((K8S / "base" / "config.yaml").read_text()) if doc}
+    maps = {
+        doc["metadata"]["name"]: doc["data"]
+        for doc in yaml.safe_load_all((K8S / "base" / "config.yaml").read_text())
+        if doc
+    }
     for server in SERVERS.values():
         data = maps[f"{server.name}-config"]
-        assert (data["MARQUEE_PORT"], data["MARQUEE_METRICS_PORT"]) == (str(server.port),
-                                                                        str(server.metrics_port))
+        assert (data["MARQUEE_PORT"], data["MARQUEE_METRICS_PORT"]) == (str(server.port), str(server.metrics_port))
 
 
 def test_no_docker_compose_file_names_other_ports() -> None:
-    composes = [p for pattern in ("compose*.y*ml", "docker-compose*.y*ml")
-                for p in REPO_ROOT.glob(f"**/{pattern}") if ".venv" not in p.parts]
+    composes = [
+        p
+        for pattern in ("compose*.y*ml", "docker-compose*.y*ml")
+        for p in REPO_ROOT.glob(f"**/{pattern}")
+        if ".venv" not in p.parts
+    ]
     ports = {str(p) for s in SERVERS.values() for p in (s.port, s.metrics_port)}
     for path in composes:
         published = re.findall(r"\b(\d{4,5}):(\d{4,5})\b", path.read_text())
@@ -102,8 +110,9 @@ def test_no_docker_compose_file_names_other_ports() -> None:
 
 
 def test_no_package_writes_a_default_port_of_its_own() -> None:
-    literal = re.compile(r"\b(" + "|".join(
-        str(p) for s in (RECOMMENDER, LAYOUT, RENDER) for p in (s.port, s.metrics_port)) + r")\b")
+    literal = re.compile(
+        r"\b(" + "|".join(str(p) for s in (RECOMMENDER, LAYOUT, RENDER) for p in (s.port, s.metrics_port)) + r")\b"
+    )
     found = [
         f"{path.relative_to(REPO_ROOT)}:{number}"
         for package in PACKAGES

@@ -34,8 +34,7 @@ def test_files_get_the_default_mode_or_the_configured_one(tmp_path: Path) -> Non
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["a.json", "b.png"]
 
 
-def test_a_failed_write_keeps_the_old_content_and_no_temporary(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_write_keeps_the_old_content_and_no_temporary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = atomic_write_bytes(tmp_path / "image.png", b"old")
 
     def broken_replace(src: str, dst: str) -> None:

@@ -26,7 +26,7 @@ def test_env_wins(tmp_path: Path) -> None:
 
 
 def test_env_pointing_nowhere_is_an_error_naming_it(tmp_path: Path) -> None:
-    with pytest.raises(DataNotFoundError, match="MARQUEE_DATA_DIR=.*nowhere"):
+    with pytest.raises(DataNotFoundError, match=r"MARQUEE_DATA_DIR=.*nowhere"):
         find_data_dir({"MARQUEE_DATA_DIR": str(tmp_path / "nowhere")}, cwd=tmp_path)
 
 
@@ -61,9 +61,7 @@ def test_download_verifies_checksum(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert not (tmp_path / "data" / "ml-1m").exists()
 
 
-def test_download_unpacks_when_checksum_matches(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_download_unpacks_when_checksum_matches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     payload = _zip_bytes()
     monkeypatch.setattr(data_location, "REPO_ROOT", tmp_path / "elsewhere")
     monkeypatch.setattr(data_location, "ML1M_MD5", hashlib.md5(payload).hexdigest())

@@ -19,7 +19,7 @@ from marquee.local_stack import free_port
 
 
 def test_the_demo_runs_on_the_default_ports() -> None:
-    assert demo.DEFAULT_PORTS == {name: (s.port, s.metrics_port) for name, s in SERVERS.items()}
+    assert {name: (s.port, s.metrics_port) for name, s in SERVERS.items()} == demo.DEFAULT_PORTS
 
 
 def _serving(address: str) -> bool:
@@ -35,8 +35,8 @@ def _refused(address: str) -> bool:
 
 
 def test_the_demo_command_opens_the_console_on_the_servers_and_stops_them(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, clean_env: None,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, clean_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     # Free ports instead of the defaults: another run on this machine may hold those.
     ports = {name: (free_port(), free_port()) for name in SERVERS}
     monkeypatch.setattr(demo, "DEFAULT_PORTS", ports)

@@ -38,8 +38,10 @@ def imported_packages(path: Path) -> dict[str, int]:
 
 def test_imports_are_read_from_every_form(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
-    module.write_text("import os.path\nfrom layout_server.config import X\n"
-                      "def f():\n    import render_server\n    from . import sibling\n")
+    module.write_text(
+        "import os.path\nfrom layout_server.config import X\n"
+        "def f():\n    import render_server\n    from . import sibling\n"
+    )
     assert imported_packages(module) == {"os": 1, "layout_server": 2, "render_server": 4}
 
 

@@ -38,8 +38,7 @@ def test_every_article_moves_to_the_front(article: str) -> None:
 
 def test_articles_movies_dat_uses_are_known() -> None:
     # Every ", X" ending a title or an alternate title of movies.dat that is an article.
-    for article in ("The", "A", "An", "La", "Les", "Le", "L'", "El", "Il", "Der", "Das", "I", "O",
-                    "Die", "Det"):
+    for article in ("The", "A", "An", "La", "Les", "Le", "L'", "El", "Il", "Der", "Das", "I", "O", "Die", "Det"):
         assert article in ARTICLES
 
 
@@ -61,8 +60,10 @@ def test_only_english_articles_come_off_the_front() -> None:
     ("raw", "readable"),
     [
         ("Star Maker, The (Uomo delle stelle, L') (1995)", ("The Star Maker (L'Uomo delle stelle)", 1995)),
-        ("Children Are Watching us, The (Bambini ci guardano, I) (1942)",
-         ("The Children Are Watching us (I Bambini ci guardano)", 1942)),
+        (
+            "Children Are Watching us, The (Bambini ci guardano, I) (1942)",
+            ("The Children Are Watching us (I Bambini ci guardano)", 1942),
+        ),
         ("Convent, The (Convento, O) (1995)", ("The Convent (O Convento)", 1995)),
         ("Seventh Seal, The (Sjunde inseglet, Det) (1957)", ("The Seventh Seal (Det Sjunde inseglet)", 1957)),
     ],
@@ -83,18 +84,25 @@ def test_keys_agree_across_spellings() -> None:
     assert title_key("Dinner Game, The (Dîner de cons, Le)") == title_key("The Dinner Game (Le Diner de cons)")
     assert part_keys("Life Is Beautiful (La Vita è bella)") == ["life is beautiful", "la vita e bella"]
     assert "usual suspects" in loose_keys("Usual Suspects, The")
-    assert title_parts("Summer Fling (a.k.a. Last of the High Kings)") == [
-        "Summer Fling", "Last of the High Kings"]
+    assert title_parts("Summer Fling (a.k.a. Last of the High Kings)") == ["Summer Fling", "Last of the High Kings"]
 
 
 def test_layout_name_checks_use_the_shared_rules() -> None:
     # The layout planner's own copy missed "L'" and the Italian "I": these names got through.
-    names = ForbiddenNames.from_movies([
-        common_pb2.Movie(title="The Star Maker (L'Uomo delle stelle)", year=1995,
-                         display_title="Star Maker, The (Uomo delle stelle, L') (1995)"),
-        common_pb2.Movie(title="The Children Are Watching us (I Bambini ci guardano)", year=1942,
-                         display_title="Children Are Watching us, The (Bambini ci guardano, I) (1942)"),
-    ])
+    names = ForbiddenNames.from_movies(
+        [
+            common_pb2.Movie(
+                title="The Star Maker (L'Uomo delle stelle)",
+                year=1995,
+                display_title="Star Maker, The (Uomo delle stelle, L') (1995)",
+            ),
+            common_pb2.Movie(
+                title="The Children Are Watching us (I Bambini ci guardano)",
+                year=1942,
+                display_title="Children Are Watching us, The (Bambini ci guardano, I) (1942)",
+            ),
+        ]
+    )
     assert names.movie_named_in("a poster for uomo delle stelle") is not None
     assert names.movie_named_in("bambini ci guardano at dusk") is not None
     assert names.movie_named_in("a star maker's tent") is not None

@@ -13,8 +13,7 @@ TINY_IDS = np.array([1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233], dtype=np.int6
 
 def tiny_model(seed: int, num_items: int = len(TINY_IDS), maxlen: int = 200) -> SASRec:
     torch.manual_seed(seed)
-    return SASRec(SASRecConfig(num_items=num_items, maxlen=maxlen, hidden=16, blocks=2, heads=2,
-                               dropout=0.1)).eval()
+    return SASRec(SASRecConfig(num_items=num_items, maxlen=maxlen, hidden=16, blocks=2, heads=2, dropout=0.1)).eval()
 
 
 def torch_scores(model: SASRec, movie_ids: np.ndarray, batch: np.ndarray) -> np.ndarray:

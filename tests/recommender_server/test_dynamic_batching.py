@@ -168,8 +168,7 @@ class MeetingModel(RecordingModel):
 async def test_instances_run_batches_in_parallel() -> None:
     first, second = MeetingModel(), MeetingModel()
     first.other, second.other = second, first
-    batcher = DynamicBatcher([first, second], ModelStatistics("m", "1"), max_batch_size=8,
-                             window_s=0.0)
+    batcher = DynamicBatcher([first, second], ModelStatistics("m", "1"), max_batch_size=8, window_s=0.0)
     batcher.start()
     try:
         early = asyncio.ensure_future(batcher.infer({"x": np.zeros((1, 3), np.float32)}))

@@ -7,8 +7,8 @@ import json
 import socket
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pytest
@@ -28,9 +28,11 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def servers(committed_repository: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     http_port = _free_port()
-    stack = LocalStack({"recommender": ["--model-repository", str(committed_repository),
-                                        "--http-port", str(http_port)]},
-                       tmp_path_factory.mktemp("rest_logs"), grace_period=3.0)
+    stack = LocalStack(
+        {"recommender": ["--model-repository", str(committed_repository), "--http-port", str(http_port)]},
+        tmp_path_factory.mktemp("rest_logs"),
+        grace_period=3.0,
+    )
     stack.start(timeout=120)
     try:
         yield stack.addresses()["recommender"], f"127.0.0.1:{http_port}"
@@ -58,8 +60,9 @@ def _windows(rows: int) -> np.ndarray:
     return batch
 
 
-def test_health_and_metadata(rest: triton_http.InferenceServerClient,
-                             grpc_client: triton_grpc.InferenceServerClient) -> None:
+def test_health_and_metadata(
+    rest: triton_http.InferenceServerClient, grpc_client: triton_grpc.InferenceServerClient
+) -> None:
     assert rest.is_server_live() and rest.is_server_ready()
     assert rest.is_model_ready("sasrec") and rest.is_model_ready("sasrec", "1")
     assert not rest.is_model_ready("no-such-model")
@@ -68,18 +71,23 @@ def test_health_and_metadata(rest: triton_http.InferenceServerClient,
     model = rest.get_model_metadata("sasrec")
     grpc_model = grpc_client.get_model_metadata("sasrec", as_json=True)
     assert model["inputs"] == grpc_model["inputs"] and model["outputs"] == grpc_model["outputs"]
-    assert rest.get_model_config("sasrec")["max_batch_size"] == grpc_client.get_model_config(
-        "sasrec", as_json=True)["config"]["max_batch_size"]
+    assert (
+        rest.get_model_config("sasrec")["max_batch_size"]
+        == grpc_client.get_model_config("sasrec", as_json=True)["config"]["max_batch_size"]
+    )
 
 
 @pytest.mark.parametrize("binary", [True, False])
-def test_infer_matches_grpc(rest: triton_http.InferenceServerClient,
-                            grpc_client: triton_grpc.InferenceServerClient, binary: bool) -> None:
+def test_infer_matches_grpc(
+    rest: triton_http.InferenceServerClient, grpc_client: triton_grpc.InferenceServerClient, binary: bool
+) -> None:
     batch = _windows(3)
     http_input = triton_http.InferInput("movie_ids", list(batch.shape), "INT64")
     http_input.set_data_from_numpy(batch, binary_data=binary)
-    outputs = [triton_http.InferRequestedOutput("scores", binary_data=binary),
-               triton_http.InferRequestedOutput("scores", binary_data=binary, class_count=10)]
+    outputs = [
+        triton_http.InferRequestedOutput("scores", binary_data=binary),
+        triton_http.InferRequestedOutput("scores", binary_data=binary, class_count=10),
+    ]
     grpc_input = triton_grpc.InferInput("movie_ids", list(batch.shape), "INT64")
     grpc_input.set_data_from_numpy(batch)
     expected = grpc_client.infer("sasrec", [grpc_input]).as_numpy("scores")
@@ -93,8 +101,9 @@ def test_infer_matches_grpc(rest: triton_http.InferenceServerClient,
     assert best == list(np.argsort(-expected[0], kind="stable")[:10])
 
 
-def test_bad_input_gets_the_grpc_message(rest: triton_http.InferenceServerClient,
-                                         grpc_client: triton_grpc.InferenceServerClient) -> None:
+def test_bad_input_gets_the_grpc_message(
+    rest: triton_http.InferenceServerClient, grpc_client: triton_grpc.InferenceServerClient
+) -> None:
     wrong = np.zeros((1, 7), dtype=np.int64)
     http_input = triton_http.InferInput("movie_ids", [1, 7], "INT64")
     http_input.set_data_from_numpy(wrong)
@@ -114,8 +123,22 @@ def test_malformed_bodies_are_400_with_a_reason(servers: tuple[str, str]) -> Non
         (b"not json", {}, "not JSON"),
         (b'{"inputs": 3}', {}, "inputs"),
         (b'{"inputs": []}', {"Inference-Header-Content-Length": "999"}, "outside"),
-        (json.dumps({"inputs": [{"name": "movie_ids", "datatype": "INT64", "shape": [1, 200],
-                                 "parameters": {"binary_data_size": 1600}}]}).encode(), {}, "past the body"),
+        (
+            json.dumps(
+                {
+                    "inputs": [
+                        {
+                            "name": "movie_ids",
+                            "datatype": "INT64",
+                            "shape": [1, 200],
+                            "parameters": {"binary_data_size": 1600},
+                        }
+                    ]
+                }
+            ).encode(),
+            {},
+            "past the body",
+        ),
     ]:
         request = urllib.request.Request(url, data=body, headers=headers, method="POST")
         with pytest.raises(urllib.error.HTTPError) as error:

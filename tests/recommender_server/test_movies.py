@@ -18,8 +18,11 @@ from recommender_server.movies import load_movies
         ("Usual Suspects, The (1995)", "The Usual Suspects", 1995),
         ("City of Lost Children, The (1995)", "The City of Lost Children", 1995),
         ("Dinner Game, The (Dîner de cons, Le) (1998)", "The Dinner Game (Le Dîner de cons)", 1998),
-        ("Seven Samurai (The Magnificent Seven) (Shichinin no samurai) (1954)",
-         "Seven Samurai (The Magnificent Seven) (Shichinin no samurai)", 1954),
+        (
+            "Seven Samurai (The Magnificent Seven) (Shichinin no samurai) (1954)",
+            "Seven Samurai (The Magnificent Seven) (Shichinin no samurai)",
+            1954,
+        ),
         ("Untitled", "Untitled", 0),
     ],
 )
@@ -32,7 +35,11 @@ def test_real_catalog_has_every_movie_and_most_plots(shared_data: Path) -> None:
     assert len(catalog) == 3883
     toy = catalog[1]
     assert (toy.title, toy.year, toy.genres, toy.display_title) == (
-        "Toy Story", 1995, ("Animation", "Children's", "Comedy"), "Toy Story (1995)")
+        "Toy Story",
+        1995,
+        ("Animation", "Children's", "Comedy"),
+        "Toy Story (1995)",
+    )
     assert "Woody" in toy.plot
     with_plot = sum(1 for m in catalog.values() if m.plot)
     assert with_plot == 3845
@@ -43,8 +50,8 @@ def test_real_catalog_has_every_movie_and_most_plots(shared_data: Path) -> None:
 def _write_movies(ml1m: Path) -> None:
     ml1m.mkdir(parents=True)
     (ml1m / "movies.dat").write_bytes(
-        "1::Toy Story (1995)::Animation|Comedy\n2::Amélie (2001)::Comedy\n3::Heat (1995)::Action\n"
-        .encode("latin-1"))
+        "1::Toy Story (1995)::Animation|Comedy\n2::Amélie (2001)::Comedy\n3::Heat (1995)::Action\n".encode("latin-1")
+    )
 
 
 def test_plots_come_from_omdb_then_tmdb(tmp_path: Path) -> None:
@@ -53,11 +60,16 @@ def test_plots_come_from_omdb_then_tmdb(tmp_path: Path) -> None:
     plots.mkdir()
     fields = ["Rated", "Released", "Genre", "Director", "Writer", "Actors"]
     (plots / "movies_extrainfos.dat").write_text(
-        "::".join(["1", "Toy Story", "1995", *fields, "Toys come alive.", "N/A"]) + "\r\n"
-        + "::".join(["2", "Amelie", "2001", *fields, "N/A", "N/A"]) + "\r\n", encoding="utf-8")
+        "::".join(["1", "Toy Story", "1995", *fields, "Toys come alive.", "N/A"])
+        + "\r\n"
+        + "::".join(["2", "Amelie", "2001", *fields, "N/A", "N/A"])
+        + "\r\n",
+        encoding="utf-8",
+    )
     (plots / "links.csv").write_text("movieId,imdbId,tmdbId\n1,0114709,862\n2,0211915,194\n")
     (plots / "tmdb_5000_movies.csv").write_text(
-        'id,overview,title\n862,"TMDB toy plot",Toy Story\n194,"A shy waitress, Paris.",Amelie\n')
+        'id,overview,title\n862,"TMDB toy plot",Toy Story\n194,"A shy waitress, Paris.",Amelie\n'
+    )
     catalog = load_movies(tmp_path / "ml-1m", plots)
     assert catalog[1].plot == "Toys come alive."  # OMDb wins where it has a plot
     assert catalog[2].plot == "A shy waitress, Paris."  # TMDB fills the gap

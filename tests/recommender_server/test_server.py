@@ -4,9 +4,9 @@ protocol through tritonclient, the domain RecommenderService, and every kind of 
 from __future__ import annotations
 
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Iterator
 
 import grpc
 import numpy as np
@@ -14,8 +14,8 @@ import onnxruntime as ort
 import pytest
 import tritonclient.grpc as triton
 from google.protobuf import text_format
-from prometheus_client.parser import text_string_to_metric_families
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from prometheus_client.parser import text_string_to_metric_families
 from tritonclient.grpc import model_config_pb2 as mc
 from tritonclient.grpc import service_pb2 as kserve
 from tritonclient.grpc import service_pb2_grpc as kserve_grpc
@@ -31,9 +31,11 @@ UNRATED_MOVIE = 51  # in movies.dat, but nobody rated it in MovieLens-1M
 
 @pytest.fixture(scope="module")
 def stack(committed_repository: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    stack = LocalStack({"recommender": ["--model-repository", str(committed_repository),
-                                        "--batch-window-ms", "2"]},
-                       tmp_path_factory.mktemp("recommender_logs"), grace_period=3.0)
+    stack = LocalStack(
+        {"recommender": ["--model-repository", str(committed_repository), "--batch-window-ms", "2"]},
+        tmp_path_factory.mktemp("recommender_logs"),
+        grace_period=3.0,
+    )
     stack.start(timeout=120)
     try:
         yield stack
@@ -60,8 +62,9 @@ def stub(server: str) -> Iterator[rec_grpc.RecommenderServiceStub]:
 
 @pytest.fixture(scope="module")
 def local_session(committed_repository: Path) -> ort.InferenceSession:
-    return ort.InferenceSession(str(committed_repository / "sasrec" / "1" / "model.onnx"),
-                                providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(
+        str(committed_repository / "sasrec" / "1" / "model.onnx"), providers=["CPUExecutionProvider"]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +75,7 @@ def labels(committed_repository: Path) -> np.ndarray:
 def _window(history: list[int]) -> np.ndarray:
     window = np.zeros(200, dtype=np.int64)
     tail = history[-200:]
-    window[200 - len(tail):] = tail
+    window[200 - len(tail) :] = tail
     return window
 
 
@@ -89,6 +92,7 @@ def _code(call) -> tuple[grpc.StatusCode, str]:
 
 
 # -- health and the KServe v2 protocol ---------------------------------------------------------
+
 
 def test_health_is_serving_for_both_services(server: str) -> None:
     with grpc.insecure_channel(server) as channel:
@@ -117,8 +121,9 @@ def test_server_and_model_metadata(client: triton.InferenceServerClient, committ
     assert served.max_batch_size == committed.max_batch_size
 
 
-def test_model_infer_matches_onnxruntime(client: triton.InferenceServerClient,
-                                         local_session: ort.InferenceSession) -> None:
+def test_model_infer_matches_onnxruntime(
+    client: triton.InferenceServerClient, local_session: ort.InferenceSession
+) -> None:
     batch = np.stack([_window([1, 2, 3]), _window([260, 1196, 1210]), _window(list(range(1, 300)))])
     result = client.infer("sasrec", [_infer_input(batch)], request_id="req-7")
     scores = result.as_numpy("scores")
@@ -129,8 +134,9 @@ def test_model_infer_matches_onnxruntime(client: triton.InferenceServerClient,
     assert (response.model_name, response.model_version, response.id) == ("sasrec", "1", "req-7")
 
 
-def test_classification_extension(client: triton.InferenceServerClient, local_session: ort.InferenceSession,
-                                  labels: np.ndarray) -> None:
+def test_classification_extension(
+    client: triton.InferenceServerClient, local_session: ort.InferenceSession, labels: np.ndarray
+) -> None:
     batch = np.stack([_window([1, 2, 3]), _window([2571, 260])])
     outputs = [triton.InferRequestedOutput("scores", class_count=5)]
     top = client.infer("sasrec", [_infer_input(batch)], outputs=outputs).as_numpy("scores")
@@ -169,8 +175,7 @@ def _triton_metrics(stack: LocalStack) -> dict[tuple[str, tuple[tuple[str, str],
     return values
 
 
-def test_triton_per_model_metrics_count_known_traffic(stack: LocalStack,
-                                                      client: triton.InferenceServerClient) -> None:
+def test_triton_per_model_metrics_count_known_traffic(stack: LocalStack, client: triton.InferenceServerClient) -> None:
     """Triton's families, names and labels on /metrics, so Triton's dashboards work unchanged."""
     model = (("model", "sasrec"), ("version", "1"))
     before = _triton_metrics(stack)
@@ -193,23 +198,24 @@ def test_triton_per_model_metrics_count_known_traffic(stack: LocalStack,
 
 
 def test_concurrent_requests_are_batched_and_each_gets_its_answer(
-        stub: rec_grpc.RecommenderServiceStub, client: triton.InferenceServerClient) -> None:
+    stub: rec_grpc.RecommenderServiceStub, client: triton.InferenceServerClient
+) -> None:
     histories = [[1 + i, 260, 1196 + (i % 3)] for i in range(24)]
     alone = [stub.Recommend(rec.RecommendRequest(watched_movie_ids=h, k=5)) for h in histories[:4]]
     before = client.get_inference_statistics("sasrec").model_stats[0]
     with ThreadPoolExecutor(max_workers=24) as pool:
-        together = list(pool.map(
-            lambda h: stub.Recommend(rec.RecommendRequest(watched_movie_ids=h, k=5)), histories))
+        together = list(pool.map(lambda h: stub.Recommend(rec.RecommendRequest(watched_movie_ids=h, k=5)), histories))
     after = client.get_inference_statistics("sasrec").model_stats[0]
     runs = after.execution_count - before.execution_count
     assert after.inference_count - before.inference_count == 24
     assert runs < 24, "no two concurrent requests shared an onnxruntime run"
-    for a, b in zip(alone, together):
+    for a, b in zip(alone, together, strict=False):
         assert [m.movie.movie_id for m in a.recommendations] == [m.movie.movie_id for m in b.recommendations]
         assert np.allclose([m.score for m in a.recommendations], [m.score for m in b.recommendations], atol=1e-5)
 
 
 # -- ModelInfer bad input ------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("name", "datatype", "shape", "message"),
@@ -221,8 +227,9 @@ def test_concurrent_requests_are_batched_and_each_gets_its_answer(
         ("movie_ids", "INT64", [1000, 200], "1 <= batch <= "),
     ],
 )
-def test_model_infer_rejects_wrong_tensors(client: triton.InferenceServerClient, name: str, datatype: str,
-                                           shape: list[int], message: str) -> None:
+def test_model_infer_rejects_wrong_tensors(
+    client: triton.InferenceServerClient, name: str, datatype: str, shape: list[int], message: str
+) -> None:
     data = np.zeros(shape, dtype=np.int32 if datatype == "INT32" else np.int64)
     with pytest.raises(InferenceServerException) as info:
         client.infer("sasrec", [_infer_input(data, name, datatype)])
@@ -282,6 +289,7 @@ def test_unknown_model_or_version_is_not_found(client: triton.InferenceServerCli
 
 # -- the domain RecommenderService ---------------------------------------------------------------
 
+
 def test_search_movies(stub: rec_grpc.RecommenderServiceStub) -> None:
     hits = stub.SearchMovies(rec.SearchMoviesRequest(query="the matrx", limit=3)).hits
     assert hits[0].movie.movie_id == 2571 and hits[0].movie.title == "The Matrix"
@@ -290,8 +298,9 @@ def test_search_movies(stub: rec_grpc.RecommenderServiceStub) -> None:
     assert len(stub.SearchMovies(rec.SearchMoviesRequest(query="star wars")).hits) == 10
 
 
-def test_resolve_titles_every_catalog_title_in_both_forms(stub: rec_grpc.RecommenderServiceStub,
-                                                         shared_data: Path) -> None:
+def test_resolve_titles_every_catalog_title_in_both_forms(
+    stub: rec_grpc.RecommenderServiceStub, shared_data: Path
+) -> None:
     from recommender_server.movies import load_movies
 
     movies = sorted(load_movies(shared_data / "ml-1m", None).values(), key=lambda m: m.movie_id)
@@ -299,40 +308,59 @@ def test_resolve_titles_every_catalog_title_in_both_forms(stub: rec_grpc.Recomme
     # movies of movies.dat share a title and a year, so every one must come back as itself.
     for queries in ([m.display_title for m in movies], [f"{m.title} ({m.year})" for m in movies]):
         for start in range(0, len(movies), MAX_RESOLVE_QUERIES):
-            batch = queries[start:start + MAX_RESOLVE_QUERIES]
+            batch = queries[start : start + MAX_RESOLVE_QUERIES]
             reply = stub.ResolveTitles(rec.ResolveTitlesRequest(queries=batch), timeout=30)
-            expected = [(q, rec.TitleResolution.STATUS_RESOLVED, m.movie_id)
-                        for q, m in zip(batch, movies[start:start + MAX_RESOLVE_QUERIES])]
+            expected = [
+                (q, rec.TitleResolution.STATUS_RESOLVED, m.movie_id)
+                for q, m in zip(batch, movies[start : start + MAX_RESOLVE_QUERIES], strict=False)
+            ]
             assert [(r.query, r.status, r.movie.movie_id) for r in reply.resolutions] == expected
 
 
 def test_resolve_titles_readme_ambiguous_and_unknown(stub: rec_grpc.RecommenderServiceStub) -> None:
-    queries = ["Toy Story (1995)", "Matrix, The (1999)", "the matrix", "Life Is Beautiful", "Star Wars",
-               "Hamlet", "Godzilla", "Toy Story (2001)"]
+    queries = [
+        "Toy Story (1995)",
+        "Matrix, The (1999)",
+        "the matrix",
+        "Life Is Beautiful",
+        "Star Wars",
+        "Hamlet",
+        "Godzilla",
+        "Toy Story (2001)",
+    ]
     reply = stub.ResolveTitles(rec.ResolveTitlesRequest(queries=queries), timeout=10)
     got = {r.query: r for r in reply.resolutions}
     assert [r.query for r in reply.resolutions] == queries
-    for query, movie_id in (("Toy Story (1995)", 1), ("Matrix, The (1999)", 2571), ("the matrix", 2571),
-                            ("Life Is Beautiful", 2324)):
+    for query, movie_id in (
+        ("Toy Story (1995)", 1),
+        ("Matrix, The (1999)", 2571),
+        ("the matrix", 2571),
+        ("Life Is Beautiful", 2324),
+    ):
         assert got[query].status == rec.TitleResolution.STATUS_RESOLVED
         assert got[query].movie.movie_id == movie_id
     assert got["Matrix, The (1999)"].movie.title == "The Matrix" and got["the matrix"].movie.plot
     assert got["Life Is Beautiful"].movie.display_title == "Life Is Beautiful (La Vita è bella) (1997)"
-    for query, ids in (("Star Wars", [260, 1196, 1210, 2628]), ("Hamlet", [1941, 2820, 3723, 1411, 3598]),
-                       ("Godzilla", [2363, 2364, 1882])):
+    for query, ids in (
+        ("Star Wars", [260, 1196, 1210, 2628]),
+        ("Hamlet", [1941, 2820, 3723, 1411, 3598]),
+        ("Godzilla", [2363, 2364, 1882]),
+    ):
         assert got[query].status == rec.TitleResolution.STATUS_AMBIGUOUS
         assert [m.movie_id for m in got[query].candidates] == ids
     assert got["Toy Story (2001)"].status == rec.TitleResolution.STATUS_NOT_FOUND
     assert got["Toy Story (2001)"].closest[0].display_title == "Toy Story (1995)"
 
 
-def test_health_answers_while_max_size_title_calls_run(server: str,
-                                                       stub: rec_grpc.RecommenderServiceStub) -> None:
+def test_health_answers_while_max_size_title_calls_run(server: str, stub: rec_grpc.RecommenderServiceStub) -> None:
     # Titles that match nothing cost the most: each falls back to a fuzzy search for the closest.
     words = "qzx vbn wmk plj hrt gfd kcs yeu oia"
-    resolve = rec.ResolveTitlesRequest(queries=[
-        f"{words} {i} {words}".ljust(MAX_RESOLVE_QUERY_CHARS, "q")[:MAX_RESOLVE_QUERY_CHARS]
-        for i in range(MAX_RESOLVE_QUERIES)])
+    resolve = rec.ResolveTitlesRequest(
+        queries=[
+            f"{words} {i} {words}".ljust(MAX_RESOLVE_QUERY_CHARS, "q")[:MAX_RESOLVE_QUERY_CHARS]
+            for i in range(MAX_RESOLVE_QUERIES)
+        ]
+    )
     search = rec.SearchMoviesRequest(query=(words + " ") * 20)
     search.query = search.query[:MAX_SEARCH_QUERY_CHARS]
     with grpc.insecure_channel(server) as channel:
@@ -357,8 +385,9 @@ def test_get_movies_keeps_order_and_names_unknown_ids(stub: rec_grpc.Recommender
     assert code == grpc.StatusCode.INVALID_ARGUMENT and "99999, 0" in details
 
 
-def test_recommend_is_the_models_top_k(stub: rec_grpc.RecommenderServiceStub,
-                                       local_session: ort.InferenceSession, labels: np.ndarray) -> None:
+def test_recommend_is_the_models_top_k(
+    stub: rec_grpc.RecommenderServiceStub, local_session: ort.InferenceSession, labels: np.ndarray
+) -> None:
     history = [1, 2355, 3114, 2761]  # Toy Story, A Bug's Life, Toy Story 2, The Iron Giant
     reply = stub.Recommend(rec.RecommendRequest(watched_movie_ids=history, k=10))
     scores = local_session.run(["scores"], {"movie_ids": _window(history)[None]})[0][0]
@@ -399,13 +428,17 @@ def test_unrated_catalog_movies_carry_no_signal(stub: rec_grpc.RecommenderServic
         (rec.SearchMoviesRequest(query="  "), "query must not be empty"),
         (rec.SearchMoviesRequest(query="heat", limit=500), "limit must be between 1 and 100"),
         # 4 MiB of query words used to hold the event loop for minutes.
-        (rec.SearchMoviesRequest(query="heat " * 800_000),
-         f"query is 4000000 characters long; at most {MAX_SEARCH_QUERY_CHARS}"),
+        (
+            rec.SearchMoviesRequest(query="heat " * 800_000),
+            f"query is 4000000 characters long; at most {MAX_SEARCH_QUERY_CHARS}",
+        ),
         (rec.ResolveTitlesRequest(queries=[]), "queries is empty"),
         (rec.ResolveTitlesRequest(queries=["Heat"] * 101), f"queries holds 101 titles; at most {MAX_RESOLVE_QUERIES}"),
         (rec.ResolveTitlesRequest(queries=["Heat", " "]), "queries[1] is empty"),
-        (rec.ResolveTitlesRequest(queries=["x" * 301]),
-         f"queries[0] is 301 characters long; at most {MAX_RESOLVE_QUERY_CHARS}"),
+        (
+            rec.ResolveTitlesRequest(queries=["x" * 301]),
+            f"queries[0] is 301 characters long; at most {MAX_RESOLVE_QUERY_CHARS}",
+        ),
     ],
 )
 def test_domain_bad_input(stub: rec_grpc.RecommenderServiceStub, request_, message: str) -> None:

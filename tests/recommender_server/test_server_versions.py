@@ -7,9 +7,9 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Iterator
 
 import grpc
 import numpy as np
@@ -17,6 +17,8 @@ import onnxruntime as ort
 import pytest
 import tritonclient.grpc as triton
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from tritonclient.grpc import service_pb2 as kserve
+from tritonclient.grpc import service_pb2_grpc as kserve_grpc
 from tritonclient.utils import InferenceServerException
 
 from marquee.local_stack import LocalStack, free_port
@@ -25,15 +27,23 @@ from marquee.v1 import recommender_pb2 as rec
 from marquee.v1 import recommender_pb2_grpc as rec_grpc
 from recommender_server.repository import available_versions, parse_version
 from tests.recommender_server.helpers import TINY_IDS
-from tritonclient.grpc import service_pb2 as kserve
-from tritonclient.grpc import service_pb2_grpc as kserve_grpc
 
 
 @pytest.fixture(scope="module")
 def address(tiny_repository: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    stack = LocalStack({"recommender": ["--model-repository", str(tiny_repository), "--no-dynamic-batching",
-                                        "--intra-op-threads", "1"]},
-                       tmp_path_factory.mktemp("recommender_versions_logs"), grace_period=3.0)
+    stack = LocalStack(
+        {
+            "recommender": [
+                "--model-repository",
+                str(tiny_repository),
+                "--no-dynamic-batching",
+                "--intra-op-threads",
+                "1",
+            ]
+        },
+        tmp_path_factory.mktemp("recommender_versions_logs"),
+        grace_period=3.0,
+    )
     stack.start(timeout=120)
     try:
         yield stack.addresses()["recommender"]
@@ -56,10 +66,12 @@ def test_highest_version_is_served(client: triton.InferenceServerClient, tiny_re
     tensor.set_data_from_numpy(batch)
     result = client.infer("sasrec", [tensor])
     assert result.get_response().model_version == "2"
-    version_two = ort.InferenceSession(str(tiny_repository / "sasrec" / "2" / "model.onnx"),
-                                       providers=["CPUExecutionProvider"])
-    version_one = ort.InferenceSession(str(tiny_repository / "sasrec" / "1" / "model.onnx"),
-                                       providers=["CPUExecutionProvider"])
+    version_two = ort.InferenceSession(
+        str(tiny_repository / "sasrec" / "2" / "model.onnx"), providers=["CPUExecutionProvider"]
+    )
+    version_one = ort.InferenceSession(
+        str(tiny_repository / "sasrec" / "1" / "model.onnx"), providers=["CPUExecutionProvider"]
+    )
     scores = result.as_numpy("scores")
     assert scores.shape == (2, len(TINY_IDS))
     assert np.abs(scores - version_two.run(None, {"movie_ids": batch})[0]).max() <= 1e-5
@@ -86,7 +98,7 @@ HOSTILE_VERSIONS = ("²", "٣", "9" * 5000, "-1", "1" * 19)
 HUGE_NAME = "m" * 20_000
 
 
-@pytest.mark.parametrize("version", HOSTILE_VERSIONS + (HUGE_NAME,))
+@pytest.mark.parametrize("version", (*HOSTILE_VERSIONS, HUGE_NAME))
 def test_hostile_versions_are_not_found_on_every_rpc(address: str, version: str) -> None:
     tensor = kserve.ModelInferRequest.InferInputTensor(name="movie_ids", datatype="INT64", shape=[1, 200])
     with grpc.insecure_channel(address) as channel:
@@ -97,10 +109,13 @@ def test_hostile_versions_are_not_found_on_every_rpc(address: str, version: str)
             "ModelMetadata": lambda: stub.ModelMetadata(kserve.ModelMetadataRequest(name="sasrec", version=version)),
             "ModelConfig": lambda: stub.ModelConfig(kserve.ModelConfigRequest(name="sasrec", version=version)),
             "ModelStatistics": lambda: stub.ModelStatistics(
-                kserve.ModelStatisticsRequest(name="sasrec", version=version)),
-            "ModelInfer": lambda: stub.ModelInfer(kserve.ModelInferRequest(
-                model_name="sasrec", model_version=version, inputs=[tensor],
-                raw_input_contents=[bytes(1600)])),
+                kserve.ModelStatisticsRequest(name="sasrec", version=version)
+            ),
+            "ModelInfer": lambda: stub.ModelInfer(
+                kserve.ModelInferRequest(
+                    model_name="sasrec", model_version=version, inputs=[tensor], raw_input_contents=[bytes(1600)]
+                )
+            ),
         }
         for rpc, call in calls.items():
             with pytest.raises(grpc.RpcError) as info:
@@ -114,8 +129,10 @@ def test_a_huge_model_name_is_not_found_with_a_short_message(address: str) -> No
     with grpc.insecure_channel(address) as channel:
         stub = kserve_grpc.GRPCInferenceServiceStub(channel)
         assert not stub.ModelReady(kserve.ModelReadyRequest(name=HUGE_NAME)).ready
-        for call in (lambda: stub.ModelMetadata(kserve.ModelMetadataRequest(name=HUGE_NAME)),
-                     lambda: stub.ModelInfer(kserve.ModelInferRequest(model_name=HUGE_NAME))):
+        for call in (
+            lambda: stub.ModelMetadata(kserve.ModelMetadataRequest(name=HUGE_NAME)),
+            lambda: stub.ModelInfer(kserve.ModelInferRequest(model_name=HUGE_NAME)),
+        ):
             with pytest.raises(grpc.RpcError) as info:
                 call()
             assert info.value.code() == grpc.StatusCode.NOT_FOUND
@@ -127,6 +144,7 @@ def test_a_huge_model_name_is_not_found_with_a_short_message(address: str) -> No
 def test_without_dynamic_batching_every_request_runs_alone(client: triton.InferenceServerClient) -> None:
     tensor = triton.InferInput("movie_ids", [1, 200], "INT64")
     tensor.set_data_from_numpy(np.zeros((1, 200), dtype=np.int64))
+
     def runs_by_size() -> dict[int, int]:
         stats = client.get_inference_statistics("sasrec").model_stats[0]
         return {b.batch_size: b.compute_infer.count for b in stats.batch_stats}
@@ -140,17 +158,39 @@ def test_without_dynamic_batching_every_request_runs_alone(client: triton.Infere
 
 
 def test_help_documents_every_option() -> None:
-    out = subprocess.run([sys.executable, "-m", "recommender_server", "--help"], capture_output=True,
-                         text=True, timeout=60, check=True).stdout
-    for flag in ("--model-repository", "--model-name", "--dynamic-batching", "--batch-window-ms",
-                 "--max-batch-size", "--intra-op-threads", "--data-dir", "MARQUEE_MODEL_REPOSITORY"):
+    out = subprocess.run(
+        [sys.executable, "-m", "recommender_server", "--help"], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    for flag in (
+        "--model-repository",
+        "--model-name",
+        "--dynamic-batching",
+        "--batch-window-ms",
+        "--max-batch-size",
+        "--intra-op-threads",
+        "--data-dir",
+        "MARQUEE_MODEL_REPOSITORY",
+    ):
         assert flag in out, flag
 
 
 def test_missing_repository_is_a_configuration_error(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "recommender_server", "--model-repository",
-                           str(tmp_path / "nowhere"), "--port", "0", "--metrics-port", "0"],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "recommender_server",
+            "--model-repository",
+            str(tmp_path / "nowhere"),
+            "--port",
+            "0",
+            "--metrics-port",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert "nowhere: no such directory" in done.stdout + done.stderr
 
@@ -163,17 +203,29 @@ def _poll(condition: Callable[[], bool], process: subprocess.Popen) -> None:
         time.sleep(0.2)
 
 
-def test_a_model_that_fails_to_load_leaves_the_server_up_and_not_ready(
-        tiny_repository: Path, tmp_path: Path) -> None:
+def test_a_model_that_fails_to_load_leaves_the_server_up_and_not_ready(tiny_repository: Path, tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     shutil.copytree(tiny_repository, repo)
     (repo / "sasrec" / "2" / "model.onnx").write_bytes(b"not an onnx file")
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "recommender_server", "--model-repository", str(repo), "--port", str(port),
-         "--metrics-port", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "recommender_server",
+            "--model-repository",
+            str(repo),
+            "--port",
+            str(port),
+            "--metrics-port",
+            "0",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         with triton.InferenceServerClient(f"127.0.0.1:{port}") as client:
+
             def up_and_not_ready() -> bool:
                 try:
                     return client.is_server_live() and not client.is_server_ready()

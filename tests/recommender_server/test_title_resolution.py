@@ -38,7 +38,7 @@ def titles(movies: dict[int, MovieRecord]) -> TitleCatalog:
 def _resolve(titles: TitleCatalog, *queries: str) -> list[rec.TitleResolution]:
     out: list[rec.TitleResolution] = []
     for start in range(0, len(queries), MAX_RESOLVE_QUERIES):
-        batch = queries[start:start + MAX_RESOLVE_QUERIES]
+        batch = queries[start : start + MAX_RESOLVE_QUERIES]
         out += resolve_titles(titles, rec.ResolveTitlesRequest(queries=batch)).resolutions
     return out
 
@@ -50,7 +50,8 @@ def _one(titles: TitleCatalog, query: str) -> rec.TitleResolution:
 
 
 def test_every_catalog_title_resolves_to_itself_in_both_forms(
-        titles: TitleCatalog, movies: dict[int, MovieRecord]) -> None:
+    titles: TitleCatalog, movies: dict[int, MovieRecord]
+) -> None:
     assert len(movies) == 3883
     ordered = sorted(movies.values(), key=lambda m: m.movie_id)
     movielens_form = [m.display_title for m in ordered]  # "Matrix, The (1999)"
@@ -110,8 +111,7 @@ def test_resolves(titles: TitleCatalog, query: str, movie_id: int) -> None:
         ("Misérables, Les", [73, 1873]),
     ],
 )
-def test_shared_titles_without_a_year_are_ambiguous(titles: TitleCatalog, query: str,
-                                                     candidates: list[int]) -> None:
+def test_shared_titles_without_a_year_are_ambiguous(titles: TitleCatalog, query: str, candidates: list[int]) -> None:
     resolution = _one(titles, query)
     assert resolution.status == AMBIGUOUS
     assert [m.movie_id for m in resolution.candidates] == candidates  # oldest first
@@ -157,8 +157,10 @@ def test_answers_in_the_order_asked(titles: TitleCatalog) -> None:
         ([], "queries is empty"),
         (["Heat"] * (MAX_RESOLVE_QUERIES + 1), f"queries holds 101 titles; at most {MAX_RESOLVE_QUERIES}"),
         (["Heat", "  "], "queries[1] is empty"),
-        (["Heat", "x" * (MAX_RESOLVE_QUERY_CHARS + 1)],
-         f"queries[1] is 301 characters long; at most {MAX_RESOLVE_QUERY_CHARS}"),
+        (
+            ["Heat", "x" * (MAX_RESOLVE_QUERY_CHARS + 1)],
+            f"queries[1] is 301 characters long; at most {MAX_RESOLVE_QUERY_CHARS}",
+        ),
     ],
 )
 def test_resolve_rejects_bad_input_naming_the_field(titles: TitleCatalog, queries: list[str], message: str) -> None:

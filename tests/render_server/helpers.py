@@ -8,8 +8,8 @@ import contextlib
 import threading
 import time
 import urllib.request
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator
 
 import grpc
 import numpy as np
@@ -29,7 +29,11 @@ MESSAGE_LIMIT = 64 * 1024 * 1024
 
 def settings(tmp_path: Path, **overrides: object) -> RenderSettings:
     values: dict[str, object] = dict(
-        port=0, metrics_port=0, grace_period=3.0, output_dir=tmp_path / "renders", torch_threads=1,
+        port=0,
+        metrics_port=0,
+        grace_period=3.0,
+        output_dir=tmp_path / "renders",
+        torch_threads=1,
         log_level="warning",
     )
     values.update(overrides)
@@ -42,8 +46,13 @@ class PacedEngine(Engine):
 
     name = "paced"
 
-    def __init__(self, step_seconds: float = 0.05, load_gate: threading.Event | None = None,
-                 fail_load: str | None = None, preview_side: int = 8) -> None:
+    def __init__(
+        self,
+        step_seconds: float = 0.05,
+        load_gate: threading.Event | None = None,
+        fail_load: str | None = None,
+        preview_side: int = 8,
+    ) -> None:
         super().__init__()
         self.step_seconds = step_seconds
         self.preview_side = preview_side
@@ -98,9 +107,7 @@ async def running_server(
     config = settings(tmp_path, **overrides)
     service = RenderModelService(config, engine=instance)
     started: asyncio.Future[ServerHandle] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(
-        serve(service, config, on_started=started.set_result, install_signal_handlers=False)
-    )
+    task = asyncio.create_task(serve(service, config, on_started=started.set_result, install_signal_handlers=False))
     handle = await asyncio.wait_for(started, 10)
     channel = grpc.aio.insecure_channel(
         f"127.0.0.1:{handle.port}",

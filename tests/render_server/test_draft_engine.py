@@ -27,8 +27,17 @@ OBJECTS = (
 
 def spec(**overrides: object) -> RenderSpec:
     values: dict[str, object] = dict(
-        prompt="a lone cowboy in a desert at dusk", objects=OBJECTS, steps=28, guidance=7.0, width=256,
-        height=256, seed=11, preview_interval=5, title="The Last Ride", mood="dark", genres=("Western",),
+        prompt="a lone cowboy in a desert at dusk",
+        objects=OBJECTS,
+        steps=28,
+        guidance=7.0,
+        width=256,
+        height=256,
+        seed=11,
+        preview_interval=5,
+        title="The Last Ride",
+        mood="dark",
+        genres=("Western",),
     )
     values.update(overrides)
     return RenderSpec(**values)  # type: ignore[arg-type]
@@ -124,7 +133,7 @@ CROWDED = (
 @pytest.mark.parametrize("size", [64, 256, 1024])
 @pytest.mark.parametrize("title", ["Aladdin", "The Extraordinarily Long And Winding Title Nobody Could Fit " * 2])
 def test_labels_apart_inside_and_clear_of_the_title(size: int, title: str) -> None:
-    """"1 Agrabah" was hidden under "4 monstrous beast…", and a 1e-7-wide box made PIL raise."""
+    """ "1 Agrabah" was hidden under "4 monstrous beast…", and a 1e-7-wide box made PIL raise."""
     crowded = spec(objects=CROWDED, width=size, height=size, title=title, genres=("Animation", "Comedy"))
     plan = plan_poster(crowded)
     placed = [label for label in plan.labels if label is not None]
@@ -148,8 +157,13 @@ def test_labels_apart_inside_and_clear_of_the_title(size: int, title: str) -> No
 async def test_the_server_says_the_draft_is_a_mock_up_and_what_it_did(tmp_path: Path) -> None:
     async with running_server(tmp_path) as server:
         described = await server.stub.DescribeEngine(render_pb2.DescribeEngineRequest())
-        for words in ("layout mock-up without a diffusion model", "--engine creatilayout", "HF_TOKEN",
-                      "HuiZhang0812/CreatiLayout", "local directory"):
+        for words in (
+            "layout mock-up without a diffusion model",
+            "--engine creatilayout",
+            "HF_TOKEN",
+            "HuiZhang0812/CreatiLayout",
+            "local directory",
+        ):
             assert words in described.engine_notice, words
         for steps, asked in ((28, 28), (0, 28), (3, 3)):
             responses = await collect(server.stub.Render(request(steps=steps, width=64, height=64)))
@@ -170,6 +184,14 @@ def test_line_breaks_and_control_characters_in_text_fields_are_drawn_on_one_line
     assert one_line(hostile) == "one two three[31mfour"
     engine = DraftEngine()
     engine.load()
-    picture = engine.render(spec(prompt=hostile, title=hostile, mood=hostile, genres=(hostile, "\n\t"),
-                                 objects=(LayoutObject(hostile, (0.1, 0.1, 0.6, 0.6)),)), Recorder()).image
+    picture = engine.render(
+        spec(
+            prompt=hostile,
+            title=hostile,
+            mood=hostile,
+            genres=(hostile, "\n\t"),
+            objects=(LayoutObject(hostile, (0.1, 0.1, 0.6, 0.6)),),
+        ),
+        Recorder(),
+    ).image
     assert picture.size == (256, 256)

@@ -58,7 +58,6 @@ def test_an_unusable_output_directory_fails_at_construction(tmp_path: Path) -> N
         OutputStore(blocker / "renders")
 
 
-
 def test_the_server_option_sets_the_mode_of_every_saved_file(tmp_path: Path) -> None:
     """--output-file-mode reaches the store (default 0644, as the client writes); a mode that is
     not octal is refused when the settings are read."""

@@ -11,9 +11,9 @@ from PIL import Image
 from render_server.previews import (
     SD3_LATENT_RGB_BIAS,
     SD3_LATENT_RGB_FACTORS,
+    encode_preview,
     latent_to_rgb,
     preview_size,
-    encode_preview,
     torch_latent_to_rgb,
 )
 

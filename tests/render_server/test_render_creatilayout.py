@@ -44,7 +44,11 @@ async def test_tiny_pipeline_stream_previews_result_and_cancel(tmp_path: Path) -
 
         meta = responses[-1].result.metadata
         assert (meta.engine, meta.model, meta.seed, meta.steps, meta.layout_steps) == (
-            "creatilayout", str(TINY_PIPELINE), 0, 6, 1,
+            "creatilayout",
+            str(TINY_PIPELINE),
+            0,
+            6,
+            1,
         )
         assert meta.guidance == 5.0 and meta.first_preview_seconds > 0 and meta.seconds_per_step > 0
         image = Image.open(io.BytesIO(responses[-1].result.image.data))
@@ -123,8 +127,10 @@ async def test_speed_options_render_the_same_image(tmp_path: Path) -> None:
     asked = request(steps=4, guidance=5.0, seed=3, width=128, height=128, preview_interval=2)
     asked.negative_prompt = "blurry"
     images = {}
-    for name, options in {"plain": dict(negative_prompt_cache=0),
-                          "fast": dict(compile="eager", negative_prompt_cache=4)}.items():
+    for name, options in {
+        "plain": dict(negative_prompt_cache=0),
+        "fast": dict(compile="eager", negative_prompt_cache=4),
+    }.items():
         async with running_server(tmp_path / name, **TINY, **options) as server:
             pipe = server.service.engine.pipe
             assert (pipe._negative_cache is not None) == (name == "fast")

@@ -37,10 +37,16 @@ async def test_every_cap_is_advertised_and_enforced_naming_the_field(tmp_path: P
         d = await server.stub.DescribeEngine(render_pb2.DescribeEngineRequest())
         assert (d.max_width, d.max_height, d.max_steps) == (1536, 1536, MAX_STEPS)
         assert (d.max_prompt_chars, d.max_title_chars, d.max_mood_chars, d.max_negative_prompt_chars) == (
-            caps.MAX_PROMPT_CHARS, caps.MAX_TITLE_CHARS, caps.MAX_MOOD_CHARS, caps.MAX_NEGATIVE_PROMPT_CHARS,
+            caps.MAX_PROMPT_CHARS,
+            caps.MAX_TITLE_CHARS,
+            caps.MAX_MOOD_CHARS,
+            caps.MAX_NEGATIVE_PROMPT_CHARS,
         )
         assert (d.max_genres, d.max_genre_chars, d.max_phrase_chars, d.min_box_pixels) == (
-            caps.MAX_GENRES, caps.MAX_GENRE_CHARS, caps.MAX_PHRASE_CHARS, caps.MIN_BOX_PIXELS,
+            caps.MAX_GENRES,
+            caps.MAX_GENRE_CHARS,
+            caps.MAX_PHRASE_CHARS,
+            caps.MIN_BOX_PIXELS,
         )
         assert d.min_box_side == pytest.approx(caps.MIN_BOX_SIDE)
 
@@ -49,8 +55,10 @@ async def test_every_cap_is_advertised_and_enforced_naming_the_field(tmp_path: P
             "prompt": (dict(prompt="p" * (d.max_prompt_chars + 1)), d.max_prompt_chars),
             "title": (dict(title="t" * (d.max_title_chars + 1)), d.max_title_chars),
             "mood": (dict(mood="m" * (d.max_mood_chars + 1)), d.max_mood_chars),
-            "negative_prompt": (dict(negative_prompt="n" * (d.max_negative_prompt_chars + 1)),
-                                d.max_negative_prompt_chars),
+            "negative_prompt": (
+                dict(negative_prompt="n" * (d.max_negative_prompt_chars + 1)),
+                d.max_negative_prompt_chars,
+            ),
             "genres[2]": (dict(genres=["Drama", "War", "g" * (d.max_genre_chars + 1)]), d.max_genre_chars),
             "genres": (dict(genres=["Drama"] * (d.max_genres + 1)), d.max_genres),
             "objects[0].phrase": (
@@ -95,9 +103,15 @@ async def test_the_largest_and_smallest_request_that_passes_renders(tmp_path: Pa
             for i in range(d.max_boxes)
         ]
         biggest = request(
-            prompt="p" * d.max_prompt_chars, title="T" * d.max_title_chars, mood="m" * d.max_mood_chars,
-            negative_prompt="n" * d.max_negative_prompt_chars, genres=["G" * d.max_genre_chars] * d.max_genres,
-            objects=objects, width=width, height=height, steps=1,
+            prompt="p" * d.max_prompt_chars,
+            title="T" * d.max_title_chars,
+            mood="m" * d.max_mood_chars,
+            negative_prompt="n" * d.max_negative_prompt_chars,
+            genres=["G" * d.max_genre_chars] * d.max_genres,
+            objects=objects,
+            width=width,
+            height=height,
+            steps=1,
         )
         result = (await collect(server.stub.Render(biggest)))[-1].result
         assert (result.image.width, result.image.height) == (width, height)

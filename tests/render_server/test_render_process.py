@@ -23,8 +23,20 @@ def test_help_documents_every_render_option() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "render_server", "--help"], capture_output=True, text=True, timeout=60, check=True
     ).stdout
-    for flag in ("--engine", "--model", "--base-model", "--device", "--dtype", "--max-size", "--queue-depth",
-                 "--output-dir", "--torch-threads", "--preview-size", "MARQUEE_QUEUE_DEPTH", "HF_TOKEN"):
+    for flag in (
+        "--engine",
+        "--model",
+        "--base-model",
+        "--device",
+        "--dtype",
+        "--max-size",
+        "--queue-depth",
+        "--output-dir",
+        "--torch-threads",
+        "--preview-size",
+        "MARQUEE_QUEUE_DEPTH",
+        "HF_TOKEN",
+    ):
         assert flag in out, flag
 
 
@@ -33,7 +45,9 @@ def test_bad_output_dir_is_a_configuration_error(tmp_path: Path) -> None:
     blocker.write_text("x")
     done = subprocess.run(
         [sys.executable, "-m", "render_server", "--port", "0", "--output-dir", str(blocker / "out")],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 2 and "cannot start" in done.stderr
 
@@ -41,8 +55,18 @@ def test_bad_output_dir_is_a_configuration_error(tmp_path: Path) -> None:
 def test_sigterm_stops_a_long_tiny_pipeline_job_within_the_grace_period(tmp_path: Path) -> None:
     pytest.importorskip("torch")
     stack = LocalStack(
-        {"render": ["--engine", "creatilayout", "--model", str(TINY_PIPELINE), "--torch-threads", "1",
-                    "--output-dir", str(tmp_path / "renders")]},
+        {
+            "render": [
+                "--engine",
+                "creatilayout",
+                "--model",
+                str(TINY_PIPELINE),
+                "--torch-threads",
+                "1",
+                "--output-dir",
+                str(tmp_path / "renders"),
+            ]
+        },
         tmp_path,
         grace_period=GRACE,
         env={"HF_TOKEN": FAKE_TOKEN},

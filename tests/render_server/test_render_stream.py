@@ -83,10 +83,13 @@ async def test_draft_engine_full_stream_saved_atomically(tmp_path: Path) -> None
         assert decode(big[-1].result.image).size == (1024, 1024)
 
         metrics = await server.metrics()
-        for name in ('marquee_render_first_preview_seconds_count{engine="draft"}',
-                     'marquee_render_job_seconds_count{engine="draft",outcome="ok"}',
-                     'marquee_render_seconds_per_step_count{engine="draft"}',
-                     "marquee_render_queue_depth 0.0", "marquee_render_running_jobs 0.0"):
+        for name in (
+            'marquee_render_first_preview_seconds_count{engine="draft"}',
+            'marquee_render_job_seconds_count{engine="draft",outcome="ok"}',
+            'marquee_render_seconds_per_step_count{engine="draft"}',
+            "marquee_render_queue_depth 0.0",
+            "marquee_render_running_jobs 0.0",
+        ):
             assert name in metrics, name
 
 
@@ -123,7 +126,9 @@ async def test_not_serving_until_loaded_and_says_why(tmp_path: Path) -> None:
     async with running_server(tmp_path, instance=PacedEngine(load_gate=gate), wait=False) as server:
         health = health_pb2_grpc.HealthStub(server.channel)
         await asyncio.sleep(0.1)
-        assert (await health.Check(health_pb2.HealthCheckRequest())).status == health_pb2.HealthCheckResponse.NOT_SERVING
+        assert (
+            await health.Check(health_pb2.HealthCheckRequest())
+        ).status == health_pb2.HealthCheckResponse.NOT_SERVING
         described = await server.stub.DescribeEngine(render_pb2.DescribeEngineRequest())
         assert "loading the paced fake engine" in described.not_ready_reason
         with pytest.raises(grpc.aio.AioRpcError) as error:

@@ -102,12 +102,27 @@ def test_a_jobs_pace_counts_from_its_first_step_and_a_stall_slows_it() -> None:
     assert pace.seconds_per_step(116.5) == pytest.approx((116.5 - 102.0) / 10)
 
 
-async def running_ticket(queue: JobQueue, side: int, steps: int, done: int, step_seconds: float,
-                         started: float = 100.0, first_step_at: float = 101.0) -> Ticket:
-    spec = RenderSpec(prompt="p", objects=(), steps=steps, guidance=1.0, width=side, height=side, seed=0,
-                      preview_interval=0)
-    ticket = Ticket(spec, EventChannel(asyncio.get_running_loop()), steps, None, "test",
-                    concurrent.futures.ThreadPoolExecutor(max_workers=1), preview_max_side=64)
+async def running_ticket(
+    queue: JobQueue,
+    side: int,
+    steps: int,
+    done: int,
+    step_seconds: float,
+    started: float = 100.0,
+    first_step_at: float = 101.0,
+) -> Ticket:
+    spec = RenderSpec(
+        prompt="p", objects=(), steps=steps, guidance=1.0, width=side, height=side, seed=0, preview_interval=0
+    )
+    ticket = Ticket(
+        spec,
+        EventChannel(asyncio.get_running_loop()),
+        steps,
+        None,
+        "test",
+        concurrent.futures.ThreadPoolExecutor(max_workers=1),
+        preview_max_side=64,
+    )
     ticket.started = started
     for step in range(1, done + 1):
         ticket.steps_done = step

@@ -55,21 +55,28 @@ BAD_REQUESTS = [
     (dict(preview_interval=-1), ["preview_interval", "-1"]),
     (dict(prompt="x" * 2001), ["prompt", "2001"]),
     # Every text field has a cap, named with the field in the refusal.
-    (dict(title="t" * (MAX_TITLE_CHARS + 1)),
-     ["title", f"{MAX_TITLE_CHARS + 1} characters", f"limit is {MAX_TITLE_CHARS}"]),
+    (
+        dict(title="t" * (MAX_TITLE_CHARS + 1)),
+        ["title", f"{MAX_TITLE_CHARS + 1} characters", f"limit is {MAX_TITLE_CHARS}"],
+    ),
     (dict(mood="m" * 2**20), ["mood", str(2**20), f"limit is {MAX_MOOD_CHARS}"]),
-    (dict(negative_prompt="n" * (MAX_NEGATIVE_PROMPT_CHARS + 1)),
-     ["negative_prompt", f"limit is {MAX_NEGATIVE_PROMPT_CHARS}"]),
+    (
+        dict(negative_prompt="n" * (MAX_NEGATIVE_PROMPT_CHARS + 1)),
+        ["negative_prompt", f"limit is {MAX_NEGATIVE_PROMPT_CHARS}"],
+    ),
     (dict(genres=["Drama", "g" * 2**20]), ["genres[1]", str(2**20), f"limit is {MAX_GENRE_CHARS}"]),
-    (dict(genres=["Drama"] * (MAX_GENRES + 1)),
-     ["genres", f"{MAX_GENRES + 1} given", f"limit is {MAX_GENRES}"]),
-    (dict(objects=[obj(), obj(phrase="p" * (MAX_PHRASE_CHARS + 1))]),
-     ["objects[1].phrase", f"limit is {MAX_PHRASE_CHARS}"]),
+    (dict(genres=["Drama"] * (MAX_GENRES + 1)), ["genres", f"{MAX_GENRES + 1} given", f"limit is {MAX_GENRES}"]),
+    (
+        dict(objects=[obj(), obj(phrase="p" * (MAX_PHRASE_CHARS + 1))]),
+        ["objects[1].phrase", f"limit is {MAX_PHRASE_CHARS}"],
+    ),
     # Degenerate boxes: a sliver of the image, or under two pixels at the size asked for.
     (dict(objects=[obj(x1=0.3, x2=0.3 + 1e-7)]), ["objects[0].box", "too small", "width", "min_box_side"]),
     (dict(objects=[obj(), obj(y1=0.5, y2=0.505)], width=512, height=512), ["objects[1].box", "height", "0.01"]),
-    (dict(objects=[obj(x1=0.0, x2=0.1)], width=16, height=16),
-     ["objects[0].box", "min_box_pixels 2", "16-pixel width"]),
+    (
+        dict(objects=[obj(x1=0.0, x2=0.1)], width=16, height=16),
+        ["objects[0].box", "min_box_pixels 2", "16-pixel width"],
+    ),
 ]
 
 
@@ -86,7 +93,12 @@ def test_bad_field_is_named(fields: dict, words: list[str]) -> None:
 def test_defaults_are_filled_in_and_a_random_seed_is_chosen() -> None:
     spec = validate_request(render_pb2.RenderRequest(prompt=" a desert "), LIMITS)
     assert (spec.prompt, spec.steps, spec.guidance, spec.width, spec.height, spec.preview_interval) == (
-        "a desert", 28, 7.0, 512, 512, 5,
+        "a desert",
+        28,
+        7.0,
+        512,
+        512,
+        5,
     )
     seeds = {validate_request(render_pb2.RenderRequest(prompt="a"), LIMITS).seed for _ in range(8)}
     assert len(seeds) > 1  # random when unset
@@ -94,14 +106,25 @@ def test_defaults_are_filled_in_and_a_random_seed_is_chosen() -> None:
 
 def test_explicit_values_are_kept_including_zeroes_that_mean_something() -> None:
     request = render_pb2.RenderRequest(
-        objects=[obj("cowboy", 0.0, 0.0, 1.0, 1.0)], steps=200, guidance=0.0, width=16, height=512,
-        seed=0, preview_interval=0, genres=["Western", " "],
+        objects=[obj("cowboy", 0.0, 0.0, 1.0, 1.0)],
+        steps=200,
+        guidance=0.0,
+        width=16,
+        height=512,
+        seed=0,
+        preview_interval=0,
+        genres=["Western", " "],
     )
     spec = validate_request(request, LIMITS)
     assert spec.prompt == ""  # objects alone are enough
     assert spec.objects[0].box == (0.0, 0.0, 1.0, 1.0)
     assert (spec.steps, spec.guidance, spec.width, spec.height, spec.seed, spec.preview_interval) == (
-        200, 0.0, 16, 512, 0, 0,
+        200,
+        0.0,
+        16,
+        512,
+        0,
+        0,
     )
     assert spec.genres == ("Western",)
 
@@ -109,9 +132,14 @@ def test_explicit_values_are_kept_including_zeroes_that_mean_something() -> None
 def test_text_at_its_cap_and_boxes_at_their_minimum_pass() -> None:
     side = 2 / 64  # two pixels at 64: more than MIN_BOX_SIDE, so the pixel minimum binds
     request = render_pb2.RenderRequest(
-        prompt="p" * MAX_PROMPT_CHARS, title=" " + "t" * MAX_TITLE_CHARS + " ", mood="m" * MAX_MOOD_CHARS,
-        negative_prompt="n" * MAX_NEGATIVE_PROMPT_CHARS, genres=["g" * MAX_GENRE_CHARS] * MAX_GENRES,
-        objects=[obj("p" * MAX_PHRASE_CHARS, 0.5, 0.5, 0.5 + side, 0.5 + side)], width=64, height=64,
+        prompt="p" * MAX_PROMPT_CHARS,
+        title=" " + "t" * MAX_TITLE_CHARS + " ",
+        mood="m" * MAX_MOOD_CHARS,
+        negative_prompt="n" * MAX_NEGATIVE_PROMPT_CHARS,
+        genres=["g" * MAX_GENRE_CHARS] * MAX_GENRES,
+        objects=[obj("p" * MAX_PHRASE_CHARS, 0.5, 0.5, 0.5 + side, 0.5 + side)],
+        width=64,
+        height=64,
     )
     spec = validate_request(request, LIMITS)
     assert spec.title == "t" * MAX_TITLE_CHARS and len(spec.genres) == MAX_GENRES

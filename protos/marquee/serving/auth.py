@@ -6,7 +6,7 @@ Health checks stay open: kubelet probes and load balancers carry no token.
 from __future__ import annotations
 
 import hmac
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import grpc
 from grpc_health.v1 import health

@@ -22,8 +22,8 @@ def shorten(text: str, limit: int = 80, *, tail: int = 0) -> str:
     if len(text) <= limit:
         return text
     tail = min(tail, limit)
-    end = f" …{text[len(text) - tail:]}" if tail else ""
-    return f"{text[:limit - tail]}… (+{len(text) - limit:,} characters){end}"
+    end = f" …{text[len(text) - tail :]}" if tail else ""
+    return f"{text[: limit - tail]}… (+{len(text) - limit:,} characters){end}"
 
 
 class ServiceError(Exception):

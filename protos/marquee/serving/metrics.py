@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import grpc
 from prometheus_client import Counter, Histogram
@@ -57,9 +58,7 @@ class _Call:
 
     def finish(self, code: grpc.StatusCode) -> None:
         HANDLED.labels(self.rpc_type, self.service, self.method, code.name).inc()
-        LATENCY.labels(self.rpc_type, self.service, self.method).observe(
-            time.perf_counter() - self.start
-        )
+        LATENCY.labels(self.rpc_type, self.service, self.method).observe(time.perf_counter() - self.start)
 
 
 async def _fail(context: grpc.aio.ServicerContext, call: _Call, exc: BaseException) -> None:
@@ -104,7 +103,7 @@ def _wrap_unary_response(behavior: Callable[..., Awaitable[Any]], rpc_type: str,
             response = behavior(_checked(request_or_iterator, call), context)
             if inspect.isawaitable(response):
                 response = await response
-        except BaseException as exc:  # noqa: BLE001 - every failure must become a status
+        except BaseException as exc:
             await _fail(context, call, exc)
             raise
         call.finish(_code_after_success(context))
@@ -121,7 +120,7 @@ def _wrap_stream_response(behavior: Callable[..., Any], rpc_type: str, method: s
             try:
                 async for item in behavior(_checked(request_or_iterator, call), context):
                     yield item
-            except BaseException as exc:  # noqa: BLE001
+            except BaseException as exc:
                 await _fail(context, call, exc)
                 raise
             call.finish(_code_after_success(context))

@@ -28,11 +28,11 @@ def _v1_file() -> descriptor_pb2.FileDescriptorProto:
     for message in proto.message_type:
         for field in message.field:
             if field.type_name.startswith(old):
-                field.type_name = f".{V1_PACKAGE}." + field.type_name[len(old):]
+                field.type_name = f".{V1_PACKAGE}." + field.type_name[len(old) :]
     for service in proto.service:
         for method in service.method:
-            method.input_type = f".{V1_PACKAGE}." + method.input_type[len(old):]
-            method.output_type = f".{V1_PACKAGE}." + method.output_type[len(old):]
+            method.input_type = f".{V1_PACKAGE}." + method.input_type[len(old) :]
+            method.output_type = f".{V1_PACKAGE}." + method.output_type[len(old) :]
     return proto
 
 
@@ -42,8 +42,10 @@ def _register_v1() -> tuple[type, type]:
         pool.FindFileByName(V1_FILE)
     except KeyError:
         pool.Add(_v1_file())
-    return (GetMessageClass(pool.FindMessageTypeByName(f"{V1_PACKAGE}.ServerReflectionRequest")),
-            GetMessageClass(pool.FindMessageTypeByName(f"{V1_PACKAGE}.ServerReflectionResponse")))
+    return (
+        GetMessageClass(pool.FindMessageTypeByName(f"{V1_PACKAGE}.ServerReflectionRequest")),
+        GetMessageClass(pool.FindMessageTypeByName(f"{V1_PACKAGE}.ServerReflectionResponse")),
+    )
 
 
 #: The v1 request and response messages, in protobuf's default pool (so reflection describes them).
@@ -64,8 +66,12 @@ def enable_reflection(service_names: list[str], server: grpc.aio.Server) -> None
         async for response in servicer.ServerReflectionInfo(as_v1alpha(), context):
             yield V1Response.FromString(response.SerializeToString())
 
-    handler = grpc.method_handlers_generic_handler(V1_SERVICE_NAME, {
-        "ServerReflectionInfo": grpc.stream_stream_rpc_method_handler(
-            v1, request_deserializer=V1Request.FromString, response_serializer=V1Response.SerializeToString),
-    })
+    handler = grpc.method_handlers_generic_handler(
+        V1_SERVICE_NAME,
+        {
+            "ServerReflectionInfo": grpc.stream_stream_rpc_method_handler(
+                v1, request_deserializer=V1Request.FromString, response_serializer=V1Response.SerializeToString
+            ),
+        },
+    )
     server.add_generic_rpc_handlers((handler,))

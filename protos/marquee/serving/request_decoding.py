@@ -10,8 +10,9 @@ logs once at warning level.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
 from marquee.serving.errors import InvalidArgument, shorten
 from marquee.serving.structured_logs import get_logger
@@ -31,8 +32,14 @@ class UndecodableRequest:
 
     def reject(self, service: str, method: str) -> InvalidArgument:
         """The error to answer with, logged once (no traceback: the client is at fault)."""
-        log.warning("undecodable request", service=service, method=method,
-                    message_type=self.message_type, bytes=self.size, reason=self.reason)
+        log.warning(
+            "undecodable request",
+            service=service,
+            method=method,
+            message_type=self.message_type,
+            bytes=self.size,
+            reason=self.reason,
+        )
         return InvalidArgument(
             f"the request ({self.size} bytes) does not parse as a {self.message_type} protobuf "
             "message (truncated, corrupt, or invalid UTF-8 in a string field); send a serialized "
@@ -55,9 +62,8 @@ def tolerant(deserializer: Deserializer | None) -> Deserializer | None:
     def deserialize(payload: bytes) -> Any:
         try:
             return deserializer(payload)
-        except Exception as exc:  # noqa: BLE001 - any parse failure is the client's bad payload
-            return UndecodableRequest(message_type, len(payload),
-                                      shorten(f"{type(exc).__name__}: {exc}", 160))
+        except Exception as exc:
+            return UndecodableRequest(message_type, len(payload), shorten(f"{type(exc).__name__}: {exc}", 160))
 
     return deserialize
 

@@ -14,7 +14,8 @@ import asyncio
 import signal
 import sys
 import time
-from typing import Callable, Sequence, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -117,9 +118,7 @@ async def serve(
     address = _address(settings.host, settings.port)
     try:
         if settings.tls_cert_file is not None and settings.tls_key_file is not None:
-            creds = server_credentials(
-                settings.tls_cert_file, settings.tls_key_file, settings.tls_client_ca_file
-            )
+            creds = server_credentials(settings.tls_cert_file, settings.tls_key_file, settings.tls_client_ca_file)
             port = server.add_secure_port(address, creds)
         else:
             port = server.add_insecure_port(address)
@@ -164,10 +163,14 @@ async def serve(
             await service.load()
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - a failed load must leave a reason, not a crash
+        except Exception as exc:
             service.readiness.set(State.FAILED, f"{type(exc).__name__}: {exc}")
-            log.error("model failed to load; staying NOT_SERVING", server=service.name,
-                      reason=service.readiness.reason, exc_info=True)
+            log.error(
+                "model failed to load; staying NOT_SERVING",
+                server=service.name,
+                reason=service.readiness.reason,
+                exc_info=True,
+            )
             return
         service.readiness.set(State.SERVING)
         for name in watched:
@@ -185,14 +188,14 @@ async def serve(
     loader.cancel()
     try:
         await asyncio.wait_for(service.drain(deadline), timeout=max(0.0, deadline - time.monotonic()))
-    except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - shutdown goes on regardless
+    except (TimeoutError, Exception):
         log.warning("drain did not finish in time", server=service.name, exc_info=True)
     # Keep a little of the grace period for closing the model and the process.
     remaining = max(0.0, deadline - time.monotonic() - 0.5)
     await server.stop(remaining)
     try:
         await asyncio.wait_for(service.close(), timeout=max(0.5, deadline - time.monotonic()))
-    except (asyncio.TimeoutError, Exception):  # noqa: BLE001
+    except (TimeoutError, Exception):
         log.warning("close did not finish cleanly", server=service.name, exc_info=True)
     if metrics_httpd is not None:
         metrics_httpd.shutdown()
@@ -212,8 +215,7 @@ def run(
         settings = parse_settings(settings_cls, argv, prog=prog)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
-            for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
         )
         print(f"{prog}: invalid configuration: {problems}", file=sys.stderr)
         return EXIT_CONFIG

@@ -6,8 +6,9 @@ server's options and `--help` documents every one of them. Flags win over the en
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, Self, Sequence, TypeVar
+from typing import Literal, Self, TypeVar
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, CliApp, SettingsConfigDict
@@ -30,13 +31,9 @@ class ServerSettings(BaseSettings):
         validate_default=True,
     )
 
-    host: str = Field(
-        "127.0.0.1", description="Interface to listen on (0.0.0.0 or [::] in a container)."
-    )
+    host: str = Field("127.0.0.1", description="Interface to listen on (0.0.0.0 or [::] in a container).")
     port: int = Field(0, ge=0, le=65535, description="gRPC port; 0 picks a free port.")
-    metrics_port: int = Field(
-        0, ge=0, le=65535, description="Prometheus /metrics port; 0 picks a free port."
-    )
+    metrics_port: int = Field(0, ge=0, le=65535, description="Prometheus /metrics port; 0 picks a free port.")
     metrics: bool = Field(True, description="Serve Prometheus metrics.")
     reflection: bool = Field(True, description="Enable gRPC server reflection.")
     grace_period: float = Field(
@@ -54,9 +51,7 @@ class ServerSettings(BaseSettings):
         None,
         description="Require 'authorization: Bearer <token>' on every call but health checks.",
     )
-    log_level: Literal["debug", "info", "warning", "error"] = Field(
-        "info", description="Log level."
-    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
     log_format: Literal["json", "console"] = Field("json", description="Log format.")
 
     @model_validator(mode="after")
@@ -91,6 +86,4 @@ class ServerSettings(BaseSettings):
 def parse_settings(cls: type[S], argv: Sequence[str] | None = None, *, prog: str) -> S:
     """Builds `cls` from command-line flags (argv) and `MARQUEE_*` environment variables."""
     cls.model_config["cli_prog_name"] = prog
-    return CliApp.run(
-        cls, cli_args=list(argv) if argv is not None else None, cli_show_env_vars=True
-    )
+    return CliApp.run(cls, cli_args=list(argv) if argv is not None else None, cli_show_env_vars=True)

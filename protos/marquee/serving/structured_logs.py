@@ -27,7 +27,9 @@ _HF_TOKEN = re.compile(r"\bhf_[A-Za-z0-9]{8,}")
 #: `user:password@` (or a lone token) in a URL.
 _URL_USERINFO = re.compile(r"(?<=://)[^/?#@\s]+@")
 #: Query parameters that carry credentials (`?api-key=`, `&access_token=`, `&sig=` ...).
-_QUERY_SECRET_NAME = r"[A-Za-z0-9_.-]*(?:key|token|secret|password|passwd|pwd|sig|signature|auth|credential)[A-Za-z0-9_.-]*"
+_QUERY_SECRET_NAME = (
+    r"[A-Za-z0-9_.-]*(?:key|token|secret|password|passwd|pwd|sig|signature|auth|credential)[A-Za-z0-9_.-]*"
+)
 _URL_QUERY_SECRET = re.compile(rf"(?i)([?&]{_QUERY_SECRET_NAME}=)[^&#\s\"']+")
 _QUERY_NAME = re.compile(rf"(?i)^{_QUERY_SECRET_NAME}$")
 REDACTED = "[redacted]"
@@ -46,9 +48,11 @@ def register_secret(value: str | None) -> None:
     global _secrets
     if not value or len(value.strip()) < MIN_SECRET_CHARS:
         return
-    forms = {form for form in (value, value.strip(), quote(value, safe=""),
-                               quote_plus(value, safe=""), unquote(value))
-             if len(form) >= MIN_SECRET_CHARS}
+    forms = {
+        form
+        for form in (value, value.strip(), quote(value, safe=""), quote_plus(value, safe=""), unquote(value))
+        if len(form) >= MIN_SECRET_CHARS
+    }
     with _secrets_lock:
         # Longest first, so that a secret containing another is masked whole.
         _secrets = tuple(sorted(set(_secrets) | forms, key=len, reverse=True))
@@ -112,9 +116,7 @@ def configure_logging(level: str = "info", fmt: str = "json", *, process: str = 
     if not isinstance(numeric, int):
         raise ValueError(f"unknown log level {level!r}; use debug, info, warning or error")
     renderer: Any = (
-        structlog.processors.JSONRenderer()
-        if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
     )
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,

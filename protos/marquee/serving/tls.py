@@ -7,9 +7,7 @@ from pathlib import Path
 import grpc
 
 
-def server_credentials(
-    cert_file: Path, key_file: Path, client_ca_file: Path | None = None
-) -> grpc.ServerCredentials:
+def server_credentials(cert_file: Path, key_file: Path, client_ca_file: Path | None = None) -> grpc.ServerCredentials:
     """TLS credentials; with `client_ca_file`, clients must present a certificate it signed."""
     root = client_ca_file.read_bytes() if client_ca_file else None
     return grpc.ssl_server_credentials(

@@ -29,10 +29,10 @@ RAW_METHODS = {
 
 
 class EchoingServicer(recommender_pb2_grpc.RecommenderServiceServicer):
-    async def SearchMovies(self, request, context):  # noqa: N802 - gRPC naming
+    async def SearchMovies(self, request, context):
         raise InvalidArgument(f"no movie matches {request.query!r}; try a shorter query")
 
-    async def GetMovies(self, request, context):  # noqa: N802
+    async def GetMovies(self, request, context):
         return recommender_pb2.GetMoviesResponse()
 
 
@@ -46,8 +46,14 @@ class EchoingService(ModelService):
 
 async def _start() -> tuple[asyncio.Task[int], ServerHandle]:
     started: asyncio.Future[ServerHandle] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(serve(EchoingService(), ServerSettings(port=0, metrics_port=0),
-                                     on_started=started.set_result, install_signal_handlers=False))
+    task = asyncio.create_task(
+        serve(
+            EchoingService(),
+            ServerSettings(port=0, metrics_port=0),
+            on_started=started.set_result,
+            install_signal_handlers=False,
+        )
+    )
     return task, await asyncio.wait_for(started, 10)
 
 
@@ -66,13 +72,23 @@ async def _send_raw(channel: grpc.aio.Channel, path: str, payload: bytes) -> grp
 
 
 def _handled(service: str, method: str, rpc_type: str, code: str) -> float:
-    return REGISTRY.get_sample_value("grpc_server_handled_total", {
-        "grpc_type": rpc_type, "grpc_service": service, "grpc_method": method, "grpc_code": code,
-    }) or 0.0
+    return (
+        REGISTRY.get_sample_value(
+            "grpc_server_handled_total",
+            {
+                "grpc_type": rpc_type,
+                "grpc_service": service,
+                "grpc_method": method,
+                "grpc_code": code,
+            },
+        )
+        or 0.0
+    )
 
 
 async def test_undecodable_payloads_are_invalid_argument_counted_and_logged_once(
-        clean_env: None, capsys: pytest.CaptureFixture[str]) -> None:
+    clean_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     configure_logging("info", "json", process="test")
     task, handle = await _start()
     capsys.readouterr()

@@ -29,14 +29,14 @@ BIG = 8 * 1024 * 1024  # over gRPC's default 4 MiB
 
 
 class FakeServicer(recommender_pb2_grpc.RecommenderServiceServicer):
-    async def Recommend(self, request, context):  # noqa: N802 - gRPC naming
+    async def Recommend(self, request, context):
         if request.k == 0:
             raise InvalidArgument("k must be between 1 and 100, got 0")
         if request.k == 13:
             raise RuntimeError("unlucky")
         return recommender_pb2.RecommendResponse(model_name="fake", history_length_used=request.k)
 
-    async def SearchMovies(self, request, context):  # noqa: N802
+    async def SearchMovies(self, request, context):
         movie = common_pb2.Movie(movie_id=1, plot="x" * BIG)
         return recommender_pb2.SearchMoviesResponse(hits=[recommender_pb2.SearchHit(movie=movie)])
 
@@ -70,9 +70,7 @@ class FakeService(ModelService):
 async def _start(service: ModelService, **overrides) -> tuple[asyncio.Task[int], ServerHandle]:
     settings = ServerSettings(port=0, metrics_port=0, grace_period=2.0, **overrides)
     started: asyncio.Future[ServerHandle] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(
-        serve(service, settings, on_started=started.set_result, install_signal_handlers=False)
-    )
+    task = asyncio.create_task(serve(service, settings, on_started=started.set_result, install_signal_handlers=False))
     handle = await asyncio.wait_for(started, 10)
     return task, handle
 
@@ -160,16 +158,23 @@ async def test_bearer_token(clean_env: None) -> None:
         with pytest.raises(grpc.aio.AioRpcError) as missing:
             await stub.Recommend(recommender_pb2.RecommendRequest(k=1))
         assert missing.value.code() == grpc.StatusCode.UNAUTHENTICATED
-        assert REGISTRY.get_sample_value("grpc_server_handled_total", {
-            "grpc_type": "unary", "grpc_service": SERVICE, "grpc_method": "Recommend",
-            "grpc_code": "UNAUTHENTICATED"}) >= 1  # refused calls are counted too
+        assert (
+            REGISTRY.get_sample_value(
+                "grpc_server_handled_total",
+                {
+                    "grpc_type": "unary",
+                    "grpc_service": SERVICE,
+                    "grpc_method": "Recommend",
+                    "grpc_code": "UNAUTHENTICATED",
+                },
+            )
+            >= 1
+        )  # refused calls are counted too
         with pytest.raises(grpc.aio.AioRpcError) as garbled:
             await channel.unary_unary(f"/{SERVICE}/Recommend")(b"\x0a\x05ab", timeout=5)
         assert garbled.value.code() == grpc.StatusCode.UNAUTHENTICATED  # no token: not even parsed
         with pytest.raises(grpc.aio.AioRpcError) as wrong:
-            await stub.Recommend(
-                recommender_pb2.RecommendRequest(k=1), metadata=[("authorization", "Bearer nope")]
-            )
+            await stub.Recommend(recommender_pb2.RecommendRequest(k=1), metadata=[("authorization", "Bearer nope")])
         assert wrong.value.code() == grpc.StatusCode.UNAUTHENTICATED
         with pytest.raises(grpc.aio.AioRpcError) as other_scheme:
             await stub.Recommend(

@@ -34,23 +34,20 @@ def test_three_servers_serve_reflect_measure_and_stop(tmp_path: Path) -> None:
             channel = grpc.insecure_channel(server.address)
             channels[name] = channel
             services = set(ProtoReflectionDescriptorDatabase(channel).get_services())
-            assert {EXPECTED[name], "grpc.health.v1.Health",
-                    "grpc.reflection.v1alpha.ServerReflection"} <= services
+            assert {EXPECTED[name], "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"} <= services
             for service in ("", EXPECTED[name]):
                 status = health_pb2_grpc.HealthStub(channel).Check(
                     health_pb2.HealthCheckRequest(service=service), timeout=5
                 )
                 assert status.status == health_pb2.HealthCheckResponse.SERVING
-            metrics = urllib.request.urlopen(
-                f"http://127.0.0.1:{server.metrics_port}/metrics", timeout=5
-            ).read().decode()
+            metrics = (
+                urllib.request.urlopen(f"http://127.0.0.1:{server.metrics_port}/metrics", timeout=5).read().decode()
+            )
             assert 'grpc_server_handled_total{grpc_code="OK",grpc_method="Check"' in metrics
 
             seen: list[int] = []
             watchers[name] = seen
-            stream = health_pb2_grpc.HealthStub(channel).Watch(
-                health_pb2.HealthCheckRequest(service="")
-            )
+            stream = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest(service=""))
 
             def follow(stream=stream, seen=seen) -> None:
                 try:
@@ -65,7 +62,7 @@ def test_three_servers_serve_reflect_measure_and_stop(tmp_path: Path) -> None:
         time.sleep(0.3)
         for name in EXPECTED:
             stack.terminate(name)
-        for name, server in stack.processes.items():
+        for server in stack.processes.values():
             assert server.process is not None
             # Bounded by the grace period (plus start-up slack on a loaded machine), not timed:
             # how long a drain takes depends on the machine.
@@ -76,7 +73,7 @@ def test_three_servers_serve_reflect_measure_and_stop(tmp_path: Path) -> None:
         for name, seen in watchers.items():
             assert seen[:1] == [health_pb2.HealthCheckResponse.SERVING], (name, seen)
             assert health_pb2.HealthCheckResponse.NOT_SERVING in seen, (name, seen)
-        for name, server in stack.processes.items():
+        for server in stack.processes.values():
             log = server.log_text()
             assert '"event": "shutting down"' in log and '"event": "stopped"' in log
         for channel in channels.values():

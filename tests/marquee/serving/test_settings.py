@@ -56,12 +56,18 @@ def test_secrets_never_in_loggable(clean_env: None, monkeypatch: pytest.MonkeyPa
 
 @pytest.mark.parametrize("module", ["recommender_server", "layout_server", "render_server"])
 def test_help_documents_every_option(module: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=120
-    )
+    result = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    for option in ("--host", "--port", "--metrics-port", "--grace-period", "--tls-cert-file",
-                   "--tls-client-ca-file", "--auth-token", "--max-message-mb"):
+    for option in (
+        "--host",
+        "--port",
+        "--metrics-port",
+        "--grace-period",
+        "--tls-cert-file",
+        "--tls-client-ca-file",
+        "--auth-token",
+        "--max-message-mb",
+    ):
         assert option in result.stdout, f"{module} --help lacks {option}"
     assert "MARQUEE_METRICS_PORT" in result.stdout
 
@@ -69,7 +75,9 @@ def test_help_documents_every_option(module: str) -> None:
 def test_bad_flag_value_is_a_clear_error() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "layout_server", "--port", "99999"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 2
     assert "port" in result.stderr and "Traceback" not in result.stderr

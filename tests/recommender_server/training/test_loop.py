@@ -31,25 +31,27 @@ def test_windows_cover_every_training_step() -> None:
     assert [w.targets.tolist() for w in last_only] == [[8, 9, 10, 11], [6, 7]]
     every = training_windows(train_seqs, maxlen=4, all_windows=True)
     targets = sorted(t for w in every for t in w.targets.tolist())
-    assert targets == sorted(list(range(2, 12)) + [6, 7])
+    assert targets == sorted([*list(range(2, 12)), 6, 7])
 
 
 def test_batches_are_left_padded_to_their_longest_window() -> None:
-    windows = training_windows({u: np.arange(1, n + 2) for u, n in enumerate([3, 5, 2, 4])},
-                               maxlen=10, all_windows=False)
+    windows = training_windows(
+        {u: np.arange(1, n + 2) for u, n in enumerate([3, 5, 2, 4])}, maxlen=10, all_windows=False
+    )
     out = batches(windows, batch_size=2, rng=random.Random(0), mixed=False)
     widths = sorted(inputs.shape[1] for inputs, _ in out)
     assert widths == [3, 5]  # similar lengths share a batch
     for inputs, targets in out:
-        for row_in, row_t in zip(inputs, targets):
+        for row_in, row_t in zip(inputs, targets, strict=False):
             real = row_in != 0
             assert (row_t[real] == row_in[real] + 1).all()  # next item at each slot
             assert not real[: (~real).sum()].any()  # padding only on the left
 
 
 def test_mixed_batches_hold_every_window_once_in_a_random_order() -> None:
-    windows = training_windows({u: np.arange(1, n + 2) for u, n in enumerate(range(1, 41))},
-                               maxlen=50, all_windows=False)
+    windows = training_windows(
+        {u: np.arange(1, n + 2) for u, n in enumerate(range(1, 41))}, maxlen=50, all_windows=False
+    )
     first = batches(windows, batch_size=8, rng=random.Random(0))
     rows = [tuple(row[row != 0]) for inputs, _ in first for row in inputs]
     assert sorted(rows) == sorted(tuple(w.inputs) for w in windows)
@@ -90,10 +92,30 @@ def test_lr_schedule_warms_up_then_anneals_within_the_budget() -> None:
 
 
 def test_smoke_training_learns_checkpoints_and_resumes(tmp_path: Path, shared_data: Path) -> None:
-    common = ["--data-dir", str(shared_data), "--checkpoint-dir", str(tmp_path), "--limit-users",
-              "120", "--hidden", "16", "--maxlen", "50", "--batch-size", "32", "--lr", "5e-3",
-              "--warmup-steps", "1", "--test-draws", "2", "--no-export", "--threads", "1",
-              "--no-bf16"]
+    common = [
+        "--data-dir",
+        str(shared_data),
+        "--checkpoint-dir",
+        str(tmp_path),
+        "--limit-users",
+        "120",
+        "--hidden",
+        "16",
+        "--maxlen",
+        "50",
+        "--batch-size",
+        "32",
+        "--lr",
+        "5e-3",
+        "--warmup-steps",
+        "1",
+        "--test-draws",
+        "2",
+        "--no-export",
+        "--threads",
+        "1",
+        "--no-bf16",
+    ]
     first = train(parse_args([*common, "--epochs", "3"]))
     losses = [r["loss"] for r in first["history"]]
     assert len(losses) == 3
@@ -112,18 +134,44 @@ def test_smoke_training_learns_checkpoints_and_resumes(tmp_path: Path, shared_da
 
 
 def test_block_options_reach_the_checkpoint_and_the_export(tmp_path: Path, shared_data: Path) -> None:
-    train(parse_args(["--data-dir", str(shared_data), "--checkpoint-dir", str(tmp_path / "run"),
-                      "--limit-users", "40", "--hidden", "16", "--maxlen", "50", "--batch-size", "32",
-                      "--epochs", "1", "--test-draws", "1", "--no-export", "--threads", "1",
-                      "--gated", "--ffn", "swiglu", "--ffn-multiplier", "2"]))
+    train(
+        parse_args(
+            [
+                "--data-dir",
+                str(shared_data),
+                "--checkpoint-dir",
+                str(tmp_path / "run"),
+                "--limit-users",
+                "40",
+                "--hidden",
+                "16",
+                "--maxlen",
+                "50",
+                "--batch-size",
+                "32",
+                "--epochs",
+                "1",
+                "--test-draws",
+                "1",
+                "--no-export",
+                "--threads",
+                "1",
+                "--gated",
+                "--ffn",
+                "swiglu",
+                "--ffn-multiplier",
+                "2",
+            ]
+        )
+    )
     model, movie_ids, state = load_checkpoint(tmp_path / "run" / "best.pt")
-    assert (state["config"]["gated"], state["config"]["ffn"], state["config"]["ffn_multiplier"]) == (
-        True, "swiglu", 2)
+    assert (state["config"]["gated"], state["config"]["ffn"], state["config"]["ffn_multiplier"]) == (True, "swiglu", 2)
     assert model.blocks[0].ffn_in.weight.shape == (2 * 2 * 16, 16)
     onnx_path = export_checkpoint(tmp_path / "run" / "best.pt", tmp_path / "repo")
     batch = np.zeros((2, 50), dtype=np.int64)
     batch[0, -3:] = movie_ids[:3]
     batch[1, -1:] = movie_ids[7:8]
     scores = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).run(
-        ["scores"], {"movie_ids": batch})[0]
+        ["scores"], {"movie_ids": batch}
+    )[0]
     assert np.abs(scores - torch_scores(model, movie_ids, batch)).max() <= 1e-4

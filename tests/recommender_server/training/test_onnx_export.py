@@ -9,7 +9,6 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from recommender_server.config import DEFAULT_MODEL_REPOSITORY
 from recommender_server.training.onnx_export import DEFAULT_WEIGHTS, export_to_repository, load_checkpoint
 from recommender_server.training.sasrec import SASRec, SASRecConfig
 from tests.recommender_server.helpers import TINY_IDS, tiny_model, torch_scores
@@ -24,7 +23,7 @@ def _random_histories(ids: np.ndarray, rows: int, seed: int) -> np.ndarray:
     batch = np.zeros((rows, 200), dtype=np.int64)
     for row in range(rows):
         length = int(rng.integers(1, 201))
-        batch[row, 200 - length:] = rng.choice(ids, size=length)
+        batch[row, 200 - length :] = rng.choice(ids, size=length)
     return batch
 
 
@@ -97,8 +96,12 @@ def test_last_slot_shortcut_equals_the_full_forward() -> None:
     assert torch.allclose(full, last, atol=1e-5)
 
 
-BLOCK_VARIANTS = [dict(heads=1), dict(heads=2), dict(heads=1, gated=True),
-                  dict(heads=2, gated=True, ffn="swiglu", ffn_multiplier=2)]
+BLOCK_VARIANTS = [
+    dict(heads=1),
+    dict(heads=2),
+    dict(heads=1, gated=True),
+    dict(heads=2, gated=True, ffn="swiglu", ffn_multiplier=2),
+]
 
 
 @pytest.mark.parametrize("variant", BLOCK_VARIANTS, ids=lambda v: "-".join(f"{k}={v[k]}" for k in v))
@@ -116,8 +119,9 @@ def test_inference_form_equals_the_training_form(variant: dict) -> None:
 @pytest.mark.parametrize("variant", BLOCK_VARIANTS[2:], ids=lambda v: "-".join(f"{k}={v[k]}" for k in v))
 def test_gated_and_swiglu_blocks_export_with_parity(variant: dict, tmp_path: Path) -> None:
     torch.manual_seed(5)
-    model = SASRec(SASRecConfig(num_items=len(TINY_IDS), maxlen=200, hidden=16, blocks=2, dropout=0.1,
-                                **variant)).eval()
+    model = SASRec(
+        SASRecConfig(num_items=len(TINY_IDS), maxlen=200, hidden=16, blocks=2, dropout=0.1, **variant)
+    ).eval()
     export_to_repository(model, TINY_IDS, tmp_path, version=1, max_batch_size=8)
     session = _session(tmp_path / "sasrec" / "1" / "model.onnx")
     batch = _random_histories(TINY_IDS, 5, seed=5)

@@ -51,4 +51,3 @@ def tiny_pipeline(fixtures_dir: Path):
     pipe = CreatiLayoutPipeline.from_pretrained(directory, transformer=transformer)
     pipe.set_progress_bar_config(disable=True)
     return pipe
-

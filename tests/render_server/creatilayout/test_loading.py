@@ -10,8 +10,8 @@ from huggingface_hub.errors import GatedRepoError
 from safetensors.torch import load_file, save_file
 
 from render_server.creatilayout import loading
-from render_server.creatilayout.pipeline import CreatiLayoutPipeline
 from render_server.creatilayout.loading import ModelLoadError, load_pipeline, resolve_device, resolve_dtype
+from render_server.creatilayout.pipeline import CreatiLayoutPipeline
 from render_server.creatilayout.transformer import SiamLayoutSD3Transformer2DModel
 from tests.render_server.creatilayout.golden import assert_close
 
@@ -88,7 +88,7 @@ def test_pipeline_directory_with_missing_components_names_them(fixtures_dir, tmp
     shutil.copytree(fixtures_dir / "tiny" / "pipeline", copy)
     shutil.rmtree(copy / "vae")
     shutil.rmtree(copy / "tokenizer_3")
-    with pytest.raises(ModelLoadError, match="missing: vae, tokenizer_3|missing: tokenizer_3, vae"):
+    with pytest.raises(ModelLoadError, match=r"missing: vae, tokenizer_3|missing: tokenizer_3, vae"):
         load_pipeline(str(copy))
 
 

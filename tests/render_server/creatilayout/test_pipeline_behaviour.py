@@ -81,8 +81,15 @@ def test_x0_prediction_is_the_rectified_flow_clean_latent(tiny_pipeline, pipelin
         return {}
 
     tiny_pipeline(
-        PROMPT, PHRASES, BOXES, **SMALL, guidance_scale=5.0, generator=torch.Generator("cpu").manual_seed(0),
-        output_type="latent", callback_on_step_end=keep, callback_on_step_end_tensor_inputs=["latents", "x0_pred"],
+        PROMPT,
+        PHRASES,
+        BOXES,
+        **SMALL,
+        guidance_scale=5.0,
+        generator=torch.Generator("cpu").manual_seed(0),
+        output_type="latent",
+        callback_on_step_end=keep,
+        callback_on_step_end_tensor_inputs=["latents", "x0_pred"],
     )
     sigmas = tensors[f"{name}.scheduler_sigmas"]
     before = [tensors[f"{name}.initial_noise"]] + [tensors[f"{name}.step{i}.latents"] for i in range(3)]
@@ -126,7 +133,12 @@ def test_empty_layout_feeds_pure_null_tokens_and_differs_from_a_real_layout(tiny
     calls, handle = _count_transformer_calls(tiny_pipeline)
     try:
         empty = tiny_pipeline(
-            PROMPT, [], [], **SMALL, guidance_scale=1.0, generator=torch.Generator("cpu").manual_seed(0),
+            PROMPT,
+            [],
+            [],
+            **SMALL,
+            guidance_scale=1.0,
+            generator=torch.Generator("cpu").manual_seed(0),
             output_type="latent",
         ).images
     finally:
@@ -145,7 +157,12 @@ def test_empty_layout_feeds_pure_null_tokens_and_differs_from_a_real_layout(tiny
     assert torch.equal(as_fed, with_scrambled)
 
     real = tiny_pipeline(
-        PROMPT, PHRASES, BOXES, **SMALL, guidance_scale=1.0, generator=torch.Generator("cpu").manual_seed(0),
+        PROMPT,
+        PHRASES,
+        BOXES,
+        **SMALL,
+        guidance_scale=1.0,
+        generator=torch.Generator("cpu").manual_seed(0),
         output_type="latent",
     ).images
     assert torch.isfinite(empty).all()
@@ -155,8 +172,14 @@ def test_empty_layout_feeds_pure_null_tokens_and_differs_from_a_real_layout(tiny
 def test_negative_prompt_changes_the_result(tiny_pipeline) -> None:
     def latents(negative):
         return tiny_pipeline(
-            PROMPT, PHRASES, BOXES, **SMALL, guidance_scale=5.0, negative_prompt=negative,
-            generator=torch.Generator("cpu").manual_seed(0), output_type="latent",
+            PROMPT,
+            PHRASES,
+            BOXES,
+            **SMALL,
+            guidance_scale=5.0,
+            negative_prompt=negative,
+            generator=torch.Generator("cpu").manual_seed(0),
+            output_type="latent",
         ).images
 
     assert max_abs_diff(latents(None), latents("")) == 0.0
@@ -165,7 +188,9 @@ def test_negative_prompt_changes_the_result(tiny_pipeline) -> None:
 
 def test_pil_output_is_the_rounded_numpy_image(tiny_pipeline) -> None:
     kwargs = dict(**SMALL, guidance_scale=5.0, negative_prompt=None)
-    array = tiny_pipeline(PROMPT, PHRASES, BOXES, **kwargs, generator=torch.Generator("cpu").manual_seed(0), output_type="np").images[0]
+    array = tiny_pipeline(
+        PROMPT, PHRASES, BOXES, **kwargs, generator=torch.Generator("cpu").manual_seed(0), output_type="np"
+    ).images[0]
     image = tiny_pipeline(PROMPT, PHRASES, BOXES, **kwargs, generator=torch.Generator("cpu").manual_seed(0)).images[0]
     assert image.size == (64, 64) and image.mode == "RGB"
     expected = torch.from_numpy(array * 255).round()
@@ -235,8 +260,14 @@ def test_pipeline_runs_in_bfloat16(fixtures_dir, pipeline_golden) -> None:
     pipe.set_progress_bar_config(disable=True)
     previews: list[torch.Tensor] = []
     latents = pipe(
-        PROMPT, PHRASES, BOXES, **SMALL, guidance_scale=1.0, generator=torch.Generator("cpu").manual_seed(0),
-        output_type="latent", callback_on_step_end=lambda _p, _i, _t, kw: previews.append(kw["x0_pred"]) or {},
+        PROMPT,
+        PHRASES,
+        BOXES,
+        **SMALL,
+        guidance_scale=1.0,
+        generator=torch.Generator("cpu").manual_seed(0),
+        output_type="latent",
+        callback_on_step_end=lambda _p, _i, _t, kw: previews.append(kw["x0_pred"]) or {},
         callback_on_step_end_tensor_inputs=["x0_pred"],
     ).images
     assert latents.dtype == torch.bfloat16 and previews[0].dtype == torch.bfloat16

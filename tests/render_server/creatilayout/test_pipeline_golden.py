@@ -101,7 +101,7 @@ def test_raw_transformer_outputs_match(case_run) -> None:
 
 
 def test_transformer_inputs_match(case_run) -> None:
-    _, info, golden, _, recording, _ = case_run
+    _, _info, golden, _, recording, _ = case_run
     first = recording.transformer_kwargs[0]
     layout = first["layout_kwargs"]["layout"]
     assert_close(first["encoder_hidden_states"], golden["transformer_in.encoder_hidden_states"])
@@ -131,11 +131,11 @@ def test_token_ids_and_phrase_embeddings_match(case_run) -> None:
         calls = recording.input_ids[encoder]
         roles = ["prompt", "negative_prompt", "bbox_phrases"] if cfg else ["prompt", "bbox_phrases"]
         assert len(calls) == len(roles)
-        for role, ids in zip(roles, calls):
+        for role, ids in zip(roles, calls, strict=False):
             assert torch.equal(ids.cpu(), golden[f"token_ids.{tokenizer}.{role}"]), f"{tokenizer} {role}"
     t5_roles = ["prompt", "negative_prompt"] if cfg else ["prompt"]
     assert len(recording.input_ids["text_encoder_3"]) == len(t5_roles), "T5 never encodes phrases"
-    for role, ids in zip(t5_roles, recording.input_ids["text_encoder_3"]):
+    for role, ids in zip(t5_roles, recording.input_ids["text_encoder_3"], strict=False):
         assert torch.equal(ids.cpu(), golden[f"token_ids.tokenizer_3.{role}"]), f"tokenizer_3 {role}"
     assert_close(recording.encoder_outputs["text_encoder"][-1], golden["phrase_embeds.text_encoder_1"])
     assert_close(recording.encoder_outputs["text_encoder_2"][-1], golden["phrase_embeds.text_encoder_2"])

@@ -27,8 +27,15 @@ def own_pipeline(fixtures_dir):
 
 def _run(pipe, negative: str | None = None, **kwargs) -> torch.Tensor:
     return pipe(
-        PROMPT, PHRASES, BOXES, **SMALL, guidance_scale=5.0, negative_prompt=negative,
-        generator=torch.Generator("cpu").manual_seed(0), output_type="latent", **kwargs,
+        PROMPT,
+        PHRASES,
+        BOXES,
+        **SMALL,
+        guidance_scale=5.0,
+        negative_prompt=negative,
+        generator=torch.Generator("cpu").manual_seed(0),
+        output_type="latent",
+        **kwargs,
     ).images
 
 
@@ -48,8 +55,9 @@ def test_x0_is_computed_only_on_the_steps_whose_callback_reads_it(own_pipeline, 
             previews[i] = tensors["x0_pred"]
         return {}
 
-    latents = _run(own_pipeline, callback_on_step_end=preview_every_second_step,
-                   callback_on_step_end_tensor_inputs=["x0_pred"])
+    latents = _run(
+        own_pipeline, callback_on_step_end=preview_every_second_step, callback_on_step_end_tensor_inputs=["x0_pred"]
+    )
     assert sorted(previews) == [1, 3] and len(computed) == 2
     # σ is the schedule's value for the step just taken; the last step lands on σ = 0 (x0 = result).
     assert computed[-1] == pytest.approx(float(own_pipeline.scheduler.sigmas[3]))

@@ -37,13 +37,26 @@ def test_released_sizes_have_the_released_parameter_counts(fixtures_dir: Path) -
 def test_smoke_run_times_every_variant_and_writes_json(tmp_path: Path) -> None:
     out = tmp_path / "speed.json"
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--smoke", "--variants", "plain-eager,marquee-eager,marquee-compiled",
-         "--json", str(out)],
-        capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--smoke",
+            "--variants",
+            "plain-eager,marquee-eager,marquee-compiled",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads(out.read_text())
     assert [(r["variant"], r["side"]) for r in report["rows"]] == [
-        ("plain-eager", 64), ("marquee-eager", 64), ("marquee-compiled", 64)]
+        ("plain-eager", 64),
+        ("marquee-eager", 64),
+        ("marquee-compiled", 64),
+    ]
     assert report["skipped"] == [] and report["compile"] == "eager"
     [extras] = report["marquee_extras"]
     # Cancelling stops within the step in flight.

@@ -43,7 +43,9 @@ def _forward(model, io, *, scale: float, layout_kwargs="real", hidden_states: st
     ],
 )
 def test_output_matches_reference(tiny_transformer, transformer_io, scale, hidden_states, golden) -> None:
-    assert_close(_forward(tiny_transformer, transformer_io, scale=scale, hidden_states=hidden_states), transformer_io[golden])
+    assert_close(
+        _forward(tiny_transformer, transformer_io, scale=scale, hidden_states=hidden_states), transformer_io[golden]
+    )
 
 
 def test_all_null_layout_matches_reference(tiny_transformer, transformer_io) -> None:
@@ -52,7 +54,9 @@ def test_all_null_layout_matches_reference(tiny_transformer, transformer_io) -> 
     assert_close(output, transformer_io["outputs.sample_all_null_layout"])
 
 
-def test_missing_layout_input_starts_from_a_zero_layout_stream_like_the_reference(tiny_transformer, transformer_io) -> None:
+def test_missing_layout_input_starts_from_a_zero_layout_stream_like_the_reference(
+    tiny_transformer, transformer_io
+) -> None:
     output = _forward(tiny_transformer, transformer_io, scale=1.0, layout_kwargs=None)
     assert_close(output, transformer_io["outputs.sample_no_layout_kwargs"])
 
@@ -64,7 +68,9 @@ def test_layout_tokens_and_fourier_embedding_match_reference(tiny_transformer, t
             io["inputs.layout_boxes"], io["inputs.layout_masks"], io["inputs.layout_phrase_embeddings"]
         )
         null_tokens = tiny_transformer.embed_layout(
-            io["inputs.layout_boxes"], torch.zeros_like(io["inputs.layout_masks"]), io["inputs.layout_phrase_embeddings"]
+            io["inputs.layout_boxes"],
+            torch.zeros_like(io["inputs.layout_masks"]),
+            io["inputs.layout_phrase_embeddings"],
         )
         fourier = tiny_transformer.position_net.fourier_embedding(io["inputs.layout_boxes"])
     assert_close(tokens, io["outputs.layout_tokens"])

@@ -61,7 +61,9 @@ def test_tiny_checkpoint_loads_with_no_missing_unexpected_or_mismatched_keys(fix
     assert sum(p.numel() for p in model.parameters()) == 310_864
     stored = load_file(fixtures_dir / "tiny" / "transformer" / "diffusion_pytorch_model.safetensors")
     assert set(stored) == set(model.state_dict())
-    assert torch.equal(model.state_dict()["position_net.null_positive_feature"], stored["position_net.null_positive_feature"])
+    assert torch.equal(
+        model.state_dict()["position_net.null_positive_feature"], stored["position_net.null_positive_feature"]
+    )
 
 
 def test_a_checkpoint_missing_one_weight_fails_loudly(fixtures_dir: Path, tmp_path: Path) -> None:
@@ -91,8 +93,15 @@ def test_a_plain_sd3_checkpoint_is_refused_rather_than_given_random_layout_weigh
 
 def test_pooled_projection_dim_and_max_boxes_come_from_the_config() -> None:
     model = SiamLayoutSD3Transformer2DModel(
-        sample_size=8, num_layers=2, attention_head_dim=4, num_attention_heads=2, joint_attention_dim=8,
-        caption_projection_dim=8, pooled_projection_dim=24, pos_embed_max_size=8, max_boxes_per_image=3,
+        sample_size=8,
+        num_layers=2,
+        attention_head_dim=4,
+        num_attention_heads=2,
+        joint_attention_dim=8,
+        caption_projection_dim=8,
+        pooled_projection_dim=24,
+        pos_embed_max_size=8,
+        max_boxes_per_image=3,
     ).eval()
     assert model.position_net.text_embedder.linear_1.in_features == 24
     assert model.time_text_embed.text_embedder.linear_1.in_features == 24
@@ -105,7 +114,10 @@ def test_pooled_projection_dim_and_max_boxes_come_from_the_config() -> None:
         }
         with torch.no_grad():
             return model(
-                torch.randn(1, 16, 8, 8), torch.randn(1, 5, 8), torch.randn(1, 24), torch.tensor([500.0]),
+                torch.randn(1, 16, 8, 8),
+                torch.randn(1, 5, 8),
+                torch.randn(1, 24),
+                torch.tensor([500.0]),
                 layout_kwargs={"layout": layout},
             ).sample
 
