@@ -9,19 +9,19 @@ import os
 # and the CLI shows its progress; keep only its errors unless the operator asks for more.
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
-import argparse  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Sequence  # noqa: E402
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
 
-from client_tui.connections import (  # noqa: E402
+from client_tui.connections import (
     AddressError,
     Endpoints,
     add_connection_arguments,
     endpoints_from_args,
 )
-from client_tui.exit_codes import ExitCode  # noqa: E402
-from marquee.extras import missing_extra  # noqa: E402
+from client_tui.exit_codes import ExitCode
+from marquee.extras import missing_extra
 
 IMAGE_MODES = ("auto", "halfcell", "unicode", "sixel", "tgp")
 
@@ -52,16 +52,23 @@ def _add_console_arguments(parser: argparse.ArgumentParser, *, in_subcommand: bo
     default = argparse.SUPPRESS if in_subcommand else None
     group = parser.add_argument_group("console")
     group.add_argument(
-        "--session", type=Path, metavar="SESSION.json", default=default,
+        "--session",
+        type=Path,
+        metavar="SESSION.json",
+        default=default,
         help="Open a saved session in the console (to re-render or re-export it).",
     )
     group.add_argument(
-        "--image-mode", choices=IMAGE_MODES, default=default,
-        help="How previews are drawn: auto (sixel/kitty when the terminal has them, else half-blocks), "
-        "or one of them.",
+        "--image-mode",
+        choices=IMAGE_MODES,
+        default=default,
+        help="How previews are drawn: auto (sixel/kitty when the terminal has them, else half-blocks), or one of them.",
     )
     group.add_argument(
-        "--out-dir", type=Path, metavar="DIR", default=default,
+        "--out-dir",
+        type=Path,
+        metavar="DIR",
+        default=default,
         help="Where the console exports (default: outputs/<session id>).",
     )
 

@@ -14,9 +14,9 @@ import ipaddress
 import json
 import os
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 import grpc
 
@@ -48,8 +48,7 @@ def parse_addresses(text: str) -> list[str]:
     for address in addresses:
         host, sep, port = address.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise AddressError(f"{address!r} is not host:port "
-                               f"(e.g. {DEFAULT_ADDRESSES['recommender']})")
+            raise AddressError(f"{address!r} is not host:port (e.g. {DEFAULT_ADDRESSES['recommender']})")
     return addresses
 
 
@@ -117,7 +116,7 @@ class Endpoints:
         *,
         tls: ClientTLS | None = None,
         token: str | None = None,
-    ) -> "Endpoints":
+    ) -> Endpoints:
         """Flags first, then `MARQUEE_*_ADDR`, then the loopback defaults."""
         flags = flags or {}
         env = os.environ if env is None else env
@@ -150,9 +149,7 @@ class Endpoints:
             return insecure(target, options=options)
         creds = self.tls.credentials()
         if self.token:
-            creds = grpc.composite_channel_credentials(
-                creds, grpc.access_token_call_credentials(self.token)
-            )
+            creds = grpc.composite_channel_credentials(creds, grpc.access_token_call_credentials(self.token))
         return secure(target, creds, options=options)
 
     def call_metadata(self) -> tuple[tuple[str, str], ...]:
@@ -177,24 +174,36 @@ def add_connection_arguments(parser: argparse.ArgumentParser, *, in_subcommand: 
             "several are used round-robin.",
         )
     group.add_argument(
-        "--tls-ca-file", type=Path, metavar="PEM", default=default,
+        "--tls-ca-file",
+        type=Path,
+        metavar="PEM",
+        default=default,
         help=f"CA bundle that signed the servers' certificates: talk TLS (${TLS_ENV_VARS['tls_ca_file']}).",
     )
     group.add_argument(
-        "--tls-cert-file", type=Path, metavar="PEM", default=default,
+        "--tls-cert-file",
+        type=Path,
+        metavar="PEM",
+        default=default,
         help=f"Client certificate for mutual TLS (${TLS_ENV_VARS['tls_cert_file']}).",
     )
     group.add_argument(
-        "--tls-key-file", type=Path, metavar="PEM", default=default,
+        "--tls-key-file",
+        type=Path,
+        metavar="PEM",
+        default=default,
         help=f"Private key of --tls-cert-file (${TLS_ENV_VARS['tls_key_file']}).",
     )
     group.add_argument(
-        "--tls-server-name", metavar="NAME", default=default,
-        help="Name to expect in the server certificates instead of the host "
-        f"(${TLS_ENV_VARS['tls_server_name']}).",
+        "--tls-server-name",
+        metavar="NAME",
+        default=default,
+        help=f"Name to expect in the server certificates instead of the host (${TLS_ENV_VARS['tls_server_name']}).",
     )
     group.add_argument(
-        "--auth-token", metavar="TOKEN", default=default,
+        "--auth-token",
+        metavar="TOKEN",
+        default=default,
         help=f"Bearer token the servers require (${TOKEN_ENV_VAR}; prefer the variable: flags show in ps).",
     )
 

@@ -7,7 +7,7 @@ only in call credentials and metadata, which are never formatted here).
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import grpc
 
@@ -55,10 +55,7 @@ def advice_for(
             f"three) or point {flag} at a running one, then retry."
         )
     if code is grpc.StatusCode.UNAUTHENTICATED:
-        return (
-            f"The {server} server wants a token: {details}. Pass it with --auth-token or "
-            f"MARQUEE_AUTH_TOKEN."
-        )
+        return f"The {server} server wants a token: {details}. Pass it with --auth-token or MARQUEE_AUTH_TOKEN."
     if code is grpc.StatusCode.PERMISSION_DENIED:
         return f"The {server} server refused {method}: {details}. Check your credentials."
     if code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.OUT_OF_RANGE, grpc.StatusCode.NOT_FOUND):
@@ -68,10 +65,7 @@ def advice_for(
     if code is grpc.StatusCode.RESOURCE_EXHAUSTED:
         return f"The {server} server is busy ({details}). Retry in a moment."
     if code is grpc.StatusCode.DEADLINE_EXCEEDED:
-        return (
-            f"The {server} server did not answer {method} in time ({details}). Retry, or check the "
-            f"server's log."
-        )
+        return f"The {server} server did not answer {method} in time ({details}). Retry, or check the server's log."
     if code is grpc.StatusCode.UNIMPLEMENTED:
         return (
             f"The {server} server at {where} does not implement {method} ({details}). It is an older "

@@ -9,11 +9,11 @@ from pathlib import Path
 
 from PIL import Image
 
-from marquee.atomic_files import atomic_write_bytes, atomic_write_text
 from client_tui.images import ImageError, decode_bytes, png_bytes
 from client_tui.session import Session, SessionError
 from client_tui.summary import Summary, SummaryImages, compose_summary
 from client_tui.summary_pdf import Paper
+from marquee.atomic_files import atomic_write_bytes, atomic_write_text
 
 FILE_NAMES = {
     "image": "final.png",

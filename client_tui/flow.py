@@ -5,21 +5,11 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from client_tui.gateway import DEFAULT_QUEUE_WAIT, Gateway, RenderEvent, RenderRetry
 from client_tui.images import decode
-from client_tui.scenario import default_scenario, top_genres
-from client_tui.server_caps import (
-    EngineCaps,
-    OverCap,
-    PlannerCaps,
-    check_boxes,
-    check_scenario,
-    check_size,
-    check_system_instruction,
-)
 from client_tui.records import (
     PLANNER_TO_PROTO,
     LayoutRecord,
@@ -29,6 +19,16 @@ from client_tui.records import (
     Recommendation,
     RenderOutcome,
     global_prompt,
+)
+from client_tui.scenario import default_scenario, top_genres
+from client_tui.server_caps import (
+    EngineCaps,
+    OverCap,
+    PlannerCaps,
+    check_boxes,
+    check_scenario,
+    check_size,
+    check_system_instruction,
 )
 from client_tui.session import Session, planning_context, render_request
 from client_tui.summary import SummaryImages
@@ -66,7 +66,7 @@ async def resolve_watched(gateway: Gateway, titles: Sequence[str]) -> list[Movie
             raise InputError(f"--watched: a title of {len(title)} characters; at most {MAX_RESOLVE_QUERY_CHARS}")
     resolutions = await gateway.resolve_titles(list(titles))
     movies: list[MovieRecord] = []
-    for title, resolution in zip(titles, resolutions):
+    for title, resolution in zip(titles, resolutions, strict=False):
         if resolution.status != recommender_pb2.TitleResolution.STATUS_RESOLVED:
             raise _watched_error(title, resolution)
         movies.append(MovieRecord.from_proto(resolution.movie))

@@ -9,8 +9,9 @@ server with the standard `grpc.health.v1` Watch.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import AsyncIterator, Awaitable, Callable, Sequence, TypeVar
+from typing import TypeVar
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -121,7 +122,7 @@ class Gateway:
     async def close(self) -> None:
         await asyncio.gather(*(channel.close() for channel in self._channels.values()), return_exceptions=True)
 
-    async def __aenter__(self) -> "Gateway":
+    async def __aenter__(self) -> Gateway:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -145,7 +146,9 @@ class Gateway:
 
     async def search_movies(self, query: str, limit: int = 20) -> list[recommender_pb2.SearchHit]:
         reply = await self._unary(
-            "recommender", "SearchMovies", self.recommender.SearchMovies,
+            "recommender",
+            "SearchMovies",
+            self.recommender.SearchMovies,
             recommender_pb2.SearchMoviesRequest(query=query, limit=limit),
         )
         return list(reply.hits)
@@ -156,15 +159,19 @@ class Gateway:
         resolutions: list[recommender_pb2.TitleResolution] = []
         for start in range(0, len(queries), MAX_RESOLVE_QUERIES):
             reply = await self._unary(
-                "recommender", "ResolveTitles", self.recommender.ResolveTitles,
-                recommender_pb2.ResolveTitlesRequest(queries=list(queries[start:start + MAX_RESOLVE_QUERIES])),
+                "recommender",
+                "ResolveTitles",
+                self.recommender.ResolveTitles,
+                recommender_pb2.ResolveTitlesRequest(queries=list(queries[start : start + MAX_RESOLVE_QUERIES])),
             )
             resolutions.extend(reply.resolutions)
         return resolutions
 
     async def recommend(self, watched_ids: Sequence[int], k: int) -> recommender_pb2.RecommendResponse:
         return await self._unary(
-            "recommender", "Recommend", self.recommender.Recommend,
+            "recommender",
+            "Recommend",
+            self.recommender.Recommend,
             recommender_pb2.RecommendRequest(watched_movie_ids=list(watched_ids), k=k, exclude_watched=True),
         )
 
@@ -177,7 +184,9 @@ class Gateway:
         self, layout: layout_pb2.Layout, context: layout_pb2.PlanningContext
     ) -> layout_pb2.ValidateLayoutResponse:
         return await self._unary(
-            "layout", "ValidateLayout", self.layout.ValidateLayout,
+            "layout",
+            "ValidateLayout",
+            self.layout.ValidateLayout,
             layout_pb2.ValidateLayoutRequest(layout=layout, context=context),
         )
 
@@ -213,7 +222,10 @@ class Gateway:
                     if response.HasField("result"):
                         return
                 raise ServerError(
-                    "render", "Render", grpc.StatusCode.INTERNAL, "the stream ended without a result",
+                    "render",
+                    "Render",
+                    grpc.StatusCode.INTERNAL,
+                    "the stream ended without a result",
                     "The render server ended the stream without a result. Check its log and retry.",
                 )
             except grpc.RpcError as error:
@@ -221,8 +233,14 @@ class Gateway:
                 if hint is not None and waited < queue_wait:
                     delay = min(max(hint, 0.1), queue_wait - waited)
                     attempt += 1
-                    yield RenderRetry(attempt, error.details() or "the render queue is full", delay,
-                                      queue_full=True, waited=waited, wait_limit=queue_wait)
+                    yield RenderRetry(
+                        attempt,
+                        error.details() or "the render queue is full",
+                        delay,
+                        queue_full=True,
+                        waited=waited,
+                        wait_limit=queue_wait,
+                    )
                     await asyncio.sleep(delay)
                     waited += delay
                     continue

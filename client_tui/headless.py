@@ -36,7 +36,7 @@ from client_tui.session import Session, SessionError
 from client_tui.summary import SummaryImages
 
 
-async def _early_engine_caps(task: "asyncio.Task[EngineCaps]") -> EngineCaps | None:
+async def _early_engine_caps(task: asyncio.Task[EngineCaps]) -> EngineCaps | None:
     """The engine's caps if the render server answered; None if not (checked again before the
     render, whose failure is then the one reported, after the earlier steps are saved)."""
     try:
@@ -61,8 +61,12 @@ async def run_flow(
 
 
 async def _steps(
-    args: argparse.Namespace, session: Session, checkpoint: Checkpoint, gateway: Gateway, progress: Progress,
-    engine_task: "asyncio.Task[EngineCaps]",
+    args: argparse.Namespace,
+    session: Session,
+    checkpoint: Checkpoint,
+    gateway: Gateway,
+    progress: Progress,
+    engine_task: asyncio.Task[EngineCaps],
 ) -> Session:
     if args.resume is None:
         started = time.perf_counter()
@@ -102,8 +106,10 @@ async def _steps(
             assert planner is not None  # a session saved before its scenario was written: write it now
             session.top_genres = session.top_genres or top_genres(session.watched)
             session.scenario = default_scenario(
-                session.top_genres, [r.movie for r in session.recommendations],
-                max_plot_chars=planner.scenario_plot_chars, max_chars=planner.max_scenario_chars,
+                session.top_genres,
+                [r.movie for r in session.recommendations],
+                max_plot_chars=planner.scenario_plot_chars,
+                max_chars=planner.max_scenario_chars,
             )
         progress.say(f"planning the layout ({session.planner}) ...")
         await plan(gateway, session, planner)
@@ -192,7 +198,7 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
         return fail(f"the render server sent an image the client cannot read: {exc}", ExitCode.SERVER_ERROR)
     except (KeyboardInterrupt, asyncio.CancelledError):
         return fail("cancelled; the render job was cancelled on the server too", ExitCode.CANCELLED)
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, not a traceback
+    except Exception as exc:
         if os.environ.get("MARQUEE_DEBUG"):
             traceback.print_exc()
         return fail(f"internal error: {type(exc).__name__}: {exc} (set MARQUEE_DEBUG=1 for details)", ExitCode.INTERNAL)

@@ -25,7 +25,6 @@ PLANNER_NAMES: dict[int, str] = {
 }
 
 
-
 class Record(BaseModel):
     """A part of the session: unknown fields are refused, assignments validated."""
 
@@ -41,7 +40,7 @@ class MovieRecord(Record):
     display_title: str = ""
 
     @classmethod
-    def from_proto(cls, movie: common_pb2.Movie) -> "MovieRecord":
+    def from_proto(cls, movie: common_pb2.Movie) -> MovieRecord:
         return cls(
             movie_id=movie.movie_id,
             title=movie.title,
@@ -63,7 +62,7 @@ class MovieRecord(Record):
 
     @property
     def label(self) -> str:
-        """"Toy Story (1995)", the way MovieLens writes it."""
+        """ "Toy Story (1995)", the way MovieLens writes it."""
         if self.display_title:
             return self.display_title
         return f"{self.title} ({self.year})" if self.year else self.title
@@ -75,7 +74,7 @@ class Recommendation(Record):
     rank: int
 
     @classmethod
-    def from_proto(cls, scored: recommender_pb2.ScoredMovie) -> "Recommendation":
+    def from_proto(cls, scored: recommender_pb2.ScoredMovie) -> Recommendation:
         return cls(movie=MovieRecord.from_proto(scored.movie), score=scored.score, rank=scored.rank)
 
 
@@ -88,7 +87,7 @@ class BoxRecord(Record):
     y2: float
 
     @classmethod
-    def from_proto(cls, box: common_pb2.Box) -> "BoxRecord":
+    def from_proto(cls, box: common_pb2.Box) -> BoxRecord:
         # float32 on the wire: round so that 0.1 stays 0.1 in JSON and in the editor.
         return cls(x1=round(box.x1, 4), y1=round(box.y1, 4), x2=round(box.x2, 4), y2=round(box.y2, 4))
 
@@ -116,7 +115,7 @@ class LayoutRecord(Record):
     objects: list[LayoutObjectRecord] = Field(default_factory=list)
 
     @classmethod
-    def from_proto(cls, layout: layout_pb2.Layout) -> "LayoutRecord":
+    def from_proto(cls, layout: layout_pb2.Layout) -> LayoutRecord:
         return cls(
             title=layout.title,
             mood=layout.mood,
@@ -131,8 +130,7 @@ class LayoutRecord(Record):
             title=self.title,
             mood=self.mood,
             objects=[
-                layout_pb2.LayoutObject(name=o.name, feature=o.feature, box=o.box.to_proto())
-                for o in self.objects
+                layout_pb2.LayoutObject(name=o.name, feature=o.feature, box=o.box.to_proto()) for o in self.objects
             ],
         )
 
@@ -143,7 +141,7 @@ class ProblemRecord(Record):
     message: str
 
     @classmethod
-    def from_proto(cls, problem: layout_pb2.LayoutProblem) -> "ProblemRecord":
+    def from_proto(cls, problem: layout_pb2.LayoutProblem) -> ProblemRecord:
         return cls(code=problem.code, field=problem.field, message=problem.message)
 
 
@@ -170,7 +168,7 @@ class PlanRecord(Record):
     planned_layout: LayoutRecord | None = None
 
     @classmethod
-    def from_proto(cls, requested: PlannerChoice, reply: layout_pb2.PlanLayoutResponse) -> "PlanRecord":
+    def from_proto(cls, requested: PlannerChoice, reply: layout_pb2.PlanLayoutResponse) -> PlanRecord:
         return cls(
             requested=requested,
             used=PLANNER_NAMES.get(reply.planner_used, "unknown"),
@@ -190,7 +188,7 @@ class PlanRecord(Record):
 
     @property
     def description(self) -> str:
-        """"offline planner (auto asked)" or "LLM planner, gpt-4o-mini"."""
+        """ "offline planner (auto asked)" or "LLM planner, gpt-4o-mini"."""
         used = {"llm": "LLM planner", "offline": "offline planner"}.get(self.used, f"{self.used} planner")
         extra = [self.model] if self.model else []
         if self.requested != self.used:
@@ -240,7 +238,7 @@ class RenderOutcome(Record):
     notice: str = ""
 
     @classmethod
-    def from_proto(cls, meta: render_pb2.RenderMetadata, attempts: int = 1) -> "RenderOutcome":
+    def from_proto(cls, meta: render_pb2.RenderMetadata, attempts: int = 1) -> RenderOutcome:
         return cls(
             engine=meta.engine,
             model=meta.model,

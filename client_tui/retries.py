@@ -9,8 +9,9 @@ with the same seed (the client always fixes one) so the result is the same image
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Iterator, TypeVar
+from typing import TypeVar
 
 import grpc
 

@@ -34,9 +34,7 @@ def _size(text: str) -> tuple[int, int]:
     width, height = int(match[1]), int(match[2])
     for value in (width, height):
         if not 16 <= value <= 4096 or value % 16:
-            raise argparse.ArgumentTypeError(
-                f"{text!r}: width and height must be multiples of 16 between 16 and 4096"
-            )
+            raise argparse.ArgumentTypeError(f"{text!r}: width and height must be multiples of 16 between 16 and 4096")
     return width, height
 
 
@@ -78,40 +76,56 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     flow = parser.add_argument_group("the flow")
     flow.add_argument(
-        "--watched", action="append", default=[], metavar="TITLE",
+        "--watched",
+        action="append",
+        default=[],
+        metavar="TITLE",
         help='A watched movie as MovieLens writes it, e.g. "Toy Story (1995)"; repeat, oldest first.',
     )
     flow.add_argument("--k", type=_bounded_int(1, 10), default=None, help="How many recommendations (1-10, default 5).")
     flow.add_argument(
-        "--planner", choices=("auto", "llm", "offline"), default=None,
+        "--planner",
+        choices=("auto", "llm", "offline"),
+        default=None,
         help="Layout planner: the LLM, the offline planner, or auto (LLM when configured). Default auto.",
     )
     flow.add_argument("--scenario", metavar="TEXT", help="Use this scenario instead of the generated one.")
     flow.add_argument(
-        "--system-instruction-file", type=Path, metavar="FILE",
+        "--system-instruction-file",
+        type=Path,
+        metavar="FILE",
         help="Replace the LLM planner's system instruction with this file's text.",
     )
     render_group = parser.add_argument_group("render (defaults: 28 steps, guidance 7, 1024x1024, preview every 5)")
     render_group.add_argument("--steps", type=_bounded_int(1, 200), help="Denoising steps (1-200).")
     render_group.add_argument("--guidance", type=_guidance, help="Classifier-free guidance (0-50).")
     render_group.add_argument("--size", type=_size, metavar="WxH", help="Image size, multiples of 16.")
-    render_group.add_argument("--seed", type=_bounded_int(0, 2**63 - 1), help="Seed (random if not given; always recorded).")
+    render_group.add_argument(
+        "--seed", type=_bounded_int(0, 2**63 - 1), help="Seed (random if not given; always recorded)."
+    )
     render_group.add_argument(
         "--preview-every", type=_bounded_int(0, 200), metavar="N", help="A preview every N steps (0: none)."
     )
     render_group.add_argument("--negative-prompt", metavar="TEXT", help="What the image should avoid.")
     render_group.add_argument(
-        "--wait", type=_seconds, default=DEFAULT_QUEUE_WAIT, metavar="SECONDS",
+        "--wait",
+        type=_seconds,
+        default=DEFAULT_QUEUE_WAIT,
+        metavar="SECONDS",
         help=f"How long to wait, in all, for room when the render queue is full (default "
         f"{DEFAULT_QUEUE_WAIT:g}; 0: do not wait).",
     )
     output = parser.add_argument_group("output")
     output.add_argument(
-        "--out", type=Path, metavar="DIR",
+        "--out",
+        type=Path,
+        metavar="DIR",
         help="Folder for the files (default: outputs/<session id>, or the resumed session's folder).",
     )
     output.add_argument(
-        "--resume", type=Path, metavar="SESSION.json",
+        "--resume",
+        type=Path,
+        metavar="SESSION.json",
         help="Continue a saved session from the step it lacks (recommend, plan, render, export); a "
         "finished one renders again. Flags override its render settings, and the settings of steps "
         "still to run.",
@@ -188,8 +202,10 @@ def check_person_input(
 
 def apply_step_flags(args: argparse.Namespace, session: Session, step: str, progress: Progress) -> None:
     """Flags that shape a step apply when that step is still to run; otherwise they are noted."""
-    pending = {"recommend": ("k", "planner", "scenario", "system_instruction_file"),
-               "plan": ("planner", "scenario", "system_instruction_file")}.get(step, ())
+    pending = {
+        "recommend": ("k", "planner", "scenario", "system_instruction_file"),
+        "plan": ("planner", "scenario", "system_instruction_file"),
+    }.get(step, ())
     for name in ("k", "planner", "scenario", "system_instruction_file"):
         if getattr(args, name) is not None and name not in pending:
             flag = "--" + name.replace("_", "-")

@@ -4,10 +4,10 @@ preference, then the recommended movies' plots. The operator edits it before pla
 from __future__ import annotations
 
 from collections import Counter
-from typing import Sequence
+from collections.abc import Sequence
 
-from client_tui.server_caps import ELLIPSIS, SCENARIO_PLOT_CHARS, clip_text
 from client_tui.records import MovieRecord
+from client_tui.server_caps import ELLIPSIS, SCENARIO_PLOT_CHARS, clip_text
 
 TOP_GENRES = 3
 

@@ -11,8 +11,8 @@ that would fail.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import grpc
 
@@ -63,14 +63,12 @@ class PlannerCaps:
     max_movie_genres: int = 20
 
     @classmethod
-    def from_proto(cls, reply: layout_pb2.DescribePlannerResponse) -> "PlannerCaps":
+    def from_proto(cls, reply: layout_pb2.DescribePlannerResponse) -> PlannerCaps:
         default = cls()
         return cls(
             max_scenario_chars=_cap(reply.max_scenario_chars, default.max_scenario_chars),
             max_plot_chars=_cap(reply.max_plot_chars, default.max_plot_chars),
-            max_system_instruction_chars=_cap(
-                reply.max_system_instruction_chars, default.max_system_instruction_chars
-            ),
+            max_system_instruction_chars=_cap(reply.max_system_instruction_chars, default.max_system_instruction_chars),
             max_recommended_movies=_cap(reply.max_recommended_movies, default.max_recommended_movies),
             max_genres=_cap(reply.max_genres, default.max_genres),
             max_genre_chars=_cap(reply.max_genre_chars, default.max_genre_chars),
@@ -93,7 +91,7 @@ class EngineCaps:
     max_boxes: int = 0
 
     @classmethod
-    def from_proto(cls, reply: render_pb2.DescribeEngineResponse) -> "EngineCaps":
+    def from_proto(cls, reply: render_pb2.DescribeEngineResponse) -> EngineCaps:
         return cls(max_width=reply.max_width, max_height=reply.max_height, max_boxes=reply.max_boxes)
 
 
@@ -153,9 +151,7 @@ def fit_context(context: layout_pb2.PlanningContext, caps: PlannerCaps) -> layou
 
 def _check_length(text: str, what: str, limit: int, advice: str) -> None:
     if limit > 0 and len(text) > limit:
-        raise OverCap(
-            f"{what} has {len(text)} characters; the layout server takes at most {limit}: {advice}"
-        )
+        raise OverCap(f"{what} has {len(text)} characters; the layout server takes at most {limit}: {advice}")
 
 
 def check_scenario(scenario: str, caps: PlannerCaps, what: str = "the scenario") -> None:
@@ -163,9 +159,7 @@ def check_scenario(scenario: str, caps: PlannerCaps, what: str = "the scenario")
     _check_length(scenario, what, caps.max_scenario_chars, "shorten it")
 
 
-def check_system_instruction(
-    instruction: str | None, caps: PlannerCaps, what: str = "the system instruction"
-) -> None:
+def check_system_instruction(instruction: str | None, caps: PlannerCaps, what: str = "the system instruction") -> None:
     """Raises OverCap when the person's system instruction is over the planner's cap."""
     if instruction is not None:
         _check_length(instruction, what, caps.max_system_instruction_chars, "shorten it")

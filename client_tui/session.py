@@ -129,8 +129,14 @@ class Session(Record):
             reason = (
                 "the image was rendered from an out-of-date layout"
                 if "layout" in stale
-                else image_drift(made.rendered_layout, made.rendered_prompt, made.rendered_params,
-                                 self.layout, self.current_prompt(), self.render)
+                else image_drift(
+                    made.rendered_layout,
+                    made.rendered_prompt,
+                    made.rendered_params,
+                    self.layout,
+                    self.current_prompt(),
+                    self.render,
+                )
             )
             if reason:
                 stale["image"] = reason
@@ -140,13 +146,13 @@ class Session(Record):
         return self.model_dump_json(indent=2) + "\n"
 
     @classmethod
-    def from_json(cls, text: str, source: str = "session") -> "Session":
+    def from_json(cls, text: str, source: str = "session") -> Session:
         try:
             raw = json.loads(text)
         except json.JSONDecodeError as exc:
             raise SessionError(f"{source} is not JSON: {exc}") from exc
         if not isinstance(raw, dict) or raw.get("format") != SESSION_FORMAT:
-            raise SessionError(f"{source} is not a Marquee session (no \"format\": \"{SESSION_FORMAT}\")")
+            raise SessionError(f'{source} is not a Marquee session (no "format": "{SESSION_FORMAT}")')
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
@@ -156,7 +162,7 @@ class Session(Record):
             raise SessionError(f"{source} is not a valid session: {problems}") from exc
 
     @classmethod
-    def load(cls, path: Path) -> "Session":
+    def load(cls, path: Path) -> Session:
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
@@ -171,9 +177,7 @@ def render_request(session: Session) -> render_pb2.RenderRequest:
     params = session.render
     request = render_pb2.RenderRequest(
         prompt=session.global_prompt or global_prompt(session.layout),
-        objects=[
-            render_pb2.RenderObject(phrase=o.phrase, box=o.box.to_proto()) for o in session.layout.objects
-        ],
+        objects=[render_pb2.RenderObject(phrase=o.phrase, box=o.box.to_proto()) for o in session.layout.objects],
         steps=params.steps,
         guidance=params.guidance,
         width=params.width,

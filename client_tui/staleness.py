@@ -50,9 +50,7 @@ def image_drift(
     return ""
 
 
-def mark_stale(
-    sections: dict[str, list[str]], stale: dict[str, str], headings: dict[str, str]
-) -> dict[str, list[str]]:
+def mark_stale(sections: dict[str, list[str]], stale: dict[str, str], headings: dict[str, str]) -> dict[str, list[str]]:
     """The summary's sections with each out-of-date one marked in its heading and its first line,
     so a summary (and so an export) never shows products that disagree without saying so.
     `headings`: step -> the heading of the section that shows it."""

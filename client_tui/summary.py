@@ -12,13 +12,14 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageFont
 
-from marquee.fonts import truetype as _font
-# One palette for the PNG and the PDF.
-from client_tui.summary_pdf import ACCENT, INK, MUTED, PAPER_SIZES, Paper, PdfContent, summary_pdf
-from marquee.layout_drawing import layout_on_image, layout_on_white
 from client_tui.records import SummaryRecord, global_prompt
 from client_tui.session import Session
 from client_tui.staleness import mark_stale
+
+# One palette for the PNG and the PDF.
+from client_tui.summary_pdf import ACCENT, INK, MUTED, PAPER_SIZES, Paper, PdfContent, summary_pdf
+from marquee.fonts import truetype as _font
+from marquee.layout_drawing import layout_on_image, layout_on_white
 
 MARGIN = 32
 COLUMN = 720
@@ -276,6 +277,12 @@ def compose_summary(session: Session, images: SummaryImages) -> Summary:
         regions[name] = [left, top, left + fitted.width, top + fitted.height]
 
     record = SummaryRecord(sections=sections, regions=regions, size=[page_w, page_h])
-    content = PdfContent(title=title, banner=banner, sections=sections, image=images.image,
-                         layout_on_image=on_image, layout_on_white=on_white)
+    content = PdfContent(
+        title=title,
+        banner=banner,
+        sections=sections,
+        image=images.image,
+        layout_on_image=on_image,
+        layout_on_white=on_white,
+    )
     return Summary(image=page, record=record, content=content)

@@ -105,11 +105,14 @@ def summary_pdf(content: PdfContent, paper: Paper = "a4") -> bytes:
     pdf.line(pdf.l_margin, pdf.get_y() + 2, pdf.l_margin + pdf.epw, pdf.get_y() + 2)
     pdf.ln(5)
 
-    _pictures_row(pdf, [
-        ("Final image", content.image),
-        ("Layout on the image", content.layout_on_image),
-        ("Layout (boxes on white)", content.layout_on_white),
-    ])
+    _pictures_row(
+        pdf,
+        [
+            ("Final image", content.image),
+            ("Layout on the image", content.layout_on_image),
+            ("Layout (boxes on white)", content.layout_on_white),
+        ],
+    )
 
     for heading, lines in content.sections.items():
         if pdf.get_y() + 14 > pdf.page_break_trigger:  # no heading alone at a page's foot

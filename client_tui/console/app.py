@@ -82,11 +82,15 @@ class MarqueeConsole(App[int]):
 
     def compose(self) -> ComposeResult:
         yield ConnectionBar({name: list(self.endpoints.addresses[name]) for name in SERVERS})
-        steps = (WatchedStep(id="watched-step"), RecommendationsStep(id="recommendations-step"),
-                 LayoutStep(id="layout-step"), RenderStep(self.image_class, id="render-step"),
-                 SummaryStep(self.image_class, id="summary-step"))
+        steps = (
+            WatchedStep(id="watched-step"),
+            RecommendationsStep(id="recommendations-step"),
+            LayoutStep(id="layout-step"),
+            RenderStep(self.image_class, id="render-step"),
+            SummaryStep(self.image_class, id="summary-step"),
+        )
         with TabbedContent(initial="watched", id="steps"):
-            for (step_id, title, *_), widget in zip(STEPS, steps):
+            for (step_id, title, *_), widget in zip(STEPS, steps, strict=False):
                 with TabPane(title, id=step_id):
                     yield widget
         yield Footer()

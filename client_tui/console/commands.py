@@ -38,10 +38,16 @@ def console_commands(app: MarqueeConsole) -> list[SystemCommand]:
         SystemCommand("Render", "Render the layout (F8)", app.action_render),
         SystemCommand("Cancel render", "Stop the running render (F9)", app.action_cancel_render),
         SystemCommand("Compose summary", "Draw the process summary", lambda: app.summary_step.compose_summary()),
-        SystemCommand("Export", "Write summary PNG/PDF, images and session JSON",
-                      lambda: app.summary_step.export(app.default_out_dir())),
-        SystemCommand("Save session", "Write the session JSON",
-                      lambda: app.summary_step.save(app.default_out_dir() / "session.json")),
+        SystemCommand(
+            "Export",
+            "Write summary PNG/PDF, images and session JSON",
+            lambda: app.summary_step.export(app.default_out_dir()),
+        ),
+        SystemCommand(
+            "Save session",
+            "Write the session JSON",
+            lambda: app.summary_step.save(app.default_out_dir() / "session.json"),
+        ),
         SystemCommand("Open session", "Load a session JSON to re-render or re-export", open_session),
     ]
 

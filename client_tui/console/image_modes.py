@@ -4,7 +4,7 @@ force one. Import this before the app starts: textual-image asks the terminal at
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from textual.widget import Widget
 
@@ -39,7 +39,7 @@ def cell_pixels(widget_class: type[Widget]) -> tuple[int, int]:
     return size.width, size.height
 
 
-@lru_cache(maxsize=None)
+@cache
 def steady_picture_class(base: type[Widget]) -> type[Widget]:
     """`base`, with one change for streamed frames: a new picture of the same pixel size only
     repaints the picture. textual-image re-lays out the whole screen on every new image, which
@@ -57,8 +57,7 @@ def steady_picture_class(base: type[Widget]) -> type[Widget]:
                 self._steady = False
 
         def refresh(self, *regions, repaint: bool = True, layout: bool = False, recompose: bool = False):  # type: ignore[no-untyped-def]
-            return super().refresh(*regions, repaint=repaint, layout=layout and not self._steady,
-                                   recompose=recompose)
+            return super().refresh(*regions, repaint=repaint, layout=layout and not self._steady, recompose=recompose)
 
     SteadyPicture.__name__ = f"Steady{base.__name__}"
     return SteadyPicture

@@ -8,8 +8,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from marquee.layout_drawing import box_hex as box_colour
 from client_tui.records import LayoutRecord
+from marquee.layout_drawing import box_hex as box_colour
 
 #: Terminal cells are about twice as tall as wide.
 CELL_ASPECT = 2.0
@@ -38,7 +38,7 @@ def draw_canvas(layout: LayoutRecord | None, columns: int, rows: int) -> list[Te
             right, bottom = max(right, left + 1), max(bottom, top + 1)
             right, bottom = min(right, columns - 1), min(bottom, rows - 1)
 
-            def put(x: int, y: int, char: str) -> None:
+            def put(x: int, y: int, char: str, style: Style = style) -> None:
                 if 0 <= x < columns and 0 <= y < rows:
                     chars[y][x] = char
                     styles[y][x] = style

@@ -40,22 +40,34 @@ class ObjectRow(Horizontal):
 
     @staticmethod
     def texts_of(obj: LayoutObjectRecord) -> dict[str, str]:
-        return {"name": obj.name, "feature": obj.feature,
-                **{coord: _fmt(value) for coord, value in zip(COORDS, obj.box.as_list())}}
+        return {
+            "name": obj.name,
+            "feature": obj.feature,
+            **{coord: _fmt(value) for coord, value in zip(COORDS, obj.box.as_list(), strict=False)},
+        }
 
     def current_texts(self) -> dict[str, str]:
         """What the operator typed, even where it is not a number yet."""
-        return {key: self.query_one(f"#obj-{self.index}-{key}", StepInput).value for key in ("name", "feature", *COORDS)}
+        return {
+            key: self.query_one(f"#obj-{self.index}-{key}", StepInput).value for key in ("name", "feature", *COORDS)
+        }
 
     def compose(self) -> ComposeResult:
         yield Label(str(self.index + 1), classes="number")
-        yield StepInput(self.texts["name"], placeholder="name", classes="name", compact=True,
-                        id=f"obj-{self.index}-name")
-        yield StepInput(self.texts["feature"], placeholder="feature", classes="feature", compact=True,
-                        id=f"obj-{self.index}-feature")
+        yield StepInput(
+            self.texts["name"], placeholder="name", classes="name", compact=True, id=f"obj-{self.index}-name"
+        )
+        yield StepInput(
+            self.texts["feature"],
+            placeholder="feature",
+            classes="feature",
+            compact=True,
+            id=f"obj-{self.index}-feature",
+        )
         for coord in COORDS:
-            yield StepInput(self.texts[coord], placeholder=coord, classes="coord", compact=True,
-                            id=f"obj-{self.index}-{coord}")
+            yield StepInput(
+                self.texts[coord], placeholder=coord, classes="coord", compact=True, id=f"obj-{self.index}-{coord}"
+            )
         yield Button("✕", id=f"obj-{self.index}-remove", classes="remove", tooltip="Remove this object", compact=True)
 
     def read(self) -> tuple[LayoutObjectRecord | None, list[ProblemRecord]]:
@@ -76,7 +88,7 @@ class ObjectRow(Horizontal):
                 )
                 value = 0.0
             values.append(value)
-        obj = LayoutObjectRecord(name=name, feature=feature, box=BoxRecord(**dict(zip(COORDS, values))))
+        obj = LayoutObjectRecord(name=name, feature=feature, box=BoxRecord(**dict(zip(COORDS, values, strict=False))))
         return obj, problems
 
 
@@ -181,21 +193,29 @@ class LayoutEditor(Widget):
             ("mood", "mood", layout.mood, ["#layout-mood"], "the mood"),
         ]
         for index, obj in enumerate(layout.objects):
-            fields.append((
-                "phrase", f"objects[{index}]", obj.phrase, [f"#obj-{index}-name", f"#obj-{index}-feature"],
-                f"object {index + 1}'s name and feature (sent as \"name, feature\")",
-            ))
+            fields.append(
+                (
+                    "phrase",
+                    f"objects[{index}]",
+                    obj.phrase,
+                    [f"#obj-{index}-name", f"#obj-{index}-feature"],
+                    f'object {index + 1}\'s name and feature (sent as "name, feature")',
+                )
+            )
         for cap_name, field, text, widget_ids, what in fields:
             limit = self.text_caps.get(cap_name, 0)
             over = limit > 0 and len(text.strip()) > limit
             for widget_id in widget_ids:
                 self.query(widget_id).set_class(over, "-invalid")
             if over:
-                problems.append(ProblemRecord(
-                    code="too_long", field=field,
-                    message=f"{what} has {len(text.strip())} characters; the render server takes at most "
-                            f"{limit}: shorten it by {len(text.strip()) - limit}",
-                ))
+                problems.append(
+                    ProblemRecord(
+                        code="too_long",
+                        field=field,
+                        message=f"{what} has {len(text.strip())} characters; the render server takes at most "
+                        f"{limit}: shorten it by {len(text.strip()) - limit}",
+                    )
+                )
         check = self.query_one("#editor-check", Static)
         check.update("\n".join(f"✕ {p.message}" for p in problems))
         check.display = bool(problems)

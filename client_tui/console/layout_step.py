@@ -15,15 +15,15 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Button, Collapsible, Label, Select, Static
 
+from client_tui import flow
 from client_tui.console.fields import StepTextArea
 from client_tui.console.layout_canvas import LayoutCanvas, LayoutLegend
 from client_tui.console.layout_editor import LayoutEditor
-from client_tui import flow
 from client_tui.console.stale_notice import StaleNotice
 from client_tui.console.step import Step
 from client_tui.errors import ServerError
-from client_tui.server_caps import PlannerCaps
 from client_tui.records import LayoutRecord, PlannerChoice, PlanRecord, ProblemRecord, global_prompt
+from client_tui.server_caps import PlannerCaps
 from marquee.v1 import layout_pb2, render_pb2
 
 PLANNERS: list[tuple[str, PlannerChoice]] = [

@@ -11,8 +11,8 @@ from textual.reactive import reactive
 from textual.validation import Integer
 from textual.widgets import Button, DataTable, Label, Static
 
-from client_tui.console.fields import StepInput, parse_int
 from client_tui import flow
+from client_tui.console.fields import StepInput, parse_int
 from client_tui.console.stale_notice import StaleNotice
 from client_tui.console.step import Step
 from client_tui.console.watched_step import movie_details

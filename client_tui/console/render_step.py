@@ -23,8 +23,8 @@ from client_tui.console.step import Step
 from client_tui.errors import ServerError
 from client_tui.gateway import RenderEvent, RenderRetry
 from client_tui.images import ImageError
-from client_tui.server_caps import EngineCaps, OverCap, check_size
 from client_tui.records import RenderOutcome, RenderParams
+from client_tui.server_caps import EngineCaps, OverCap, check_size
 from client_tui.summary import POWERED_BY_STABILITY, STABILITY_ENGINE
 from marquee.v1 import render_pb2
 
@@ -93,8 +93,13 @@ def read_params(
     except OverCap as error:
         return None, f"{error}."
     return RenderParams(
-        steps=steps, guidance=guidance, width=width, height=height, seed=seed,
-        preview_interval=interval, negative_prompt=negative_prompt,
+        steps=steps,
+        guidance=guidance,
+        width=width,
+        height=height,
+        seed=seed,
+        preview_interval=interval,
+        negative_prompt=negative_prompt,
     ), ""
 
 
@@ -298,8 +303,7 @@ class RenderStep(Step):
         if isinstance(event, RenderRetry):
             self.reset_progress()
             self.notify(
-                f"The render stream was cut ({event.reason}); retrying on another replica "
-                f"(attempt {event.attempt}).",
+                f"The render stream was cut ({event.reason}); retrying on another replica (attempt {event.attempt}).",
                 severity="warning",
             )
             return

@@ -23,8 +23,12 @@ if TYPE_CHECKING:
 def report(app: App[int], error: Exception) -> None:
     """A failed call as a notification that says what to do; the work so far is kept."""
     if isinstance(error, ServerError):
-        app.notify(f"{error.advice} Your work so far is kept.", title=f"{error.server} server: {error.code.name}",
-                   severity="error", timeout=12)
+        app.notify(
+            f"{error.advice} Your work so far is kept.",
+            title=f"{error.server} server: {error.code.name}",
+            severity="error",
+            timeout=12,
+        )
     else:
         app.notify(str(error), severity="warning", timeout=8)
 

@@ -150,7 +150,7 @@ class SummaryStep(Step):
         session = self.session
         try:
             summary = await asyncio.to_thread(compose_summary, session, self.console.images)
-        except Exception as error:  # noqa: BLE001 - a font or image problem: tell, keep going
+        except Exception as error:
             self.notify(f"Could not compose the summary: {error}", severity="error")
             return
         session.summary = summary.record

@@ -3,8 +3,8 @@ one stack of the real servers per session (whole-flow, CLI, tmux tests)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

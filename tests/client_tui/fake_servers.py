@@ -15,6 +15,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from PIL import Image, ImageDraw
 
 from client_tui.connections import Endpoints
+from layout_server.servicer import describe_planner
+from layout_server.validation import Caps
 from marquee.serving import ServiceError
 from marquee.titles import readable_title
 from marquee.v1 import (
@@ -26,8 +28,6 @@ from marquee.v1 import (
     render_pb2,
     render_pb2_grpc,
 )
-from layout_server.validation import Caps
-from layout_server.servicer import describe_planner
 from recommender_server.catalog import TitleCatalog, movie_proto
 from recommender_server.movies import MovieRecord
 from recommender_server.servicer import resolve_titles, search_movies
@@ -35,21 +35,52 @@ from recommender_server.title_search import TitleIndex
 from render_server.validation import advertised_caps
 
 CATALOG = [
-    (1, "Toy Story", 1995, ["Animation", "Children's", "Comedy"], "A cowboy doll is threatened by a new spaceman figure."),
+    (
+        1,
+        "Toy Story",
+        1995,
+        ["Animation", "Children's", "Comedy"],
+        "A cowboy doll is threatened by a new spaceman figure.",
+    ),
     (2, "Jumanji", 1995, ["Adventure", "Children's", "Fantasy"], "Two kids find a magical board game."),
     (3, "Grumpier Old Men", 1995, ["Comedy", "Romance"], "Two old neighbours feud over a new arrival."),
-    (260, "Star Wars: Episode IV - A New Hope", 1977, ["Action", "Adventure", "Fantasy", "Sci-Fi"],
-     "A farm boy joins rebels to save a princess from an evil empire."),
-    (1196, "Star Wars: Episode V - The Empire Strikes Back", 1980, ["Action", "Adventure", "Drama", "Sci-Fi", "War"],
-     "The rebels scatter while Luke trains with a Jedi master."),
-    (1210, "Star Wars: Episode VI - Return of the Jedi", 1983, ["Action", "Adventure", "Romance", "Sci-Fi", "War"],
-     "The rebels attack a second Death Star."),
-    (2571, "Matrix, The", 1999, ["Action", "Sci-Fi", "Thriller"],
-     "A hacker learns that his world is a simulation run by machines."),
+    (
+        260,
+        "Star Wars: Episode IV - A New Hope",
+        1977,
+        ["Action", "Adventure", "Fantasy", "Sci-Fi"],
+        "A farm boy joins rebels to save a princess from an evil empire.",
+    ),
+    (
+        1196,
+        "Star Wars: Episode V - The Empire Strikes Back",
+        1980,
+        ["Action", "Adventure", "Drama", "Sci-Fi", "War"],
+        "The rebels scatter while Luke trains with a Jedi master.",
+    ),
+    (
+        1210,
+        "Star Wars: Episode VI - Return of the Jedi",
+        1983,
+        ["Action", "Adventure", "Romance", "Sci-Fi", "War"],
+        "The rebels attack a second Death Star.",
+    ),
+    (
+        2571,
+        "Matrix, The",
+        1999,
+        ["Action", "Sci-Fi", "Thriller"],
+        "A hacker learns that his world is a simulation run by machines.",
+    ),
     (1270, "Back to the Future", 1985, ["Comedy", "Sci-Fi"], "A teenager travels thirty years back in a time machine."),
     (3114, "Toy Story 2", 1999, ["Animation", "Children's", "Comedy"], "Woody is stolen by a toy collector."),
-    (2355, "Bug's Life, A", 1998, ["Animation", "Children's", "Comedy"], "An inventive ant hires circus bugs as warriors."),
-
+    (
+        2355,
+        "Bug's Life, A",
+        1998,
+        ["Animation", "Children's", "Comedy"],
+        "An inventive ant hires circus bugs as warriors.",
+    ),
 ]
 
 
@@ -71,7 +102,9 @@ TITLES = TitleCatalog.build({e[0]: _record(e) for e in CATALOG}, TitleIndex(_rec
 def png(image: Image.Image) -> common_pb2.EncodedImage:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
-    return common_pb2.EncodedImage(data=buffer.getvalue(), width=image.width, height=image.height, media_type="image/png")
+    return common_pb2.EncodedImage(
+        data=buffer.getvalue(), width=image.width, height=image.height, media_type="image/png"
+    )
 
 
 class Recommender(recommender_pb2_grpc.RecommenderServiceServicer):
@@ -82,20 +115,20 @@ class Recommender(recommender_pb2_grpc.RecommenderServiceServicer):
         except ServiceError as error:
             context.abort(error.code, error.message)
 
-    def SearchMovies(self, request, context):  # noqa: N802 - gRPC names
+    def SearchMovies(self, request, context):
         return self._titles(search_movies, request, context)
 
-    def ResolveTitles(self, request, context):  # noqa: N802
+    def ResolveTitles(self, request, context):
         return self._titles(resolve_titles, request, context)
 
-    def GetMovies(self, request, context):  # noqa: N802
+    def GetMovies(self, request, context):
         by_id = {e[0]: e for e in CATALOG}
         unknown = [i for i in request.movie_ids if i not in by_id]
         if unknown:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"unknown movie ids: {unknown}")
         return recommender_pb2.GetMoviesResponse(movies=[movie(by_id[i]) for i in request.movie_ids])
 
-    def Recommend(self, request, context):  # noqa: N802
+    def Recommend(self, request, context):
         if not 1 <= request.k <= 100:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"k must be between 1 and 100, got {request.k}")
         watched = set(request.watched_movie_ids)
@@ -105,7 +138,8 @@ class Recommender(recommender_pb2_grpc.RecommenderServiceServicer):
         picks = candidates[: request.k]
         return recommender_pb2.RecommendResponse(
             recommendations=[
-                recommender_pb2.ScoredMovie(movie=movie(e), score=5.0 - 0.5 * i, rank=i + 1) for i, e in enumerate(picks)
+                recommender_pb2.ScoredMovie(movie=movie(e), score=5.0 - 0.5 * i, rank=i + 1)
+                for i, e in enumerate(picks)
             ],
             model_name="fake-sasrec",
             model_version="1",
@@ -117,9 +151,15 @@ FIXED_LAYOUT = layout_pb2.Layout(
     title="Toys After Dark",
     mood="cinematic, warm lamplight in a child's bedroom",
     objects=[
-        layout_pb2.LayoutObject(name="cowboy doll", feature="worried frown", box=common_pb2.Box(x1=0.05, y1=0.2, x2=0.55, y2=0.95)),
-        layout_pb2.LayoutObject(name="space ranger", feature="wings spread", box=common_pb2.Box(x1=0.45, y1=0.1, x2=0.95, y2=0.9)),
-        layout_pb2.LayoutObject(name="board game", feature="glowing dice", box=common_pb2.Box(x1=0.2, y1=0.55, x2=0.8, y2=1.0)),
+        layout_pb2.LayoutObject(
+            name="cowboy doll", feature="worried frown", box=common_pb2.Box(x1=0.05, y1=0.2, x2=0.55, y2=0.95)
+        ),
+        layout_pb2.LayoutObject(
+            name="space ranger", feature="wings spread", box=common_pb2.Box(x1=0.45, y1=0.1, x2=0.95, y2=0.9)
+        ),
+        layout_pb2.LayoutObject(
+            name="board game", feature="glowing dice", box=common_pb2.Box(x1=0.2, y1=0.55, x2=0.8, y2=1.0)
+        ),
     ],
 )
 
@@ -127,20 +167,33 @@ FIXED_LAYOUT = layout_pb2.Layout(
 def validate(layout: layout_pb2.Layout) -> list[layout_pb2.LayoutProblem]:
     problems = []
     if not 3 <= len(layout.objects) <= 5:
-        problems.append(layout_pb2.LayoutProblem(
-            code="object_count", field="objects", message=f"a layout needs 3 to 5 objects, it has {len(layout.objects)}"))
+        problems.append(
+            layout_pb2.LayoutProblem(
+                code="object_count",
+                field="objects",
+                message=f"a layout needs 3 to 5 objects, it has {len(layout.objects)}",
+            )
+        )
     if not layout.title.strip():
         problems.append(layout_pb2.LayoutProblem(code="empty", field="title", message="the title is empty"))
     for i, obj in enumerate(layout.objects):
         b = obj.box
         if not obj.name.strip():
-            problems.append(layout_pb2.LayoutProblem(code="empty", field=f"objects[{i}].name", message="the name is empty"))
+            problems.append(
+                layout_pb2.LayoutProblem(code="empty", field=f"objects[{i}].name", message="the name is empty")
+            )
         if not (0 <= b.x1 < b.x2 <= 1 and 0 <= b.y1 < b.y2 <= 1):
-            problems.append(layout_pb2.LayoutProblem(
-                code="box_order", field=f"objects[{i}].box", message="need 0 <= x1 < x2 <= 1 and 0 <= y1 < y2 <= 1"))
+            problems.append(
+                layout_pb2.LayoutProblem(
+                    code="box_order", field=f"objects[{i}].box", message="need 0 <= x1 < x2 <= 1 and 0 <= y1 < y2 <= 1"
+                )
+            )
         elif (b.x2 - b.x1) * (b.y2 - b.y1) <= 0.16:
-            problems.append(layout_pb2.LayoutProblem(
-                code="box_too_small", field=f"objects[{i}].box", message="the box covers 16% of the image or less"))
+            problems.append(
+                layout_pb2.LayoutProblem(
+                    code="box_too_small", field=f"objects[{i}].box", message="the box covers 16% of the image or less"
+                )
+            )
     return problems
 
 
@@ -148,7 +201,7 @@ class Layout(layout_pb2_grpc.LayoutServiceServicer):
     def __init__(self) -> None:
         self.requests: list[layout_pb2.PlanLayoutRequest] = []
 
-    def PlanLayout(self, request, context):  # noqa: N802
+    def PlanLayout(self, request, context):
         self.requests.append(request)
         if not request.scenario.strip():
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the scenario is empty")
@@ -160,11 +213,11 @@ class Layout(layout_pb2_grpc.LayoutServiceServicer):
             layout=FIXED_LAYOUT, planner_used=layout_pb2.PLANNER_OFFLINE, attempts=attempts
         )
 
-    def ValidateLayout(self, request, context):  # noqa: N802
+    def ValidateLayout(self, request, context):
         problems = validate(request.layout)
         return layout_pb2.ValidateLayoutResponse(problems=problems, valid=not problems)
 
-    def DescribePlanner(self, request, context):  # noqa: N802
+    def DescribePlanner(self, request, context):
         # The real server's answer for its default caps: a fake must not disagree with it.
         return describe_planner(Caps())
 
@@ -183,8 +236,9 @@ def frame(width: int, height: int, step: int, total: int, noise: bool = False) -
 def jpeg(image: Image.Image) -> common_pb2.EncodedImage:
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=85)
-    return common_pb2.EncodedImage(data=buffer.getvalue(), width=image.width, height=image.height,
-                                   media_type="image/jpeg")
+    return common_pb2.EncodedImage(
+        data=buffer.getvalue(), width=image.width, height=image.height, media_type="image/jpeg"
+    )
 
 
 _PREVIEW_CACHE: dict[tuple[int, int, int], common_pb2.EncodedImage] = {}
@@ -223,7 +277,7 @@ class Render(render_pb2_grpc.RenderServiceServicer):
         self.behaviour = behaviour
         self.requests: list[render_pb2.RenderRequest] = []
 
-    def Render(self, request, context):  # noqa: N802
+    def Render(self, request, context):
         b = self.behaviour
         b.calls += 1
         call_number = b.calls
@@ -237,7 +291,9 @@ class Render(render_pb2_grpc.RenderServiceServicer):
         width, height = request.width or 1024, request.height or 1024
         interval = request.preview_interval if request.HasField("preview_interval") else 5
         for position in range(b.queued_events, 0, -1):
-            yield render_pb2.RenderResponse(job_id=job, queued=render_pb2.Queued(position=position - 1, queue_depth=position))
+            yield render_pb2.RenderResponse(
+                job_id=job, queued=render_pb2.Queued(position=position - 1, queue_depth=position)
+            )
         started = time.monotonic()
         for step in range(1, steps + 1):
             if not context.is_active():
@@ -246,15 +302,16 @@ class Render(render_pb2_grpc.RenderServiceServicer):
                 time.sleep(b.seconds_per_step)
             if b.cut_after_steps is not None and call_number <= b.cut_calls and step > b.cut_after_steps:
                 context.abort(grpc.StatusCode.UNAVAILABLE, "replica going away")
-            yield render_pb2.RenderResponse(job_id=job, progress=render_pb2.Progress(
-                step=step, total_steps=steps, elapsed_seconds=time.monotonic() - started, stage="denoising"))
+            yield render_pb2.RenderResponse(
+                job_id=job,
+                progress=render_pb2.Progress(
+                    step=step, total_steps=steps, elapsed_seconds=time.monotonic() - started, stage="denoising"
+                ),
+            )
             b.steps_sent += 1
             if interval and step % interval == 0:
                 pw, ph = b.preview_size or (width, height)
-                if b.realistic_previews:
-                    encoded = realistic_preview(pw, ph, step)
-                else:
-                    encoded = png(frame(pw, ph, step, steps))
+                encoded = realistic_preview(pw, ph, step) if b.realistic_previews else png(frame(pw, ph, step, steps))
                 yield render_pb2.RenderResponse(job_id=job, preview=render_pb2.Preview(step=step, image=encoded))
         final = frame(width, height, steps, steps)
         on_white = Image.new("RGB", (width, height), "white")
@@ -265,19 +322,41 @@ class Render(render_pb2_grpc.RenderServiceServicer):
         on_image = final.copy()
         ImageDraw.Draw(on_image).rectangle((2, 2, width - 3, height - 3), outline="red", width=3)
         finished.set()
-        yield render_pb2.RenderResponse(job_id=job, result=render_pb2.RenderResult(
-            image=png(final), layout_on_image=png(on_image), layout_on_white=png(on_white),
-            metadata=render_pb2.RenderMetadata(
-                seed=request.seed if request.HasField("seed") else 1234, steps=steps,
-                guidance=request.guidance if request.HasField("guidance") else 7.0, width=width, height=height,
-                engine="fake", queued_seconds=0.0, total_seconds=round(time.monotonic() - started, 3),
-                first_preview_seconds=0.0, seconds_per_step=b.seconds_per_step, job_id=job,
-            )))
+        yield render_pb2.RenderResponse(
+            job_id=job,
+            result=render_pb2.RenderResult(
+                image=png(final),
+                layout_on_image=png(on_image),
+                layout_on_white=png(on_white),
+                metadata=render_pb2.RenderMetadata(
+                    seed=request.seed if request.HasField("seed") else 1234,
+                    steps=steps,
+                    guidance=request.guidance if request.HasField("guidance") else 7.0,
+                    width=width,
+                    height=height,
+                    engine="fake",
+                    queued_seconds=0.0,
+                    total_seconds=round(time.monotonic() - started, 3),
+                    first_preview_seconds=0.0,
+                    seconds_per_step=b.seconds_per_step,
+                    job_id=job,
+                ),
+            ),
+        )
 
-    def DescribeEngine(self, request, context):  # noqa: N802
+    def DescribeEngine(self, request, context):
         return render_pb2.DescribeEngineResponse(
-            engine="fake", device="cpu", max_width=2048, max_height=2048, max_boxes=10, default_steps=28,
-            default_guidance=7.0, default_size=1024, max_queue_depth=8, **advertised_caps())
+            engine="fake",
+            device="cpu",
+            max_width=2048,
+            max_height=2048,
+            max_boxes=10,
+            default_steps=28,
+            default_guidance=7.0,
+            default_size=1024,
+            max_queue_depth=8,
+            **advertised_caps(),
+        )
 
 
 class FakeStack:
@@ -292,10 +371,13 @@ class FakeStack:
         self.ports: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def start(self) -> "FakeStack":
+    def start(self) -> FakeStack:
         options = [("grpc.max_send_message_length", 64 << 20), ("grpc.max_receive_message_length", 64 << 20)]
         for name, register in (
-            ("recommender", lambda s: recommender_pb2_grpc.add_RecommenderServiceServicer_to_server(self.recommender, s)),
+            (
+                "recommender",
+                lambda s: recommender_pb2_grpc.add_RecommenderServiceServicer_to_server(self.recommender, s),
+            ),
             ("layout", lambda s: layout_pb2_grpc.add_LayoutServiceServicer_to_server(self.layout, s)),
             ("render", lambda s: render_pb2_grpc.add_RenderServiceServicer_to_server(self.render, s)),
         ):
@@ -319,7 +401,7 @@ class FakeStack:
     def endpoints(self) -> Endpoints:
         return Endpoints.from_sources(self.addresses(), {})
 
-    def __enter__(self) -> "FakeStack":
+    def __enter__(self) -> FakeStack:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -340,8 +422,9 @@ def main() -> None:
     parser.add_argument("--realistic", action="store_true")
     args = parser.parse_args()
     size = (args.preview_size, args.preview_size)
-    behaviour = RenderBehaviour(seconds_per_step=args.seconds_per_step, preview_size=size, queued_events=0,
-                                realistic_previews=args.realistic)
+    behaviour = RenderBehaviour(
+        seconds_per_step=args.seconds_per_step, preview_size=size, queued_events=0, realistic_previews=args.realistic
+    )
     if args.realistic:
         for step in range(8):
             realistic_preview(*size, step)

@@ -38,7 +38,16 @@ def fixed_session() -> Session:
         layout=layout,
         global_prompt='Movie thumbnail for "Toys After Dark", cinematic, warm lamplight',
         render=RenderParams(steps=8, guidance=7.0, width=256, height=256, seed=7, preview_interval=2),
-        result=RenderOutcome(engine="fake", seed=7, steps=8, guidance=7.0, width=256, height=256,
-                             total_seconds=1.25, seconds_per_step=0.15, job_id="job-1"),
+        result=RenderOutcome(
+            engine="fake",
+            seed=7,
+            steps=8,
+            guidance=7.0,
+            width=256,
+            height=256,
+            total_seconds=1.25,
+            seconds_per_step=0.15,
+            job_id="job-1",
+        ),
         timings={"search": 0.01, "recommend": 0.02, "plan": 0.03, "render": 1.3},
     )

@@ -17,8 +17,9 @@ SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_client.py"
 
 def test_bench_client_smoke(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    result = subprocess.run([sys.executable, str(SCRIPT), "--smoke", "--json", str(out)],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--smoke", "--json", str(out)], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     figures = json.loads(out.read_text())
     start, search, previews = figures["start"], figures["search"], figures["previews"]

@@ -7,18 +7,18 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from concurrent import futures
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import grpc
 import pytest
 
 from client_tui.exit_codes import ExitCode
-from marquee.local_stack import LocalStack, free_port
 from client_tui.session import Session
-from tests.real_stack import ONE_THREAD, cli_env, watched_flags
+from marquee.local_stack import LocalStack, free_port
 from tests.client_tui.fake_servers import FakeStack, RenderBehaviour
+from tests.real_stack import ONE_THREAD, cli_env, watched_flags
 
 TOKEN = "tkn-9f8e7d6c5b4a"
 RUN = [sys.executable, "-m", "client_tui", "run"]
@@ -28,16 +28,31 @@ def _flags(addresses: dict[str, str]) -> list[str]:
     return [arg for name, address in addresses.items() for arg in (f"--{name}", address)]
 
 
-def run_cli(args: Sequence[str], timeout: float = 120, env: dict[str, str] | None = None,
-            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([*RUN, *args], capture_output=True, text=True, timeout=timeout,
-                            env=env or cli_env(), cwd=cwd)
+def run_cli(
+    args: Sequence[str], timeout: float = 120, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [*RUN, *args], capture_output=True, text=True, timeout=timeout, env=env or cli_env(), cwd=cwd
+    )
     assert "Traceback" not in result.stderr and "Traceback" not in result.stdout, result.stderr
     return result
 
 
-FLOW = [*watched_flags("Toy Story (1995)"), "--k", "3", "--planner", "offline", "--steps", "4",
-        "--size", "256x256", "--seed", "7", "--preview-every", "2"]
+FLOW = [
+    *watched_flags("Toy Story (1995)"),
+    "--k",
+    "3",
+    "--planner",
+    "offline",
+    "--steps",
+    "4",
+    "--size",
+    "256x256",
+    "--seed",
+    "7",
+    "--preview-every",
+    "2",
+]
 
 
 @pytest.mark.parametrize(
@@ -60,7 +75,9 @@ def test_bad_input_is_exit_2(args: list[str], message: str, module_fake_stack: F
 
 
 def test_unknown_title_and_bad_session_are_exit_2(module_fake_stack: FakeStack, tmp_path: Path) -> None:
-    result = run_cli([*_flags(module_fake_stack.addresses()), *watched_flags("Toy Story (2001)"), "--out", str(tmp_path)])
+    result = run_cli(
+        [*_flags(module_fake_stack.addresses()), *watched_flags("Toy Story (2001)"), "--out", str(tmp_path)]
+    )
     assert result.returncode == ExitCode.BAD_INPUT
     assert "'Toy Story (2001)' is not in the catalog. Closest: Toy Story (1995)" in result.stderr
     broken = tmp_path / "session.json"
@@ -111,14 +128,20 @@ def test_unimplemented_server_is_exit_4(module_fake_stack: FakeStack, tmp_path: 
 def guarded_recommender(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Iterator[LocalStack]:
     """The real recommender, requiring a bearer token."""
     logs = tmp_path_factory.mktemp("guarded")
-    stack = LocalStack({"recommender": []}, logs, env={**ONE_THREAD, "MARQUEE_AUTH_TOKEN": TOKEN,
-                                                       "MARQUEE_DATA_DIR": str(shared_data)}, grace_period=2.0)
+    stack = LocalStack(
+        {"recommender": []},
+        logs,
+        env={**ONE_THREAD, "MARQUEE_AUTH_TOKEN": TOKEN, "MARQUEE_DATA_DIR": str(shared_data)},
+        grace_period=2.0,
+    )
     stack.start(timeout=180)
     yield stack
     stack.stop()
 
 
-def test_missing_or_wrong_token_is_exit_5(guarded_recommender: LocalStack, module_fake_stack: FakeStack, tmp_path: Path) -> None:
+def test_missing_or_wrong_token_is_exit_5(
+    guarded_recommender: LocalStack, module_fake_stack: FakeStack, tmp_path: Path
+) -> None:
     addresses = {**module_fake_stack.addresses(), "recommender": guarded_recommender.addresses()["recommender"]}
     missing = run_cli([*_flags(addresses), *FLOW, "--out", str(tmp_path)])
     assert missing.returncode == ExitCode.AUTH
@@ -127,8 +150,9 @@ def test_missing_or_wrong_token_is_exit_5(guarded_recommender: LocalStack, modul
     assert wrong.returncode == ExitCode.AUTH and "does not match" in wrong.stderr
     assert "not-" + TOKEN not in wrong.stderr + wrong.stdout
     # With the token the search passes (and the rest runs on the module_fake_stack, which ask for none).
-    right = run_cli([*_flags(addresses), *FLOW, "--out", str(tmp_path / "ok")],
-                    env={**cli_env(), "MARQUEE_AUTH_TOKEN": TOKEN})
+    right = run_cli(
+        [*_flags(addresses), *FLOW, "--out", str(tmp_path / "ok")], env={**cli_env(), "MARQUEE_AUTH_TOKEN": TOKEN}
+    )
     assert right.returncode == ExitCode.OK, right.stderr
     assert TOKEN not in right.stderr + right.stdout + (tmp_path / "ok" / "session.json").read_text()
 
@@ -146,9 +170,21 @@ def test_cancel_is_exit_130_and_cancels_the_server_job(signum: int, tmp_path: Pa
     behaviour = RenderBehaviour(seconds_per_step=0.1)
     with FakeStack(behaviour) as stack:
         process = subprocess.Popen(
-            [*RUN, *_flags(stack.addresses()), *watched_flags("Toy Story (1995)"), "--steps", "200",
-             "--size", "64x64", "--out", str(tmp_path)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(),
+            [
+                *RUN,
+                *_flags(stack.addresses()),
+                *watched_flags("Toy Story (1995)"),
+                "--steps",
+                "200",
+                "--size",
+                "64x64",
+                "--out",
+                str(tmp_path),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=cli_env(),
         )
         # Signal once the render stream is flowing to the client (not after a guessed delay).
         for _ in range(1200):
@@ -156,7 +192,7 @@ def test_cancel_is_exit_130_and_cancels_the_server_job(signum: int, tmp_path: Pa
                 break
             time.sleep(0.05)
         process.send_signal(signum)
-        stdout, stderr = process.communicate(timeout=30)
+        _stdout, stderr = process.communicate(timeout=30)
         for _ in range(100):
             if behaviour.cancelled:
                 break

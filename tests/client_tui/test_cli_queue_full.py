@@ -8,23 +8,37 @@ from __future__ import annotations
 
 import subprocess
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import grpc
 import pytest
 
 from client_tui.exit_codes import ExitCode
-from marquee.local_stack import LocalStack
 from client_tui.session import Session
+from marquee.local_stack import LocalStack
 from marquee.v1 import common_pb2, render_pb2, render_pb2_grpc
-from tests.real_stack import ONE_THREAD, cli_command, cli_env
 from tests.paths import CREATILAYOUT_FIXTURES
+from tests.real_stack import ONE_THREAD, cli_command, cli_env
 
 pytestmark = pytest.mark.slow
 
-FLOW = ["--watched", "Toy Story (1995)", "--k", "3", "--planner", "offline", "--size", "64x64", "--seed", "5",
-        "--preview-every", "0", "--steps", "4"]
+FLOW = [
+    "--watched",
+    "Toy Story (1995)",
+    "--k",
+    "3",
+    "--planner",
+    "offline",
+    "--size",
+    "64x64",
+    "--seed",
+    "5",
+    "--preview-every",
+    "0",
+    "--steps",
+    "4",
+]
 QUEUE_FULL = "render queue full; retrying in"
 
 
@@ -33,9 +47,23 @@ def busy_render(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
     """A render server that takes one job at a time and turns every other one away."""
     logs = tmp_path_factory.mktemp("busy-render")
     stack = LocalStack(
-        {"render": ["--engine", "creatilayout", "--model", str(CREATILAYOUT_FIXTURES / "tiny" / "pipeline"),
-                    "--torch-threads", "1", "--queue-depth", "0", "--output-dir", str(logs / "renders")]},
-        logs, env=ONE_THREAD, grace_period=3.0,
+        {
+            "render": [
+                "--engine",
+                "creatilayout",
+                "--model",
+                str(CREATILAYOUT_FIXTURES / "tiny" / "pipeline"),
+                "--torch-threads",
+                "1",
+                "--queue-depth",
+                "0",
+                "--output-dir",
+                str(logs / "renders"),
+            ]
+        },
+        logs,
+        env=ONE_THREAD,
+        grace_period=3.0,
     )
     stack.start(timeout=180)
     yield stack
@@ -53,11 +81,17 @@ class QueueHog:
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._call: grpc.Future | None = None
         self.request = render_pb2.RenderRequest(
-            prompt="hog", title="Hog", width=512, height=512, steps=200, preview_interval=0, seed=1,
+            prompt="hog",
+            title="Hog",
+            width=512,
+            height=512,
+            steps=200,
+            preview_interval=0,
+            seed=1,
             objects=[render_pb2.RenderObject(phrase="thing", box=common_pb2.Box(x1=0.1, y1=0.1, x2=0.6, y2=0.6))],
         )
 
-    def __enter__(self) -> "QueueHog":
+    def __enter__(self) -> QueueHog:
         self._thread.start()
         assert self.running.wait(120), "the hog's job never started"
         return self
@@ -84,8 +118,9 @@ class QueueHog:
 
 
 def _start_cli(addresses: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(cli_command(addresses, *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=cli_env())
+    return subprocess.Popen(
+        cli_command(addresses, *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env()
+    )
 
 
 def test_a_full_queue_is_waited_for_then_the_render_succeeds(
@@ -129,8 +164,9 @@ def test_with_wait_0_a_full_queue_is_exit_7_with_the_session_saved(
     assert planned.layout is not None and planned.result is None
 
     # The hog is gone: the saved session renders on resume, with nothing recomputed before it.
-    resumed = subprocess.run(cli_command(addresses, "--resume", str(path)), capture_output=True, text=True, timeout=180,
-                             env=cli_env())
+    resumed = subprocess.run(
+        cli_command(addresses, "--resume", str(path)), capture_output=True, text=True, timeout=180, env=cli_env()
+    )
     assert resumed.returncode == ExitCode.OK, resumed.stderr
     done = Session.load(path)
     assert done.layout == planned.layout and done.result is not None and done.result.seed == 5

@@ -14,10 +14,10 @@ import pytest
 from client_tui.connections import Endpoints
 from client_tui.exit_codes import ExitCode
 from client_tui.gateway import Gateway
-from marquee.local_stack import LocalStack, free_port
-from client_tui.server_caps import PlannerCaps, planner_caps
 from client_tui.records import MovieRecord, Recommendation
+from client_tui.server_caps import PlannerCaps, planner_caps
 from client_tui.session import Session
+from marquee.local_stack import LocalStack, free_port
 from tests.real_stack import run_cli, watched_flags
 
 pytestmark = pytest.mark.slow
@@ -70,8 +70,9 @@ def test_a_scenario_the_person_typed_over_the_cap_is_exit_2_naming_the_flag(
 ) -> None:
     out = tmp_path / "out"
     typed = "A lighthouse keeper and a storm. " * 130  # 4,290 characters; the layout server takes 4,000
-    result = run_cli(real_stack.addresses(), *watched_flags("Toy Story (1995)"), "--scenario", typed, *RENDER,
-                     "--out", str(out))
+    result = run_cli(
+        real_stack.addresses(), *watched_flags("Toy Story (1995)"), "--scenario", typed, *RENDER, "--out", str(out)
+    )
     assert result.returncode == ExitCode.BAD_INPUT, result.stderr
     assert f"--scenario has {len(typed)} characters; the layout server takes at most 4000" in result.stderr
     # Reported before recommending or planning; the looked-up watched movies are saved.
@@ -82,8 +83,15 @@ def test_a_scenario_the_person_typed_over_the_cap_is_exit_2_naming_the_flag(
 
 
 def test_a_size_over_the_engine_cap_is_exit_2_before_any_work(real_stack: LocalStack, tmp_path: Path) -> None:
-    result = run_cli(real_stack.addresses(), *watched_flags("Toy Story (1995)"), *RENDER, "--size", "2048x1024",
-                     "--out", str(tmp_path / "out"))
+    result = run_cli(
+        real_stack.addresses(),
+        *watched_flags("Toy Story (1995)"),
+        *RENDER,
+        "--size",
+        "2048x1024",
+        "--out",
+        str(tmp_path / "out"),
+    )
     assert result.returncode == ExitCode.BAD_INPUT, result.stderr
     assert "--size 2048x1024 is over the render engine's cap of 1536x1536" in result.stderr
     assert "recommending" not in result.stderr

@@ -14,11 +14,11 @@ from client_tui.connections import AddressError, add_connection_arguments, endpo
 from client_tui.errors import ServerError, advice_for
 from client_tui.flow import InputError, resolve_watched
 from client_tui.gateway import Gateway, RenderRetry
-from marquee.local_stack import free_port
 from client_tui.retries import RetryPolicy, call_with_retry
 from client_tui.session import render_request
-from tests.client_tui.fixed_session import fixed_session
+from marquee.local_stack import free_port
 from tests.client_tui.fake_servers import FakeStack, RenderBehaviour
+from tests.client_tui.fixed_session import fixed_session
 from tests.tls_certs import make_certs
 
 FAST = RetryPolicy(attempts=3, first_delay=0.01, max_delay=0.02)
@@ -33,17 +33,27 @@ def _args(*argv: str) -> argparse.Namespace:
 def test_transport_flags_and_variables(tmp_path: Path) -> None:
     certs = make_certs(tmp_path)
     endpoints = endpoints_from_args(
-        _args("--render", "127.0.0.1:1,127.0.0.1:2", "--tls-ca-file", str(certs.ca),
-              "--tls-cert-file", str(certs.client_cert), "--tls-key-file", str(certs.client_key),
-              "--tls-server-name", "localhost"),
+        _args(
+            "--render",
+            "127.0.0.1:1,127.0.0.1:2",
+            "--tls-ca-file",
+            str(certs.ca),
+            "--tls-cert-file",
+            str(certs.client_cert),
+            "--tls-key-file",
+            str(certs.client_key),
+            "--tls-server-name",
+            "localhost",
+        ),
         {"MARQUEE_AUTH_TOKEN": "s3cret-token"},
     )
     assert endpoints.addresses["render"] == ["127.0.0.1:1", "127.0.0.1:2"]
     assert endpoints.tls is not None and endpoints.tls.cert_file == certs.client_cert
     assert endpoints.tls.server_name == "localhost"
     assert endpoints.token == "s3cret-token" and "s3cret-token" not in repr(endpoints)
-    from_env = endpoints_from_args(_args(), {"MARQUEE_CLIENT_TLS_CA_FILE": str(certs.ca),
-                                              "MARQUEE_TLS_CERT_FILE": str(certs.server_cert)})
+    from_env = endpoints_from_args(
+        _args(), {"MARQUEE_CLIENT_TLS_CA_FILE": str(certs.ca), "MARQUEE_TLS_CERT_FILE": str(certs.server_cert)}
+    )
     # The servers' own MARQUEE_TLS_* variables are not the client's.
     assert from_env.tls is not None and from_env.tls.cert_file is None
     flag_wins = endpoints_from_args(_args("--auth-token", "flag"), {"MARQUEE_AUTH_TOKEN": "env"})
@@ -169,7 +179,7 @@ async def test_resolve_watched_titles(fake_stack: FakeStack) -> None:
     async with Gateway(Endpoints.from_sources(fake_stack.addresses(), {}), FAST) as gateway:
         movies = await resolve_watched(gateway, ["toy story (1995)", "The Matrix", "Toy Story"])
         assert [m.movie_id for m in movies] == [1, 2571]
-        with pytest.raises(InputError, match="not in the catalog. Closest: Toy Story"):
+        with pytest.raises(InputError, match=r"not in the catalog. Closest: Toy Story"):
             await resolve_watched(gateway, ["Toy Story (2001)"])
         with pytest.raises(InputError, match="'Nothing Like It' is not in the catalog"):
             await resolve_watched(gateway, ["Nothing Like It"])

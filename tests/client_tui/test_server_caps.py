@@ -34,7 +34,10 @@ from marquee.v1 import common_pb2, layout_pb2
 def _oversized_context(caps: Caps) -> layout_pb2.PlanningContext:
     long_words = "a tale of " * 1000
     movie = common_pb2.Movie(
-        movie_id=1, title="T" * (MAX_MOVIE_TITLE_CHARS + 5), display_title="Long " * 100, year=1999,
+        movie_id=1,
+        title="T" * (MAX_MOVIE_TITLE_CHARS + 5),
+        display_title="Long " * 100,
+        year=1999,
         genres=[f"Genre{i}" + "x" * MAX_GENRE_CHARS for i in range(MAX_MOVIE_GENRES + 3)],
         plot=long_words[: caps.max_plot_chars + 18],
     )
@@ -50,8 +53,11 @@ def test_a_fitted_context_passes_the_layout_servers_checks(server: Caps) -> None
     with pytest.raises(InvalidArgument):
         check_context(context, server)  # what the client forwarded before it clipped
     advertised = layout_pb2.DescribePlannerResponse(
-        max_plot_chars=server.max_plot_chars, max_recommended_movies=server.max_recommended_movies,
-        max_genres=MAX_GENRES, max_genre_chars=MAX_GENRE_CHARS, max_movie_title_chars=MAX_MOVIE_TITLE_CHARS,
+        max_plot_chars=server.max_plot_chars,
+        max_recommended_movies=server.max_recommended_movies,
+        max_genres=MAX_GENRES,
+        max_genre_chars=MAX_GENRE_CHARS,
+        max_movie_title_chars=MAX_MOVIE_TITLE_CHARS,
         max_movie_genres=MAX_MOVIE_GENRES,
     )
     fitted = fit_context(context, PlannerCaps.from_proto(advertised))
@@ -67,11 +73,23 @@ def test_defaults_are_the_servers_defaults(clean_env: None) -> None:
     """A server that does not advertise a cap (0) is assumed to have its documented default."""
     settings = LayoutSettings(_cli_parse_args=False)
     caps = PlannerCaps.from_proto(layout_pb2.DescribePlannerResponse())
-    assert (caps.max_scenario_chars, caps.max_plot_chars, caps.max_system_instruction_chars,
-            caps.max_recommended_movies) == (settings.max_scenario_chars, settings.max_plot_chars,
-                                             settings.max_system_instruction_chars, settings.max_recommended_movies)
+    assert (
+        caps.max_scenario_chars,
+        caps.max_plot_chars,
+        caps.max_system_instruction_chars,
+        caps.max_recommended_movies,
+    ) == (
+        settings.max_scenario_chars,
+        settings.max_plot_chars,
+        settings.max_system_instruction_chars,
+        settings.max_recommended_movies,
+    )
     assert (caps.max_genres, caps.max_genre_chars, caps.max_movie_title_chars, caps.max_movie_genres) == (
-        MAX_GENRES, MAX_GENRE_CHARS, MAX_MOVIE_TITLE_CHARS, MAX_MOVIE_GENRES)
+        MAX_GENRES,
+        MAX_GENRE_CHARS,
+        MAX_MOVIE_TITLE_CHARS,
+        MAX_MOVIE_GENRES,
+    )
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from client_tui.scenario import default_scenario, top_genres
 from client_tui.records import MovieRecord, global_prompt
+from client_tui.scenario import default_scenario, top_genres
 from client_tui.session import Session, SessionError, planning_context, render_request
 from tests.client_tui.fixed_session import fixed_session
 
@@ -86,7 +86,9 @@ def test_render_request_from_session() -> None:
     request = render_request(session)
     assert request.prompt == session.global_prompt
     assert [o.phrase for o in request.objects] == [
-        "cowboy doll, worried frown", "space ranger, wings spread", "board game, glowing dice"
+        "cowboy doll, worried frown",
+        "space ranger, wings spread",
+        "board game, glowing dice",
     ]
     assert request.objects[0].box.x2 == pytest.approx(0.55)
     assert (request.steps, request.width, request.height, request.seed) == (8, 256, 256, 7)

@@ -8,8 +8,8 @@ import json
 from client_tui.records import MovieRecord
 from client_tui.session import Session
 from client_tui.summary import summary_sections
-from tests.client_tui.fixed_session import fixed_session
 from tests.client_tui.fake_servers import CATALOG, movie
+from tests.client_tui.fixed_session import fixed_session
 
 
 def _made(session: Session) -> Session:
@@ -82,9 +82,7 @@ def test_edits_after_planning_or_rendering() -> None:
     assert session.stale_steps() == {"image": "the global prompt changed after the image was rendered"}
     session.record_rendered()
     session.render.steps = 30
-    assert session.stale_steps() == {
-        "image": "the render settings changed after the image was rendered (steps 8 → 30)"
-    }
+    assert session.stale_steps() == {"image": "the render settings changed after the image was rendered (steps 8 → 30)"}
 
 
 def test_stale_state_survives_save_and_load() -> None:

@@ -48,8 +48,11 @@ def test_summary_regions_hold_the_images_in_the_seed_arrangement() -> None:
     assert on_white[1] >= max(text[3], image[3]) and on_image[1] == on_white[1]
     assert on_white[2] <= on_image[0]
     # Each region shows what it claims (resized), not something else.
-    for name, picture in (("image", images.image), ("layout_on_white", images.layout_on_white),
-                          ("layout_on_image", images.layout_on_image)):
+    for name, picture in (
+        ("image", images.image),
+        ("layout_on_white", images.layout_on_white),
+        ("layout_on_image", images.layout_on_image),
+    ):
         assert np.abs(_crop(page, regions[name]) - _resized(picture, regions[name])).mean() < 2.0, name
     assert np.abs(_crop(page, image) - _resized(images.layout_on_white, image)).mean() > 50
     # The text block has ink, the margin right of it none.
@@ -62,11 +65,19 @@ def test_summary_text_names_every_part() -> None:
     sections = compose_summary(session, _images()).record.sections
     flat = "\n".join(line for lines in sections.values() for line in lines)
     assert list(sections)[:2] == ["Watched", "Recommended (k=3, fake-sasrec v1)"]
-    for expected in ("Toy Story (1995)", "Jumanji (1995)", "1. Toy Story 2 (1999) — score 4.50",
-                     "Title: Toys After Dark", "1. cowboy doll — worried frown  [0.05, 0.20, 0.55, 0.95]",
-                     "Planned by: offline planner (auto asked)", session.global_prompt,
-                     "Engine: fake", "Seed 7 · 8 steps · guidance 7 · 256×256", "render 1.30 s",
-                     "Woody is stolen."):
+    for expected in (
+        "Toy Story (1995)",
+        "Jumanji (1995)",
+        "1. Toy Story 2 (1999) — score 4.50",
+        "Title: Toys After Dark",
+        "1. cowboy doll — worried frown  [0.05, 0.20, 0.55, 0.95]",
+        "Planned by: offline planner (auto asked)",
+        session.global_prompt,
+        "Engine: fake",
+        "Seed 7 · 8 steps · guidance 7 · 256×256",
+        "render 1.30 s",
+        "Woody is stolen.",
+    ):
         assert expected in flat, expected
 
 
@@ -104,9 +115,13 @@ def test_export_writes_fixed_names_and_reads_back(tmp_path: Path) -> None:
     assert (folder / "summary.pdf").read_bytes().startswith(b"%PDF-")
     assert Image.open(folder / "summary.png").size == tuple(exported.summary.record.size)
     raw = json.loads((folder / "session.json").read_text())
-    assert raw["files"] == {"image": "final.png", "layout_on_image": "layout_on_image.png",
-                            "layout_on_white": "layout_on_white.png", "summary_png": "summary.png",
-                            "summary_pdf": "summary.pdf"}
+    assert raw["files"] == {
+        "image": "final.png",
+        "layout_on_image": "layout_on_image.png",
+        "layout_on_white": "layout_on_white.png",
+        "summary_png": "summary.png",
+        "summary_pdf": "summary.pdf",
+    }
     assert raw["summary"]["regions"]["image"] == exported.summary.record.regions["image"]
     loaded = Session.load(folder / "session.json")
     back = load_images(loaded, folder)
@@ -119,7 +134,7 @@ def test_export_writes_fixed_names_and_reads_back(tmp_path: Path) -> None:
 def test_session_file_names_are_not_trusted(tmp_path: Path) -> None:
     session = fixed_session()
     session.files.image = "../../etc/passwd"
-    with pytest.raises(SessionError, match="files.image must be 'final.png'"):
+    with pytest.raises(SessionError, match=r"files.image must be 'final.png'"):
         load_images(session, tmp_path)
     session.files.image = "final.png"
     with pytest.raises(SessionError, match="cannot be read"):
@@ -166,9 +181,20 @@ def test_pdf_carries_the_text_and_images_on_a4_or_letter(tmp_path: Path, paper: 
     for page in reader.pages:
         assert (float(page.mediabox.width), float(page.mediabox.height)) == pytest.approx(PAGE_POINTS[paper], abs=0.01)
     text = "\n".join(page.extract_text() for page in reader.pages)
-    for expected in ("Marquee — process summary: Toys After Dark", "Watched", "Toy Story (1995)",
-                     "Recommended (k=3, fake-sasrec v1)", "Scenario", "Woody is stolen.", "Layout",
-                     "1. cowboy doll — worried frown", "Global prompt", "Render", "Engine: fake", "Timings"):
+    for expected in (
+        "Marquee — process summary: Toys After Dark",
+        "Watched",
+        "Toy Story (1995)",
+        "Recommended (k=3, fake-sasrec v1)",
+        "Scenario",
+        "Woody is stolen.",
+        "Layout",
+        "1. cowboy doll — worried frown",
+        "Global prompt",
+        "Render",
+        "Engine: fake",
+        "Timings",
+    ):
         assert expected in text, expected
     assert reader.metadata.title == "Marquee — process summary: Toys After Dark"
     # The final image and both layout pictures, embedded whole (not one picture of a page).
@@ -207,6 +233,7 @@ def test_long_text_flows_onto_more_pages(tmp_path: Path) -> None:
 
 # -- the draft engine's notice, from the real render server to the summary --------------------
 
+
 async def test_draft_notice_and_box_colours_reach_the_summary(tmp_path: Path) -> None:
     """The real render server (draft engine) renders the session's layout; the summary says what
     the picture is (banner, Render section, PDF), and box N has the same colour in the server's
@@ -240,7 +267,7 @@ async def test_draft_notice_and_box_colours_reach_the_summary(tmp_path: Path) ->
     assert np.array_equal(np.asarray(client_white), np.asarray(server_white))
     assert session.layout is not None
     for index, obj in enumerate(session.layout.objects):
-        left, top, right, bottom = pixel_box(obj.box.as_list(), 256, 256)
+        _left, _top, right, bottom = pixel_box(obj.box.as_list(), 256, 256)
         # The bottom-right corner of each outline (labels sit elsewhere here) is the box's colour.
         assert server_white.getpixel((right, bottom)) == box_colour(index)
         region = summary.record.regions["layout_on_white"]

@@ -8,8 +8,8 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pytest
@@ -17,11 +17,11 @@ from PIL import Image
 from textual.widgets import Input
 
 from client_tui.connections import Endpoints
-from marquee.local_stack import LocalStack
 from client_tui.session import Session
-from tests.real_stack import ONE_THREAD
+from marquee.local_stack import LocalStack
 from tests.client_tui.console.helpers import all_serving, make_console, wait_for
 from tests.paths import CREATILAYOUT_FIXTURES
+from tests.real_stack import ONE_THREAD
 
 pytestmark = pytest.mark.slow
 
@@ -35,9 +35,23 @@ def tiny_render(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         pytest.fail(f"{TINY_PIPELINE} is missing: the suite expects ../shared beside the clone")
     logs = tmp_path_factory.mktemp("tiny-render")
     stack = LocalStack(
-        {"render": ["--engine", "creatilayout", "--model", str(TINY_PIPELINE), "--device", "cpu",
-                    "--torch-threads", "1", "--output-dir", str(logs / "renders")]},
-        logs, env=ONE_THREAD, grace_period=3.0,
+        {
+            "render": [
+                "--engine",
+                "creatilayout",
+                "--model",
+                str(TINY_PIPELINE),
+                "--device",
+                "cpu",
+                "--torch-threads",
+                "1",
+                "--output-dir",
+                str(logs / "renders"),
+            ]
+        },
+        logs,
+        env=ONE_THREAD,
+        grace_period=3.0,
     )
     stack.start(timeout=240)
     yield stack
@@ -55,8 +69,13 @@ def _addresses(real_stack: LocalStack, engine: str, tiny: LocalStack | None) -> 
 def _run(addresses: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MARQUEE_")}
     flags = [a for name, address in addresses.items() for a in (f"--{name}", address)]
-    result = subprocess.run([sys.executable, "-m", "client_tui", "run", *flags, *args],
-                            capture_output=True, text=True, timeout=300, env={**env, **ONE_THREAD})
+    result = subprocess.run(
+        [sys.executable, "-m", "client_tui", "run", *flags, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**env, **ONE_THREAD},
+    )
     assert "Traceback" not in result.stderr
     return result
 
@@ -67,9 +86,29 @@ def _pixels(path: Path) -> np.ndarray:
 
 def test_cli_whole_flow_and_resume_with_the_draft_engine(real_stack: LocalStack, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = _run(real_stack.addresses(), "--watched", "Toy Story (1995)", "--watched", "Aladdin (1992)",
-                  "--k", "5", "--planner", "auto", "--steps", "10", "--guidance", "6.5", "--size", "512x384",
-                  "--seed", "7", "--preview-every", "2", "--out", str(out))
+    result = _run(
+        real_stack.addresses(),
+        "--watched",
+        "Toy Story (1995)",
+        "--watched",
+        "Aladdin (1992)",
+        "--k",
+        "5",
+        "--planner",
+        "auto",
+        "--steps",
+        "10",
+        "--guidance",
+        "6.5",
+        "--size",
+        "512x384",
+        "--seed",
+        "7",
+        "--preview-every",
+        "2",
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(out / "summary.png")
     assert "render: 100%" in result.stderr  # the progress bar ran to the end
@@ -93,8 +132,10 @@ def test_cli_whole_flow_and_resume_with_the_draft_engine(real_stack: LocalStack,
     page = Image.open(out / "summary.png").convert("RGB")
     left, top, right, bottom = session.summary.regions["image"]
     shown = np.asarray(page.crop((left, top, right, bottom)), dtype=np.int16)
-    expected = np.asarray(Image.open(out / "final.png").convert("RGB").resize(
-        (right - left, bottom - top), Image.Resampling.LANCZOS), dtype=np.int16)
+    expected = np.asarray(
+        Image.open(out / "final.png").convert("RGB").resize((right - left, bottom - top), Image.Resampling.LANCZOS),
+        dtype=np.int16,
+    )
     assert np.abs(shown - expected).mean() < 2.0
     text = json.dumps(session.summary.sections)
     for movie in session.watched + [r.movie for r in session.recommendations]:
@@ -110,8 +151,15 @@ def test_cli_whole_flow_and_resume_with_the_draft_engine(real_stack: LocalStack,
     assert second.result is not None and second.result.seed == 7 and second.result.job_id != session.result.job_id
     assert np.abs(_pixels(again / "final.png") - _pixels(out / "final.png")).mean() < 1.0
     # Flags override the saved render settings.
-    bigger = _run(real_stack.addresses(), "--resume", str(out / "session.json"), "--size", "256x256",
-                  "--out", str(tmp_path / "bigger"))
+    bigger = _run(
+        real_stack.addresses(),
+        "--resume",
+        str(out / "session.json"),
+        "--size",
+        "256x256",
+        "--out",
+        str(tmp_path / "bigger"),
+    )
     assert bigger.returncode == 0 and Image.open(tmp_path / "bigger" / "final.png").size == (256, 256)
 
 
@@ -119,9 +167,25 @@ def test_cli_whole_flow_with_the_tiny_creatilayout_pipeline(
     real_stack: LocalStack, tiny_render: LocalStack, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    result = _run(_addresses(real_stack, "creatilayout", tiny_render), "--watched", "Toy Story (1995)",
-                  "--k", "3", "--planner", "offline", "--steps", "4", "--size", "64x64", "--seed", "11",
-                  "--preview-every", "1", "--out", str(out))
+    result = _run(
+        _addresses(real_stack, "creatilayout", tiny_render),
+        "--watched",
+        "Toy Story (1995)",
+        "--k",
+        "3",
+        "--planner",
+        "offline",
+        "--steps",
+        "4",
+        "--size",
+        "64x64",
+        "--seed",
+        "11",
+        "--preview-every",
+        "1",
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr
     session = Session.load(out / "session.json")
     assert session.result is not None and session.result.engine == "creatilayout"
@@ -140,8 +204,11 @@ async def test_console_whole_flow(
     async with app.run_test(size=(150, 48)) as pilot:
         await all_serving(pilot)
         await pilot.press(*"toy story")
-        await wait_for(pilot, lambda: any(m.display_title == "Toy Story (1995)" for m in app.watched_step.results),
-                       what="search results")
+        await wait_for(
+            pilot,
+            lambda: any(m.display_title == "Toy Story (1995)" for m in app.watched_step.results),
+            what="search results",
+        )
         index = next(i for i, m in enumerate(app.watched_step.results) if m.display_title == "Toy Story (1995)")
         assert index < 3  # the title is among the first matches
         app.watched_step.results = [app.watched_step.results[index]]
@@ -159,17 +226,20 @@ async def test_console_whole_flow(
         generation = app.layout_step.validation_generation
         app.query_one("#obj-0-x1", Input).value = "0.9"
         app.query_one("#obj-0-x2", Input).value = "0.1"
-        await wait_for(pilot, lambda: app.layout_step.validation_generation > generation and app.session.problems,
-                       what="validation problems")
+        await wait_for(
+            pilot,
+            lambda: app.layout_step.validation_generation > generation and app.session.problems,
+            what="validation problems",
+        )
         assert any(p.field.startswith("objects[0]") for p in app.session.problems)
         app.query_one("#obj-0-x1", Input).value = "0.0"
         app.query_one("#obj-0-x2", Input).value = "1.0"
-        await wait_for(pilot, lambda: not [p for p in app.session.problems if p.field.startswith("objects[0]")],
-                       what="box fixed")
+        await wait_for(
+            pilot, lambda: not [p for p in app.session.problems if p.field.startswith("objects[0]")], what="box fixed"
+        )
         await pilot.press("f4")
         size = "64" if engine == "creatilayout" else "256"
-        for key, value in (("steps", "4"), ("width", size), ("height", size), ("seed", "5"),
-                           ("preview_interval", "1")):
+        for key, value in (("steps", "4"), ("width", size), ("height", size), ("seed", "5"), ("preview_interval", "1")):
             app.query_one(f"#param-{key}", Input).value = value
         await pilot.press("f8")
         await wait_for(pilot, lambda: app.render_step.render_generation == 1, timeout=120, what="render")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from textual.pilot import Pilot
 
+from client_tui.connections import Endpoints
 from client_tui.console.app import MarqueeConsole
 from client_tui.console.image_modes import image_widget_class
-from client_tui.connections import Endpoints
 from client_tui.session import Session
 
 
@@ -29,8 +29,11 @@ async def wait_for(pilot: Pilot, predicate: Callable[[], object], timeout: float
 async def all_serving(pilot: Pilot) -> None:
     app = pilot.app
     assert isinstance(app, MarqueeConsole)
-    await wait_for(pilot, lambda: len(app.server_states) == 3 and all(s.ok for s in app.server_states.values()),
-                   what="every server SERVING")
+    await wait_for(
+        pilot,
+        lambda: len(app.server_states) == 3 and all(s.ok for s in app.server_states.values()),
+        what="every server SERVING",
+    )
 
 
 def notifications(app: MarqueeConsole) -> list[str]:

@@ -8,14 +8,14 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input, Select, Static
 
+from client_tui.connections import Endpoints
 from client_tui.console.app import MarqueeConsole
 from client_tui.console.layout_editor import ObjectRow
-from marquee.local_stack import LocalStack
-from client_tui.connections import Endpoints
 from client_tui.server_caps import PlannerCaps
-from tests.client_tui.fixed_session import fixed_session
+from marquee.local_stack import LocalStack
 from tests.client_tui.console.helpers import all_serving, make_console, wait_for
 from tests.client_tui.fake_servers import FakeStack
+from tests.client_tui.fixed_session import fixed_session
 
 SIZE = (150, 48)
 
@@ -62,13 +62,21 @@ async def test_real_servers_long_plots_a_failed_plan_caps_and_the_draft_notice(r
     app = make_console(Endpoints.from_sources(real_stack.addresses(), {}))
     async with app.run_test(size=SIZE) as pilot:
         await all_serving(pilot)
-        await wait_for(pilot, lambda: app.planner_info is not None and app.engine_info is not None,
-                       timeout=30, what="DescribePlanner and DescribeEngine")
+        await wait_for(
+            pilot,
+            lambda: app.planner_info is not None and app.engine_info is not None,
+            timeout=30,
+            what="DescribePlanner and DescribeEngine",
+        )
         caps = PlannerCaps.from_proto(app.planner_info)
         # Titanic's recommendations carry plots over the planner's cap (the CLI's reported case).
         await pilot.press(*"titanic")
-        await wait_for(pilot, lambda: any(m.label == "Titanic (1997)" for m in app.watched_step.results),
-                       timeout=20, what="Titanic (1997) found")
+        await wait_for(
+            pilot,
+            lambda: any(m.label == "Titanic (1997)" for m in app.watched_step.results),
+            timeout=20,
+            what="Titanic (1997) found",
+        )
         await pilot.press("down")
         index = next(i for i, m in enumerate(app.watched_step.results) if m.label == "Titanic (1997)")
         await pilot.press(*["down"] * index, "enter")
@@ -90,8 +98,12 @@ async def test_real_servers_long_plots_a_failed_plan_caps_and_the_draft_notice(r
         app.query_one("#planner", Select).value = "offline"
         await wait_for(pilot, lambda: app.session.planner == "offline")
         await pilot.press("f7")
-        await wait_for(pilot, lambda: app.session.layout is not None and len(app.query(ObjectRow)) >= 3,
-                       timeout=60, what="offline plan")
+        await wait_for(
+            pilot,
+            lambda: app.session.layout is not None and len(app.query(ObjectRow)) >= 3,
+            timeout=60,
+            what="offline plan",
+        )
         assert "Planned by the offline planner" in _text(app, "#plan-note")
         # A title typed past the render server's cap is marked at the field as it is typed.
         limit = app.engine_info.max_title_chars
@@ -109,8 +121,12 @@ async def test_real_servers_long_plots_a_failed_plan_caps_and_the_draft_notice(r
         for field, value in (("width", "64"), ("height", "64"), ("steps", "2"), ("preview_interval", "0")):
             app.query_one(f"#param-{field}", Input).value = value
         await pilot.press("f8")
-        await wait_for(pilot, lambda: app.session.result is not None and app.summary_step.summary_generation > 0,
-                       timeout=60, what="draft render and summary")
+        await wait_for(
+            pilot,
+            lambda: app.session.result is not None and app.summary_step.summary_generation > 0,
+            timeout=60,
+            what="draft render and summary",
+        )
         assert app.session.result.engine == "draft" and app.session.result.notice
         assert "layout mock-up" in _text(app, "#engine-notice")
         assert app.query_one("#engine-notice").display

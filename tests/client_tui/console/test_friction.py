@@ -15,9 +15,9 @@ from client_tui.console import summary_step
 from client_tui.console.app import MarqueeConsole
 from client_tui.console.layout_editor import ObjectRow
 from client_tui.summary import SummaryImages
-from tests.client_tui.fixed_session import fixed_session
 from tests.client_tui.console.helpers import all_serving, make_console, wait_for
 from tests.client_tui.fake_servers import FakeStack, frame
+from tests.client_tui.fixed_session import fixed_session
 
 
 def _visible(app: MarqueeConsole, widget: Widget) -> bool:
@@ -39,7 +39,9 @@ async def test_down_moves_from_the_search_box_into_the_matches(fake_stack: FakeS
         matches = app.query_one("#watched-results", OptionList)
         assert app.focused is matches and matches.highlighted == 0
         await pilot.press("down", "enter")
-        await wait_for(pilot, lambda: [m.movie_id for m in app.session.watched] == [app.watched_step.results[1].movie_id])
+        await wait_for(
+            pilot, lambda: [m.movie_id for m in app.session.watched] == [app.watched_step.results[1].movie_id]
+        )
 
 
 async def test_the_footer_lists_the_flow_keys(fake_stack: FakeStack) -> None:
@@ -52,7 +54,7 @@ async def test_the_footer_lists_the_flow_keys(fake_stack: FakeStack) -> None:
             keys = app.query("FooterKey")
             return {k.key: k.description for k in keys if k.key in wanted and _visible(app, k)}  # type: ignore[attr-defined]
 
-        await wait_for(pilot, lambda: shown() == wanted, what=f"F6-F9 visible in the footer at 100 columns")
+        await wait_for(pilot, lambda: shown() == wanted, what="F6-F9 visible in the footer at 100 columns")
 
 
 async def test_the_layout_editor_is_usable_at_100_by_30(fake_stack: FakeStack) -> None:

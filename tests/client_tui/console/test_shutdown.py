@@ -5,7 +5,8 @@ with NoMatches from the layout validation that answered during exit)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 from textual.widgets import Input
@@ -18,8 +19,9 @@ from tests.client_tui.fixed_session import fixed_session
 SIZE = (150, 48)
 
 
-def hold_until_gone(call: Callable[..., Awaitable[Any]], app: MarqueeConsole, selector: str,
-                    seen: list[str]) -> Callable[..., Awaitable[Any]]:
+def hold_until_gone(
+    call: Callable[..., Awaitable[Any]], app: MarqueeConsole, selector: str, seen: list[str]
+) -> Callable[..., Awaitable[Any]]:
     """`call`, whose answer is held back until the widget `selector` has left the screen."""
     widget = app.query_one(selector)
 
@@ -37,14 +39,16 @@ def hold_until_gone(call: Callable[..., Awaitable[Any]], app: MarqueeConsole, se
 async def _search_pending(app: MarqueeConsole, pilot: Any, seen: list[str]) -> None:
     assert app.gateway is not None
     app.gateway.search_movies = hold_until_gone(  # type: ignore[method-assign]
-        app.gateway.search_movies, app, "#watched-results", seen)
+        app.gateway.search_movies, app, "#watched-results", seen
+    )
     app.watched_step.search_input.value = "star"  # one query, one call
 
 
 async def _validation_pending(app: MarqueeConsole, pilot: Any, seen: list[str]) -> None:
     assert app.gateway is not None
     app.gateway.validate_layout = hold_until_gone(  # type: ignore[method-assign]
-        app.gateway.validate_layout, app, "#problems", seen)
+        app.gateway.validate_layout, app, "#problems", seen
+    )
     await pilot.press("f3")
     app.query_one("#obj-2-y1", Input).value = "0.9"
 

@@ -9,9 +9,9 @@ from textual.pilot import Pilot
 
 from client_tui.console.app import MarqueeConsole
 from client_tui.summary import SummaryImages
-from tests.client_tui.fixed_session import fixed_session
 from tests.client_tui.console.helpers import all_serving, make_console, wait_for
 from tests.client_tui.fake_servers import FakeStack
+from tests.client_tui.fixed_session import fixed_session
 
 TERMINAL = (140, 44)
 

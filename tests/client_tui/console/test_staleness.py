@@ -13,9 +13,9 @@ from client_tui.console.app import MarqueeConsole
 from client_tui.console.stale_notice import StaleNotice
 from client_tui.session import Session
 from client_tui.summary import SummaryImages
-from tests.client_tui.fixed_session import fixed_session
 from tests.client_tui.console.helpers import all_serving, make_console, notifications, wait_for
 from tests.client_tui.fake_servers import FakeStack, frame
+from tests.client_tui.fixed_session import fixed_session
 
 SIZE = (150, 48)
 #: Each step's notice, as the tab that shows it.
@@ -59,8 +59,11 @@ async def _add_matrix(pilot: Pilot, app: MarqueeConsole) -> None:
     await pilot.press("f1")
     app.watched_step.search_input.focus()
     await pilot.press(*"matrix")
-    await wait_for(pilot, lambda: app.watched_step.results and app.watched_step.results[0].movie_id == 2571,
-                   what="matrix in the results")
+    await wait_for(
+        pilot,
+        lambda: app.watched_step.results and app.watched_step.results[0].movie_id == 2571,
+        what="matrix in the results",
+    )
     await pilot.press("enter")
     await wait_for(pilot, lambda: [m.movie_id for m in app.session.watched] == [1, 2, 2571])
 
@@ -127,8 +130,11 @@ async def test_export_and_a_saved_session_keep_the_stale_state(fake_stack: FakeS
         await all_serving(pilot)
         await _add_matrix(pilot, app)
         app.summary_step.export(tmp_path)
-        await wait_for(pilot, lambda: (tmp_path / "session.json").exists() and any(
-            "Exported into" in n for n in notifications(app)), what="export")
+        await wait_for(
+            pilot,
+            lambda: (tmp_path / "session.json").exists() and any("Exported into" in n for n in notifications(app)),
+            what="export",
+        )
         note = next(n for n in notifications(app) if "Exported into" in n)
         assert "marked out of date: recommendations, scenario, layout, image" in note
     saved = Session.load(tmp_path / "session.json")
@@ -137,9 +143,12 @@ async def test_export_and_a_saved_session_keep_the_stale_state(fake_stack: FakeS
     # Opened again in a new console: every step says it at once.
     reopened = make_console(fake_stack.endpoints(), session_path=tmp_path / "session.json")
     async with reopened.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: [m.movie_id for m in reopened.session.watched] == [1, 2, 2571],
-                       what="session opened")
+        await wait_for(
+            pilot, lambda: [m.movie_id for m in reopened.session.watched] == [1, 2, 2571], what="session opened"
+        )
         seen = await _notices_on_every_step(pilot, reopened)
-        assert all("Recommendations were made from 2 watched movies; the list now has 3." in seen[k]
-                   for k in ("f1", "f2", "f5"))
+        assert all(
+            "Recommendations were made from 2 watched movies; the list now has 3." in seen[k]
+            for k in ("f1", "f2", "f5")
+        )
         assert all(seen.values())

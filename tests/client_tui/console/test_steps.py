@@ -16,9 +16,9 @@ from client_tui.export import export_session
 from client_tui.session import Session
 from client_tui.summary import SummaryImages
 from layout_server.prompting import DEFAULT_SYSTEM_INSTRUCTION
-from tests.client_tui.fixed_session import fixed_session
 from tests.client_tui.console.helpers import all_serving, make_console, notifications, wait_for
 from tests.client_tui.fake_servers import FakeStack, frame
+from tests.client_tui.fixed_session import fixed_session
 
 SIZE = (150, 48)
 
@@ -98,8 +98,11 @@ async def test_plan_draw_edit_and_validate(fake_stack: FakeStack) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await all_serving(pilot)
         await pilot.press("f3", "f7")
-        await wait_for(pilot, lambda: app.session.layout is not None and len(app.query(ObjectRow)) == 3,
-                       what="planned layout in the editor")
+        await wait_for(
+            pilot,
+            lambda: app.session.layout is not None and len(app.query(ObjectRow)) == 3,
+            what="planned layout in the editor",
+        )
         assert "offline planner (auto asked)" in str(app.query_one("#plan-note", Static).render())
         canvas = app.query_one(LayoutCanvas)
         drawn = str(canvas.render())
@@ -127,8 +130,11 @@ async def test_plan_draw_edit_and_validate(fake_stack: FakeStack) -> None:
         # Remove one object: too few. What was typed in the other rows stays.
         await pilot.click("#obj-2-remove")
         await wait_for(pilot, lambda: len(app.query(ObjectRow)) == 2)
-        await wait_for(pilot, lambda: "a layout needs 3 to 5 objects, it has 2"
-                       in str(app.query_one("#problems", Static).render()), what="object count problem")
+        await wait_for(
+            pilot,
+            lambda: "a layout needs 3 to 5 objects, it has 2" in str(app.query_one("#problems", Static).render()),
+            what="object count problem",
+        )
         assert app.query_one("#obj-1-y1", Input).value == "abc"
         assert "y1 of object 2 must be a number" in str(app.query_one("#problems", Static).render())
         await pilot.click("#add-object")
@@ -173,8 +179,9 @@ async def test_server_down_keeps_work_and_shows_state(fake_stack: FakeStack) -> 
         await all_serving(pilot)
         fake_stack.servers["recommender"].stop(grace=None)
         badge = app.query_one("#badge-recommender", ServerBadge)
-        await wait_for(pilot, lambda: badge.state is not None and badge.state.status == "unreachable",
-                       what="badge unreachable")
+        await wait_for(
+            pilot, lambda: badge.state is not None and badge.state.status == "unreachable", what="badge unreachable"
+        )
         assert "recommender unreachable" in str(badge.render())
         await pilot.press("f2", "f6")
         await wait_for(pilot, lambda: any("Cannot reach the recommender server" in n for n in notifications(app)))
@@ -186,9 +193,21 @@ async def test_command_palette_reaches_every_step(fake_stack: FakeStack) -> None
     app = make_console(fake_stack.endpoints())
     async with app.run_test(size=SIZE) as pilot:
         titles = [c.title for c in console_commands(app)]
-        for title in ("Go to Watched", "Go to Recommendations", "Go to Scenario & layout", "Go to Render",
-                      "Go to Summary", "Recommend", "Plan layout", "Render", "Cancel render",
-                      "Compose summary", "Export", "Save session", "Open session"):
+        for title in (
+            "Go to Watched",
+            "Go to Recommendations",
+            "Go to Scenario & layout",
+            "Go to Render",
+            "Go to Summary",
+            "Recommend",
+            "Plan layout",
+            "Render",
+            "Cancel render",
+            "Compose summary",
+            "Export",
+            "Save session",
+            "Open session",
+        ):
             assert title in titles
         await pilot.press("ctrl+p")
         await pilot.press(*"go to render")
@@ -263,8 +282,9 @@ async def test_preview_frames_never_block_keys(fake_stack: FakeStack) -> None:
 async def test_open_session_restores_every_step_and_exports(fake_stack: FakeStack, tmp_path: Path) -> None:
     session = fixed_session()
     final = frame(256, 256, 8, 8)
-    export_session(session, SummaryImages(image=final, layout_on_image=final, layout_on_white=final),
-                   tmp_path / "saved")
+    export_session(
+        session, SummaryImages(image=final, layout_on_image=final, layout_on_white=final), tmp_path / "saved"
+    )
     app = make_console(fake_stack.endpoints(), session_path=tmp_path / "saved" / "session.json")
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.session.session_id == "0123456789ab", what="session opened")

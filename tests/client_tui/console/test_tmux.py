@@ -11,8 +11,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -35,8 +35,13 @@ class Tmux:
         self.env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
 
     def __call__(self, *args: str) -> str:
-        result = subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", *args],
-                                capture_output=True, text=True, timeout=10, env=self.env)
+        result = subprocess.run(
+            ["tmux", "-L", self.socket, "-f", "/dev/null", *args],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            env=self.env,
+        )
         return result.stdout
 
     def screen(self) -> str:
@@ -74,8 +79,10 @@ def tmux() -> Iterator[Tmux]:
 def test_console_in_tmux(real_stack: LocalStack, tmux: Tmux, tmp_path: Path) -> None:
     flags = " ".join(f"--{name} {address}" for name, address in real_stack.addresses().items())
     exit_file = tmp_path / "exit-code"
-    command = (f"cd {shlex.quote(str(tmp_path))} && {shlex.quote(sys.executable)} -m client_tui {flags} "
-               f"--out-dir {shlex.quote(str(tmp_path / 'export'))}; echo $? > {shlex.quote(str(exit_file))}")
+    command = (
+        f"cd {shlex.quote(str(tmp_path))} && {shlex.quote(sys.executable)} -m client_tui {flags} "
+        f"--out-dir {shlex.quote(str(tmp_path / 'export'))}; echo $? > {shlex.quote(str(exit_file))}"
+    )
     tmux("new-session", "-d", "-s", "console", "-x", "150", "-y", "46", command)
 
     tmux.wait_for("Search the catalog")
