@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 BUF_VERSION := 1.75.0
 BUF := .tools/node_modules/.bin/buf
 
-.PHONY: install lock demo test bench protos lint train eval clean gpu-wheels
+.PHONY: install lock demo test bench protos lint lint-python train eval clean gpu-wheels
 
 $(VENV)/bin/python:
 	$(PYTHON_BASE) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -44,8 +44,10 @@ install: $(STAMP)
 demo: install
 	$(PY) -m client_tui demo
 
-test: install
-	$(PY) -m pytest -q -p no:cacheprovider --durations=40
+# Lint first (seconds), then every test on every core (-n logical: a 2-vCPU machine may report
+# one physical core).
+test: install lint-python
+	$(PY) -m pytest -q -p no:cacheprovider -n logical --durations=40
 
 # Long measurements stay out of `make test` (which runs each script with --smoke).
 bench: install
@@ -57,7 +59,13 @@ protos: install
 $(BUF):
 	npm install --silent --no-audit --no-fund --prefix .tools @bufbuild/buf@$(BUF_VERSION)
 
-lint: $(BUF)
+# ruff (lint + format) and mypy on the four packages and the tests, as pyproject.toml configures them.
+lint-python: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+lint: lint-python $(BUF)
 	cd protos && ../$(BUF) lint
 
 # Wheels the GPU machine lacks for the render path (it has Python 3.12, torch and transformers, no
