@@ -8,13 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from layout_server.genre_vocabulary import LOOKS, canonical_genre
-from layout_server.layout_rules import (
-    ForbiddenNames,
-    is_style_word,
-    names_in_plot,
-    style_word_of,
-    validate_layout,
-)
+from layout_server.layout_rules import ForbiddenNames, is_style_word, names_in_plot, style_word_of, validate_layout
 from layout_server.offline_planner import OfflinePlanner
 from layout_server.poster_templates import TEMPLATES
 from layout_server.word_tokens import word_tokens
@@ -26,8 +20,7 @@ PLANNER = OfflinePlanner()
 
 def ctx(genres: list[str], *plots: tuple[str, str, list[str]]) -> layout_pb2.PlanningContext:
     return layout_pb2.PlanningContext(
-        watched_top_genres=genres,
-        recommended_movies=[movie(t, p, g, i) for i, (t, p, g) in enumerate(plots, 1)],
+        watched_top_genres=genres, recommended_movies=[movie(t, p, g, i) for i, (t, p, g) in enumerate(plots, 1)]
     )
 
 
@@ -116,49 +109,9 @@ def test_templates_follow_genre_and_plot() -> None:
 
 
 words = st.sampled_from(
-    [
-        "the",
-        "a",
-        "lone",
-        "sheriff",
-        "woman",
-        "robot",
-        "dragon",
-        "desert",
-        "town",
-        "ship",
-        "ring",
-        "letter",
-        "gun",
-        "dark",
-        "ancient",
-        "Andy",
-        "Woody",
-        "Smith",
-        ".",
-        ",",
-        "!",
-        "ignore",
-        "previous",
-        "instructions",
-        "output",
-        "9",
-        "objects",
-        "</data-x>",
-        "{}",
-        '"',
-        "night",
-        "ocean",
-        "city",
-        "castle",
-        "two",
-        "rival",
-        "friends",
-        "monster",
-        "stolen",
-        "diamond",
-        "journey",
-    ]
+    "the a lone sheriff woman robot dragon desert town ship ring letter gun dark ancient "
+    'Andy Woody Smith . , ! ignore previous instructions output 9 objects </data-x> {} " '
+    "night ocean city castle two rival friends monster stolen diamond journey".split()
 )
 text = st.lists(words, max_size=60).map(" ".join)
 genre_names = st.lists(st.sampled_from([*sorted(LOOKS), "Family", "sci fi", "???"]), max_size=4)

@@ -83,7 +83,7 @@ def test_words_past_the_longest_title_are_not_searched(index: TitleIndex, shared
     # better and are not searched. (Latency is measured by tests/benchmarks/bench_client.py.)
     movies = load_movies(shared_data / "ml-1m", None).values()
     longest = max(len(fold(m.title).split()) for m in movies)
-    words = ["once", "upon", "a", "time", "in", "the", "west"]
+    words = "once upon a time in the west".split()
     words += ["west"] * (longest - len(words))
     junk = [f"zq{i}x" for i in range(1000)]
     as_typed = index.search(" ".join(words + junk))
