@@ -8,6 +8,7 @@ them. Previews come from the predicted clean latent the pipeline hands to its st
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from marquee.serving.structured_logs import get_logger
@@ -130,7 +131,7 @@ class CreatiLayoutEngine(Engine):
         total = spec.steps
         previews = spec.preview_interval > 0
 
-        def on_step_end(pipeline: Any, index: int, _timestep: Any, tensors: dict) -> dict:
+        def on_step_end(pipeline: Any, index: int, _timestep: Any, tensors: Mapping[str, Any]) -> dict:
             step = index + 1
             control.progress(step, total, DENOISING)
             if previews and control.wants_preview(step):

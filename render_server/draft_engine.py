@@ -126,8 +126,8 @@ def palette(mood: str, genres: Sequence[str], rng: np.random.Generator) -> dict[
         sat = float(np.mean([s for _, s, _ in known]))
         val = float(np.mean([v for _, _, v in known]))
     else:
-        words = " ".join(genres) or mood or "marquee"
-        hue, sat, val = 360 * _word_number(words), 0.55, 0.65
+        seed_text = " ".join(genres) or mood or "marquee"
+        hue, sat, val = 360 * _word_number(seed_text), 0.55, 0.65
     words = [w.strip(".,;:!?").lower() for w in mood.split()]
     for word in words:
         val += MOOD_VALUE.get(word, 0.0)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from marquee.serving import InvalidArgument
 from marquee.v1 import render_pb2
@@ -75,9 +75,24 @@ def size_limits(settings: RenderSettings, engine: Engine) -> Limits:
     return Limits(max_size=max_size, max_boxes=engine.max_boxes, default_size=min(DEFAULT_SIZE, max_size))
 
 
-def advertised_caps() -> dict[str, int | float]:
+class AdvertisedCaps(TypedDict):
+    """The request caps, named as DescribeEngineResponse's fields."""
+
+    max_prompt_chars: int
+    max_title_chars: int
+    max_mood_chars: int
+    max_negative_prompt_chars: int
+    max_genres: int
+    max_genre_chars: int
+    max_phrase_chars: int
+    min_box_side: float
+    min_box_pixels: int
+    max_steps: int
+
+
+def advertised_caps() -> AdvertisedCaps:
     """The request caps as DescribeEngineResponse fields."""
-    return dict(
+    return AdvertisedCaps(
         max_prompt_chars=MAX_PROMPT_CHARS,
         max_title_chars=MAX_TITLE_CHARS,
         max_mood_chars=MAX_MOOD_CHARS,

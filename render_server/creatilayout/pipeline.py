@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import partial
 from typing import Any, ClassVar
 
 import torch
@@ -29,12 +30,15 @@ OUTPUT_TYPES = ("pil", "np", "pt", "latent")
 
 
 class _StepTensors(Mapping[str, torch.Tensor]):
-    """The step callback's tensors, each computed only when the callback reads it: a callback that
-    previews every N steps pays for x0 on those steps alone."""
+    """The step callback's requested tensors; those that cost a computation (x0) are made only when
+    the callback reads them: a callback that previews every N steps pays for x0 on those steps alone."""
 
-    def __init__(self, makers: dict[str, Callable[[], torch.Tensor]]) -> None:
-        self._makers = makers
-        self._made: dict[str, torch.Tensor] = {}
+    def __init__(
+        self, names: Sequence[str], ready: Mapping[str, torch.Tensor], makers: Mapping[str, Callable[[], torch.Tensor]]
+    ) -> None:
+        self._names = tuple(dict.fromkeys(names))
+        self._made = {name: ready[name] for name in self._names if name in ready}
+        self._makers = {name: makers[name] for name in self._names if name not in ready}
 
     def __getitem__(self, name: str) -> torch.Tensor:
         if name not in self._made:
@@ -42,10 +46,10 @@ class _StepTensors(Mapping[str, torch.Tensor]):
         return self._made[name]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._makers)
+        return iter(self._names)
 
     def __len__(self) -> int:
-        return len(self._makers)
+        return len(self._names)
 
 
 class GenerationInterrupted(RuntimeError):
@@ -279,7 +283,7 @@ class CreatiLayoutPipeline(DiffusionPipeline):
         generator: torch.Generator | None = None,
         output_type: str = "pil",
         max_sequence_length: int = 256,
-        callback_on_step_end: Callable[[Any, int, torch.Tensor, dict[str, torch.Tensor]], dict] | None = None,
+        callback_on_step_end: Callable[[Any, int, torch.Tensor, Mapping[str, torch.Tensor]], dict] | None = None,
         callback_on_step_end_tensor_inputs: Sequence[str] = ("latents",),
         return_dict: bool = True,
     ) -> StableDiffusion3PipelineOutput | tuple:
@@ -362,17 +366,17 @@ class CreatiLayoutPipeline(DiffusionPipeline):
                 latents = self.scheduler.step(noise_pred, t, latents, return_dict=False)[0]
 
                 if callback_on_step_end is not None:
-                    available = {
-                        # Bound now: the tensors are read (if at all) before the next step.
-                        "latents": lambda latents=latents: latents,
-                        "x0_pred": lambda before=latents_before, noise=noise_pred, sigma=sigmas[i]: (
-                            self._predicted_clean_latents(before, noise, sigma)
-                        ),
-                        "prompt_embeds": lambda embeds=prompt_embeds: embeds,
-                        "pooled_prompt_embeds": lambda pooled=pooled_prompt_embeds: pooled,
-                    }
                     callback_kwargs = _StepTensors(
-                        {name: available[name] for name in callback_on_step_end_tensor_inputs}
+                        callback_on_step_end_tensor_inputs,
+                        ready={
+                            "latents": latents,
+                            "prompt_embeds": prompt_embeds,
+                            "pooled_prompt_embeds": pooled_prompt_embeds,
+                        },
+                        # Bound now: the tensors are read (if at all) before the next step.
+                        makers={
+                            "x0_pred": partial(self._predicted_clean_latents, latents_before, noise_pred, sigmas[i])
+                        },
                     )
                     callback_outputs = callback_on_step_end(self, i, t, callback_kwargs) or {}
                     latents = callback_outputs.pop("latents", latents)

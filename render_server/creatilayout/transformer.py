@@ -98,6 +98,8 @@ class SiamLayoutJointTransformerBlock(JointTransformerBlock):
         # Zero-initialised so a fresh layout branch leaves the base SD3 output untouched.
         nn.init.zeros_(self.bbox_forward.weight)
         nn.init.zeros_(self.bbox_forward.bias)
+        self.norm2_bbox: nn.LayerNorm | None
+        self.ff_bbox: FeedForward | None
         if context_pre_only:
             self.norm2_bbox = None
             self.ff_bbox = None
@@ -105,7 +107,7 @@ class SiamLayoutJointTransformerBlock(JointTransformerBlock):
             self.norm2_bbox = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
             self.ff_bbox = FeedForward(dim=dim, dim_out=dim, activation_fn="gelu-approximate")
 
-    def forward(  # type: ignore[override]
+    def forward(
         self,
         hidden_states: torch.Tensor,
         encoder_hidden_states: torch.Tensor,
@@ -162,6 +164,8 @@ class SiamLayoutJointTransformerBlock(JointTransformerBlock):
             image_output, _ = self.bbox_fuser_block(hidden_states=norm_hidden_states, encoder_hidden_states=norm_layout)
             return None, image_output
 
+        # Every block but the last has the layout feed-forward (see __init__).
+        assert self.norm2_bbox is not None and self.ff_bbox is not None
         norm_layout, b_gate_msa, b_shift_mlp, b_scale_mlp, b_gate_mlp = self.norm1_bbox(layout_hidden_states, emb=temb)
         image_output, layout_output = self.bbox_fuser_block(
             hidden_states=norm_hidden_states, encoder_hidden_states=norm_layout
@@ -242,7 +246,7 @@ class SiamLayoutSD3Transformer2DModel(ModelMixin, AttentionMixin, ConfigMixin):
         self.proj_out = nn.Linear(self.inner_dim, patch_size * patch_size * self.out_channels, bias=True)
 
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs: Any):  # type: ignore[override]
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs: Any):
         """diffusers' loader, but a missing or mis-shaped weight is an error rather than a warning."""
         wants_info = kwargs.pop("output_loading_info", False)
         model, info = super().from_pretrained(pretrained_model_name_or_path, output_loading_info=True, **kwargs)
