@@ -8,7 +8,7 @@ repair (the style word to prefix). Keys are the MovieLens-1M genres; other spell
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -57,9 +57,7 @@ LOOKS: dict[str, GenreLook] = {
             _s("lone fighter|mid-stride, jaw set, sleeves torn", "getaway driver|gripping the wheel, eyes narrowed"),
             _s("burning city street|smoke rising into a red sky", "rain-slick rooftop|neon reflections in puddles"),
             _s("speeding car|headlights blazing, debris flying", "twisted metal wreckage|glowing embers at its edges"),
-            _s(
-                "attack helicopter|searchlight cutting through smoke",
-            ),
+            _s("attack helicopter|searchlight cutting through smoke"),
             ("Fury", "Fire", "Impact", "Redline", "Payback"),
             ("braced for the fight", "mid-leap, coat flaring", "bruised but defiant"),
             ("wreathed in smoke and sparks", "lit by distant explosions"),
@@ -74,9 +72,7 @@ LOOKS: dict[str, GenreLook] = {
             _s("young explorer|map in hand, scarf in the wind", "seasoned guide|weathered hat, lantern raised"),
             _s("jungle ruins|vines over crumbling stone", "mountain pass|clouds below the ridge"),
             _s("ancient map|torn edges, glowing route", "treasure chest|lid ajar, gold spilling out"),
-            _s(
-                "stone guardian statue|eyes glowing in the dark",
-            ),
+            _s("stone guardian statue|eyes glowing in the dark"),
             ("Horizon", "Quest", "Legend", "Frontier", "Expedition"),
             ("gazing toward the horizon", "pack on the back, boots dusty"),
             ("stretching to a far horizon", "bathed in golden haze"),
@@ -91,9 +87,7 @@ LOOKS: dict[str, GenreLook] = {
             _s("cheerful hero|big eyes, wide grin", "loyal sidekick|mid-bounce, arms flung wide"),
             _s("toy-strewn bedroom|sunlit, colourful clutter", "storybook village|round roofs, winding lanes"),
             _s("glowing magic gem|sparkles swirling around it", "red rocket toy|chunky fins, painted stars"),
-            _s(
-                "grumpy storm cloud|scowling face, tiny lightning",
-            ),
+            _s("grumpy storm cloud|scowling face, tiny lightning"),
             ("Wonder", "Friends", "Adventure", "Dreams", "Sparkle"),
             ("smiling, mid-wave", "wide-eyed with delight"),
             ("in saturated candy colours", "soft and round, like a picture book"),
@@ -108,9 +102,7 @@ LOOKS: dict[str, GenreLook] = {
             _s("curious child|freckled, clutching a backpack", "friendly dog|tongue out, tail wagging"),
             _s("sunny backyard|tree house and tall grass", "cosy attic|dusty trunks and a round window"),
             _s("kite|bright tail fluttering", "old toy chest|lid open, toys peeking out"),
-            _s(
-                "shadowy figure at the window|only a silhouette",
-            ),
+            _s("shadowy figure at the window|only a silhouette"),
             ("Summer", "Friends", "Wonder", "Home", "Secret"),
             ("grinning, mid-run", "peeking out shyly"),
             ("warm and inviting", "dappled with sunlight"),
@@ -125,9 +117,7 @@ LOOKS: dict[str, GenreLook] = {
             _s("flustered man|tie askew, arms full of groceries", "exasperated woman|eyebrow raised, hands on hips"),
             _s("suburban street|picket fences and a sprinkler", "crowded office|paper flying everywhere"),
             _s("overturned cake|frosting splattered", "tiny convertible|overloaded with luggage"),
-            _s(
-                "runaway goat|mid-jump, chewing a tie",
-            ),
+            _s("runaway goat|mid-jump, chewing a tie"),
             ("Trouble", "Mixup", "Weekend", "Chaos", "Party"),
             ("caught mid-shrug", "grinning sheepishly"),
             ("bright and cheerful", "in sunny pastel tones"),
@@ -142,9 +132,7 @@ LOOKS: dict[str, GenreLook] = {
             _s("hard-boiled detective|trench coat, cigarette glow", "getaway thief|hood up, bag of cash"),
             _s("rain-soaked alley|steam from the grates", "smoky back room|card table under a hanging lamp"),
             _s("revolver|gleaming on a stack of bills", "evidence folder|stamped, photos spilling out"),
-            _s(
-                "looming mob boss silhouette|face hidden in shadow",
-            ),
+            _s("looming mob boss silhouette|face hidden in shadow"),
             ("Heist", "Alibi", "Vendetta", "Score", "Street"),
             ("half in shadow, watchful", "collar up against the rain"),
             ("slick with rain and neon", "thick with cigarette smoke"),
@@ -159,9 +147,7 @@ LOOKS: dict[str, GenreLook] = {
             _s("field researcher|notebook open, boots muddy", "elderly witness|hands folded, gaze steady"),
             _s("open plain|wide sky, long shadows", "busy market street|stalls and passers-by"),
             _s("old photograph|faded, creased corners", "camera on a tripod|red light glowing"),
-            _s(
-                "approaching storm front|dark band over the plain",
-            ),
+            _s("approaching storm front|dark band over the plain"),
             ("Truth", "Record", "Witness", "Voices", "Chronicle"),
             ("caught unposed", "mid-sentence, gesturing"),
             ("in plain daylight", "seen from a respectful distance"),
@@ -176,9 +162,7 @@ LOOKS: dict[str, GenreLook] = {
             _s("young woman|looking back over her shoulder", "weary father|sleeves rolled, eyes tired"),
             _s("small-town kitchen|morning light through lace", "empty train platform|long shadows at dusk"),
             _s("handwritten letter|creased, ink smudged", "old suitcase|strapped shut, scuffed"),
-            _s(
-                "gathering storm clouds|heavy over the rooftops",
-            ),
+            _s("gathering storm clouds|heavy over the rooftops"),
             ("Silence", "Promise", "Homecoming", "Season", "Letters"),
             ("lost in thought", "holding back tears"),
             ("hushed and still", "in muted earth tones"),
@@ -193,9 +177,7 @@ LOOKS: dict[str, GenreLook] = {
             _s("young sorcerer|robes swirling, staff glowing", "armoured knight|shield dented, cloak torn"),
             _s("enchanted forest|giant trees, floating lights", "castle on a cliff|towers piercing the clouds"),
             _s("glowing sword|runes burning along the blade", "ancient spellbook|pages fluttering open"),
-            _s(
-                "winged dragon|wings spread across the sky",
-            ),
+            _s("winged dragon|wings spread across the sky"),
             ("Realm", "Crown", "Spell", "Kingdom", "Prophecy"),
             ("cloaked, eyes shining", "raising a hand wreathed in light"),
             ("shrouded in glowing mist", "vast and timeless"),
@@ -210,9 +192,7 @@ LOOKS: dict[str, GenreLook] = {
             _s("private eye|fedora low, cigarette smoke", "femme fatale|veiled hat, cool stare"),
             _s("rain-slick city street|lone streetlamp", "shadowy office|blinds casting stripes"),
             _s("smoking pistol|on a desk beside a telegram", "whiskey glass|half empty, ring on the wood"),
-            _s(
-                "silhouette in the doorway|hat brim tilted",
-            ),
+            _s("silhouette in the doorway|hat brim tilted"),
             ("Shadow", "Double", "Alibi", "Midnight", "Deception"),
             ("half-lit, face unreadable", "leaning in a doorway"),
             ("striped with shadow", "drenched in rain"),
@@ -242,9 +222,7 @@ LOOKS: dict[str, GenreLook] = {
             _s("singer|arms outstretched, mid-song", "dancer|skirt flaring mid-spin"),
             _s("glittering stage|footlights and velvet curtain", "city rooftop at dusk|string lights overhead"),
             _s("vintage microphone|chrome gleaming", "grand piano|lid open, keys shining"),
-            _s(
-                "storm of confetti|swirling in the spotlight",
-            ),
+            _s("storm of confetti|swirling in the spotlight"),
             ("Rhythm", "Encore", "Melody", "Spotlight", "Harmony"),
             ("mid-twirl, beaming", "singing to the sky"),
             ("sparkling with lights", "alive with colour"),
@@ -259,9 +237,7 @@ LOOKS: dict[str, GenreLook] = {
             _s("curious investigator|magnifying glass raised", "secretive housekeeper|keys on a ring"),
             _s("fog-bound manor|one window lit", "dusty library|ladders and towering shelves"),
             _s("brass key|ornate, slightly rusted", "torn photograph|one face missing"),
-            _s(
-                "watcher behind the curtain|only eyes visible",
-            ),
+            _s("watcher behind the curtain|only eyes visible"),
             ("Secret", "Riddle", "Cipher", "Vanishing", "Clue"),
             ("studying something closely", "glancing over a shoulder"),
             ("half-hidden in fog", "full of hidden corners"),
@@ -276,9 +252,7 @@ LOOKS: dict[str, GenreLook] = {
             _s("young woman|hair lifted by the breeze, soft smile", "young man|holding flowers behind his back"),
             _s("seaside promenade|sunset over the water", "rain-washed café terrace|fairy lights"),
             _s("bouquet of roses|petals falling", "love letter|sealed with red wax"),
-            _s(
-                "departing train|steam rising between them",
-            ),
+            _s("departing train|steam rising between them"),
             ("Hearts", "Summer", "Always", "Promise", "Moonlight"),
             ("gazing softly", "laughing, eyes closed"),
             ("glowing in warm light", "softly blurred with bokeh"),
@@ -308,9 +282,7 @@ LOOKS: dict[str, GenreLook] = {
             _s("hunted man|glancing back, breathing hard", "determined agent|earpiece in, gun lowered"),
             _s("empty parking garage|flickering lights", "night-time highway|headlights in the rain"),
             _s("ticking briefcase|red wires showing", "ringing phone|screen lit in the dark"),
-            _s(
-                "masked stalker|reflected in a window",
-            ),
+            _s("masked stalker|reflected in a window"),
             ("Pursuit", "Countdown", "Trap", "Witness", "Edge"),
             ("on edge, poised to run", "watching from the shadows"),
             ("cold and deserted", "cut by harsh shadows"),
@@ -325,9 +297,7 @@ LOOKS: dict[str, GenreLook] = {
             _s("battle-weary soldier|helmet askew, mud on his face", "field medic|armband, kneeling"),
             _s("shell-torn battlefield|smoke and barbed wire", "bombed-out village|broken church tower"),
             _s("dog tags|tangled on a rifle", "torn battle flag|snapping in the wind"),
-            _s(
-                "advancing tank column|dust plume behind",
-            ),
+            _s("advancing tank column|dust plume behind"),
             ("Valor", "Front", "Honor", "Line", "Brothers"),
             ("grim and exhausted", "charging forward"),
             ("choked with smoke", "grey under a heavy sky"),
@@ -342,9 +312,7 @@ LOOKS: dict[str, GenreLook] = {
             _s("lone cowboy|hat low, duster coat flapping", "weathered sheriff|star badge glinting"),
             _s("desert frontier town|dust blowing down main street", "red canyon|mesas under a huge sky"),
             _s("six-shooter|holstered, worn grip", "wanted poster|nailed to a post, curling"),
-            _s(
-                "outlaw gang on horseback|silhouetted on the ridge",
-            ),
+            _s("outlaw gang on horseback|silhouetted on the ridge"),
             ("Dust", "Sundown", "Frontier", "Outlaw", "Canyon"),
             ("squinting into the sun", "silhouetted against the sunset"),
             ("baked under a blazing sun", "swept by dusty wind"),
@@ -387,7 +355,7 @@ def canonical_genre(name: str) -> str | None:
 def rank_genres(watched: Sequence[str], recommended: Iterable[Sequence[str]]) -> list[tuple[str, float]]:
     """Genres by weight: the operator's watched genres (most frequent first, weighted by rank)
     count twice as much as the recommended movies' genres."""
-    weights: Counter[str] = Counter()
+    weights: defaultdict[str, float] = defaultdict(float)
     for rank, name in enumerate(watched):
         genre = canonical_genre(name)
         if genre:

@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 import httpx2
 import openai
+from openai.types.chat import ChatCompletionMessageParam
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from layout_server.layout_rules import style_word_of
@@ -123,9 +124,7 @@ def parse_reply(raw: str) -> LlmReply:
             None,
             [
                 layout_pb2.LayoutProblem(
-                    code="schema_mismatch",
-                    field="reply",
-                    message=f"the reply does not match the schema ({details})",
+                    code="schema_mismatch", field="reply", message=f"the reply does not match the schema ({details})"
                 )
             ],
         )
@@ -229,7 +228,7 @@ class LlmPlanner:
     def where(self) -> str:
         return f"the LLM endpoint {self.base_url}"
 
-    async def ask(self, messages: Sequence[dict[str, str]]) -> LlmReply:
+    async def ask(self, messages: Sequence[ChatCompletionMessageParam]) -> LlmReply:
         """One chat completion within `timeout` (retries included); raises `LlmError` when no
         chat completion came back."""
         started = time.monotonic()
@@ -278,13 +277,10 @@ class LlmPlanner:
         left = self.timeout - (time.monotonic() - started)
         return wait if wait < left else None
 
-    async def _post(self, messages: Sequence[dict[str, str]]) -> tuple[bytes, str]:
+    async def _post(self, messages: Sequence[ChatCompletionMessageParam]) -> tuple[bytes, str]:
         """One try: the response body (at most `MAX_BODY_BYTES`) and its content type."""
         async with self._client.chat.completions.with_streaming_response.create(
-            model=self.model,
-            messages=list(messages),  # type: ignore[arg-type]
-            response_format=RESPONSE_FORMAT,  # type: ignore[arg-type]
-            **self._options,
+            model=self.model, messages=list(messages), response_format=RESPONSE_FORMAT, **self._options
         ) as response:
             content_type = response.headers.get("content-type", "")
             chunks: list[bytes] = []
@@ -333,19 +329,15 @@ class LlmPlanner:
                 if isinstance(usage.get(name), int) and usage[name] > 0:
                     LLM_TOKENS.labels(direction).inc(usage[name])
         choice = choices[0]
-        message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+        message = choice.get("message")
+        if not isinstance(message, dict):
+            message = {}
         refusal = message.get("refusal")
         if isinstance(refusal, str) and refusal:
             return LlmReply(
                 refusal,
                 None,
-                [
-                    layout_pb2.LayoutProblem(
-                        code="refused",
-                        field="reply",
-                        message=f"the model refused: {refusal}",
-                    )
-                ],
+                [layout_pb2.LayoutProblem(code="refused", field="reply", message=f"the model refused: {refusal}")],
             )
         reply = parse_reply(_message_text(message.get("content")))
         if reply.layout is None and choice.get("finish_reason") == "length":

@@ -31,12 +31,7 @@ from layout_server.llm_planner import LlmError, LlmPlanner
 from layout_server.metrics import LLM_ERRORS, LLM_REASKS, OFFLINE_FALLBACKS
 from layout_server.offline_planner import OfflinePlanner
 from layout_server.prompting import build_messages, reask_messages
-from layout_server.reply_safety import (
-    MAX_KEPT_REPLY_CHARS,
-    MAX_REASK_REPLY_CHARS,
-    excerpt,
-    scrub_message,
-)
+from layout_server.reply_safety import MAX_KEPT_REPLY_CHARS, MAX_REASK_REPLY_CHARS, excerpt, scrub_message
 from layout_server.validation import Caps, check_plan_request
 from marquee.serving import DeadlineExceeded, FailedPrecondition, Unavailable
 from marquee.serving.structured_logs import get_logger
@@ -196,7 +191,7 @@ class LayoutPlanning:
     @staticmethod
     def _response(
         layout: layout_pb2.Layout,
-        planner: int,
+        planner: layout_pb2.Planner,
         attempts: list[layout_pb2.PlanAttempt],
         *,
         raw: str = "",

@@ -78,7 +78,8 @@ umbrella chair throne bed table desk typewriter painting statue sculpture idol a
 crystal orb wand staff potion scroll artifact relic skull bone blood egg cake pie feast
 costume puppet doll toy dice cards chessboard
 """.split()
-_COMPOUNDS = {
+# An empty kind marks a pair that is no phrase at all ("new york"): neither word counts alone.
+_COMPOUNDS: dict[str, Kind | Literal[""]] = {
     "space station": "setting",
     "police officer": "figure",
     "high school": "setting",
@@ -233,11 +234,11 @@ def _surface_forms() -> dict[str, tuple[str, Kind]]:
         for noun in nouns:
             forms[noun] = (noun, kind)
     for plural, noun in _IRREGULAR_PLURALS.items():
-        kind = _kind_of(noun) if noun else None
-        if kind is None:
+        plural_kind = _kind_of(noun) if noun else None
+        if plural_kind is None:
             forms.pop(plural, None)
         else:
-            forms[plural] = (noun, kind)
+            forms[plural] = (noun, plural_kind)
     return forms
 
 
@@ -281,7 +282,8 @@ def _phrases_of(text: str) -> tuple[tuple[str, Kind, str, int, int], ...]:
         if index < skip_until:
             continue
         word = words[index]
-        noun, kind = "", None
+        noun = ""
+        kind: Kind | None = None
         if word in _COMPOUND_HEADS and index + 1 < end:
             pair = f"{word} {words[index + 1]}"
             if pair in _COMPOUNDS:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from layout_server.layout_rules import (
     MAX_FEATURE_CHARS,
@@ -30,6 +30,10 @@ from layout_server.layout_rules import (
     problem_lines,
 )
 from marquee.v1 import layout_pb2
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
+    from openai.types.shared_params import ResponseFormatJSONSchema
 
 DEFAULT_SYSTEM_INSTRUCTION = f"""\
 You are a movie-poster art director. You design the layout of one personalised movie thumbnail: \
@@ -93,7 +97,7 @@ def data_block(document: dict[str, Any]) -> tuple[str, str]:
 
 def build_messages(
     scenario: str, context: layout_pb2.PlanningContext, system_instruction: str | None = None
-) -> list[dict[str, str]]:
+) -> list[ChatCompletionMessageParam]:
     """The chat messages of a first ask."""
     nonce, block = data_block(planning_data(scenario, context))
     user = (
@@ -111,8 +115,8 @@ def build_messages(
 
 
 def reask_messages(
-    messages: Sequence[dict[str, str]], reply: str, problems: Sequence[layout_pb2.LayoutProblem]
-) -> list[dict[str, str]]:
+    messages: Sequence[ChatCompletionMessageParam], reply: str, problems: Sequence[layout_pb2.LayoutProblem]
+) -> list[ChatCompletionMessageParam]:
     """The conversation extended with the rejected reply and the list of its problems."""
     listed = "\n".join(f"- {line}" for line in problem_lines(problems))
     return [
@@ -166,7 +170,7 @@ RESPONSE_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 
-RESPONSE_FORMAT: dict[str, Any] = {
+RESPONSE_FORMAT: ResponseFormatJSONSchema = {
     "type": "json_schema",
     "json_schema": {"name": "thumbnail_layout", "strict": True, "schema": RESPONSE_SCHEMA},
 }

@@ -10,6 +10,8 @@ value and credential-shaped text by pattern.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
@@ -36,7 +38,10 @@ def excerpt(text: str, limit: int) -> str:
     return f"{head[:limit]}…[truncated: {len(text):,} characters in all]"
 
 
-def scrub_message(message: Message) -> Message:
+_M = TypeVar("_M", bound=Message)
+
+
+def scrub_message(message: _M) -> _M:
     """Masks secrets in every string field of `message` (nested and repeated ones too), in place;
     returns it."""
     for field, value in message.ListFields():
