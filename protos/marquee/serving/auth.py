@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health
@@ -14,7 +15,7 @@ from grpc_health.v1 import health
 _OPEN_SERVICES = (f"/{health.SERVICE_NAME}/",)
 
 
-def _rejecting(handler: grpc.RpcMethodHandler | None, message: str) -> grpc.RpcMethodHandler:
+def _rejecting(handler: grpc.RpcMethodHandler[Any, Any] | None, message: str) -> grpc.RpcMethodHandler[Any, Any]:
     """A handler of the same shape as `handler` that answers UNAUTHENTICATED."""
 
     async def deny(_request: object, context: grpc.aio.ServicerContext) -> None:
@@ -50,9 +51,9 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         method = handler_call_details.method
         if method.startswith(_OPEN_SERVICES):
             return await continuation(handler_call_details)

@@ -25,9 +25,7 @@ from marquee.serving.structured_logs import get_logger, redact_text
 log = get_logger("marquee.rpc")
 
 STARTED = Counter(
-    "grpc_server_started_total",
-    "RPCs started on the server.",
-    ["grpc_type", "grpc_service", "grpc_method"],
+    "grpc_server_started_total", "RPCs started on the server.", ["grpc_type", "grpc_service", "grpc_method"]
 )
 HANDLED = Counter(
     "grpc_server_handled_total",
@@ -135,16 +133,15 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = await continuation(handler_call_details)
         if handler is None:
             return handler
         method = handler_call_details.method
         kwargs = dict(
-            request_deserializer=tolerant(handler.request_deserializer),
-            response_serializer=handler.response_serializer,
+            request_deserializer=tolerant(handler.request_deserializer), response_serializer=handler.response_serializer
         )
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
@@ -158,6 +155,8 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
             return grpc.stream_unary_rpc_method_handler(
                 _wrap_unary_response(handler.stream_unary, "client_stream", method), **kwargs
             )
-        return grpc.stream_stream_rpc_method_handler(
-            _wrap_stream_response(handler.stream_stream, "bidi_stream", method), **kwargs
-        )
+        if handler.stream_stream:
+            return grpc.stream_stream_rpc_method_handler(
+                _wrap_stream_response(handler.stream_stream, "bidi_stream", method), **kwargs
+            )
+        return handler  # no behaviour to wrap (grpc sets exactly one of the four)

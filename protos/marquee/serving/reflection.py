@@ -9,8 +9,11 @@ because no package for this protobuf line carries them), and the one servicer an
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool
+from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_grpc
 
@@ -36,7 +39,7 @@ def _v1_file() -> descriptor_pb2.FileDescriptorProto:
     return proto
 
 
-def _register_v1() -> tuple[type, type]:
+def _register_v1() -> tuple[type[Message], type[Message]]:
     pool = descriptor_pool.Default()
     try:
         pool.FindFileByName(V1_FILE)
@@ -58,8 +61,8 @@ def enable_reflection(service_names: list[str], server: grpc.aio.Server) -> None
     servicer = reflection.aio.ReflectionServicer(names)
     reflection_pb2_grpc.add_ServerReflectionServicer_to_server(servicer, server)
 
-    async def v1(requests, context):  # type: ignore[no-untyped-def]
-        async def as_v1alpha():  # type: ignore[no-untyped-def]
+    async def v1(requests: AsyncIterator[Message], context: grpc.aio.ServicerContext) -> AsyncIterator[Message]:
+        async def as_v1alpha() -> AsyncIterator[Message]:
             async for request in requests:
                 yield reflection_pb2.ServerReflectionRequest.FromString(request.SerializeToString())
 
@@ -71,7 +74,7 @@ def enable_reflection(service_names: list[str], server: grpc.aio.Server) -> None
         {
             "ServerReflectionInfo": grpc.stream_stream_rpc_method_handler(
                 v1, request_deserializer=V1Request.FromString, response_serializer=V1Response.SerializeToString
-            ),
+            )
         },
     )
     server.add_generic_rpc_handlers((handler,))
