@@ -81,7 +81,7 @@ def _raw_tensor(tensor: dict[str, Any], where: str) -> bytes:
     if datatype not in _NUMPY:
         raise RestError(400, f"{where}: unknown datatype {shorten(str(datatype))!r}")
     try:
-        array = np.asarray(data, dtype=_NUMPY[datatype])
+        array: np.ndarray = np.asarray(data, dtype=_NUMPY[datatype])
     except (TypeError, ValueError, OverflowError) as exc:
         raise RestError(400, f"{where}: data is not {datatype}: {shorten(str(exc))}") from None
     return np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()

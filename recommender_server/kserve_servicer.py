@@ -107,7 +107,7 @@ class KServeServicer(kserve_grpc.GRPCInferenceServiceServicer):
     async def ModelStatistics(self, request, context):
         host = self._host()
         models = [host.get(request.name)] if request.name else list(host.models.values())
-        stats = []
+        stats: list[kserve.ModelStatistics] = []
         for model in models:
             versions = (
                 [model.version(request.version)]

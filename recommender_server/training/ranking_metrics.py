@@ -59,10 +59,7 @@ def torch_scorer(model: SASRec) -> Scorer:
 
 
 def sample_negatives(
-    full_sequences: Sequence[np.ndarray],
-    num_items: int,
-    rng: np.random.Generator,
-    count: int = SAMPLED_NEGATIVES,
+    full_sequences: Sequence[np.ndarray], num_items: int, rng: np.random.Generator, count: int = SAMPLED_NEGATIVES
 ) -> np.ndarray:
     """[users, count] item indices (1..num_items), none of them in the user's whole sequence."""
     every = np.arange(1, num_items + 1)
@@ -100,10 +97,7 @@ class Ranks:
 
 
 def rank_targets(
-    scores: np.ndarray,
-    histories: Sequence[np.ndarray],
-    targets: np.ndarray,
-    negatives: Sequence[np.ndarray] = (),
+    scores: np.ndarray, histories: Sequence[np.ndarray], targets: np.ndarray, negatives: Sequence[np.ndarray] = ()
 ) -> tuple[np.ndarray, np.ndarray]:
     """Ranks for one batch: scores [b, num_items] over item indices 1..num_items."""
     rows = np.arange(scores.shape[0])
@@ -121,7 +115,7 @@ def rank_targets(
 def evaluate(
     scorer: Scorer,
     histories: Sequence[np.ndarray],
-    targets: Sequence[int],
+    targets: Sequence[int] | np.ndarray,
     negative_draws: Sequence[np.ndarray] = (),
     batch_size: int = 256,
 ) -> Ranks:
@@ -132,10 +126,7 @@ def evaluate(
         stop = min(start + batch_size, len(histories))
         scores = np.asarray(scorer(histories[start:stop]), dtype=np.float32)
         full, sampled = rank_targets(
-            scores,
-            histories[start:stop],
-            targets_arr[start:stop],
-            [draw[start:stop] for draw in negative_draws],
+            scores, histories[start:stop], targets_arr[start:stop], [draw[start:stop] for draw in negative_draws]
         )
         full_parts.append(full)
         sampled_parts.append(sampled)
