@@ -11,16 +11,9 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from recommender_server.training.loop import (
-    batches,
-    ema_with_warmup,
-    full_softmax_loss,
-    lr_at,
-    parse_args,
-    train,
-    training_windows,
-)
+from recommender_server.training.loop import batches, ema_with_warmup, full_softmax_loss, lr_at, train, training_windows
 from recommender_server.training.onnx_export import export_checkpoint, load_checkpoint
+from recommender_server.training.options import parse_args
 from tests.recommender_server.helpers import tiny_model, torch_scores
 
 
