@@ -13,7 +13,8 @@ from PIL import Image
 
 from marquee.layout_drawing import box_colour, overlaps
 from marquee.v1 import render_pb2
-from render_server.draft_engine import DraftEngine, palette, plan_poster
+from render_server.draft_engine import DraftEngine, palette
+from render_server.draft_poster_plan import plan_poster
 from render_server.engines import JobCancelled
 from render_server.spec import LayoutObject, RenderSpec
 from tests.render_server.helpers import collect, request, running_server
