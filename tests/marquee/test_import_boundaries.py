@@ -17,7 +17,7 @@ CLIENT = "client_tui"
 FORBIDDEN = {
     CLIENT: (REPO_ROOT / CLIENT, SERVERS),
     "marquee": (REPO_ROOT / "protos" / "marquee", SERVERS | {CLIENT}),
-    **{server: (REPO_ROOT / server, (SERVERS - {server}) | {CLIENT}) for server in SERVERS},
+    **{server: (REPO_ROOT / server, (SERVERS - {server}) | {CLIENT}) for server in sorted(SERVERS)},
 }
 
 
