@@ -3,9 +3,12 @@ the render steps, and every retry or wait (a lost stream, a full render queue)."
 
 from __future__ import annotations
 
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from client_tui.gateway import RenderEvent, RenderRetry
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 
 class Progress:
@@ -14,7 +17,7 @@ class Progress:
     def __init__(self, stream: TextIO, quiet: bool) -> None:
         self.stream = stream
         self.quiet = quiet
-        self._bar = None  # tqdm, created on the first render event
+        self._bar: tqdm | None = None  # created on the first render event
         self._position: int | None = None
 
     def say(self, text: str) -> None:
@@ -50,7 +53,7 @@ class Progress:
         elif kind == "preview" and self._bar is not None:
             self._bar.set_postfix_str(f"preview at step {event.preview.step}", refresh=False)
 
-    def _ensure_bar(self, total: int):  # type: ignore[no-untyped-def]
+    def _ensure_bar(self, total: int) -> tqdm:
         if self._bar is None:
             from tqdm import tqdm
 

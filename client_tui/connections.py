@@ -133,9 +133,6 @@ class Endpoints:
 
     def channel(self, server: str) -> grpc.aio.Channel:
         """An asyncio channel to `server`'s replicas."""
-        return self._open(server, grpc.aio.secure_channel, grpc.aio.insecure_channel)
-
-    def _open(self, server: str, secure, insecure):  # type: ignore[no-untyped-def]
         target = channel_target(list(self.addresses[server]))
         options = [
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -146,11 +143,11 @@ class Endpoints:
         if self.tls is not None and self.tls.server_name:
             options.append(("grpc.ssl_target_name_override", self.tls.server_name))
         if self.tls is None:
-            return insecure(target, options=options)
+            return grpc.aio.insecure_channel(target, options=options)
         creds = self.tls.credentials()
         if self.token:
             creds = grpc.composite_channel_credentials(creds, grpc.access_token_call_credentials(self.token))
-        return secure(target, creds, options=options)
+        return grpc.aio.secure_channel(target, creds, options=options)
 
     def call_metadata(self) -> tuple[tuple[str, str], ...]:
         """Per-call metadata: the bearer token on plaintext channels (TLS channels carry it in
@@ -230,12 +227,7 @@ def endpoints_from_args(args: argparse.Namespace, env: Mapping[str, str] | None 
         for flag, value in (("--tls-ca-file", ca), ("--tls-cert-file", cert), ("--tls-key-file", key)):
             if value is not None and not Path(value).is_file():
                 raise AddressError(f"{flag}: no such file: {value}")
-        tls = ClientTLS(
-            Path(ca),
-            Path(cert) if cert else None,
-            Path(key) if key else None,
-            server_name,
-        )
+        tls = ClientTLS(Path(ca), Path(cert) if cert else None, Path(key) if key else None, server_name)
     token = getattr(args, "auth_token", None) or env.get(TOKEN_ENV_VAR) or None
     flags = {name: getattr(args, name, None) for name in SERVERS}
     return Endpoints.from_sources(flags, env, tls=tls, token=token)

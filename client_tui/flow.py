@@ -70,9 +70,10 @@ async def resolve_watched(gateway: Gateway, titles: Sequence[str]) -> list[Movie
         if resolution.status != recommender_pb2.TitleResolution.STATUS_RESOLVED:
             raise _watched_error(title, resolution)
         movies.append(MovieRecord.from_proto(resolution.movie))
-    seen: set[int] = set()
-    unique = [m for m in movies if not (m.movie_id in seen or seen.add(m.movie_id))]
-    return unique
+    first_seen: dict[int, MovieRecord] = {}
+    for movie in movies:
+        first_seen.setdefault(movie.movie_id, movie)
+    return list(first_seen.values())
 
 
 async def recommend(
@@ -110,9 +111,7 @@ async def recommend(
 def plan_request(session: Session, caps: PlannerCaps | None = None) -> layout_pb2.PlanLayoutRequest:
     """The planning request; its context is clipped to `caps` (the server defaults when None)."""
     request = layout_pb2.PlanLayoutRequest(
-        scenario=session.scenario,
-        context=planning_context(session, caps),
-        planner=PLANNER_TO_PROTO[session.planner],
+        scenario=session.scenario, context=planning_context(session, caps), planner=PLANNER_TO_PROTO[session.planner]
     )
     if session.system_instruction is not None:
         request.system_instruction = session.system_instruction

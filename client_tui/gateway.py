@@ -20,14 +20,7 @@ from client_tui.connections import SERVERS, Endpoints
 from client_tui.errors import ServerError, explain
 from client_tui.retries import RetryPolicy, call_with_retry, retryable
 from marquee.titles import MAX_RESOLVE_QUERIES
-from marquee.v1 import (
-    layout_pb2,
-    layout_pb2_grpc,
-    recommender_pb2,
-    recommender_pb2_grpc,
-    render_pb2,
-    render_pb2_grpc,
-)
+from marquee.v1 import layout_pb2, layout_pb2_grpc, recommender_pb2, recommender_pb2_grpc, render_pb2, render_pb2_grpc
 
 T = TypeVar("T")
 
@@ -68,7 +61,8 @@ def retry_after(error: grpc.RpcError) -> float | None:
     """The server's hint, in seconds, when to retry a RESOURCE_EXHAUSTED call; None without one."""
     if error.code() is not grpc.StatusCode.RESOURCE_EXHAUSTED:
         return None
-    trailing = error.trailing_metadata() if hasattr(error, "trailing_metadata") else None
+    # The client's calls are asyncio ones: their errors carry the metadata as (key, value) pairs.
+    trailing = error.trailing_metadata() if isinstance(error, grpc.aio.AioRpcError) else None
     for key, value in trailing or ():
         if key == RETRY_AFTER_KEY:
             try:
@@ -135,9 +129,7 @@ class Gateway:
 
         try:
             return await call_with_retry(
-                lambda: call(request, timeout=TIMEOUTS[method], metadata=self._metadata),
-                self.retry,
-                report,
+                lambda: call(request, timeout=TIMEOUTS[method], metadata=self._metadata), self.retry, report
             )
         except grpc.RpcError as error:
             raise explain(server, method, error, self.endpoints.addresses) from None
@@ -244,12 +236,12 @@ class Gateway:
                     await asyncio.sleep(delay)
                     waited += delay
                     continue
-                delay = next(delays, None) if retryable(error) else None
-                if delay is None:
+                retry_delay = next(delays, None) if retryable(error) else None
+                if retry_delay is None:
                     raise explain("render", "Render", error, self.endpoints.addresses) from None
                 attempt += 1
-                yield RenderRetry(attempt, error.details() or "the render server went away", delay)
-                await asyncio.sleep(delay)
+                yield RenderRetry(attempt, error.details() or "the render server went away", retry_delay)
+                await asyncio.sleep(retry_delay)
             finally:
                 call.cancel()
 

@@ -16,6 +16,8 @@ import signal
 import sys
 import time
 import traceback
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import grpc
 
@@ -34,6 +36,8 @@ from client_tui.scenario import default_scenario, top_genres
 from client_tui.server_caps import EngineCaps, OverCap, engine_caps, planner_caps
 from client_tui.session import Session, SessionError
 from client_tui.summary import SummaryImages
+
+_T = TypeVar("_T")
 
 
 async def _early_engine_caps(task: asyncio.Task[EngineCaps]) -> EngineCaps | None:
@@ -206,11 +210,11 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
     return ExitCode.OK
 
 
-def _run_cancellable(coro):  # type: ignore[no-untyped-def]
+def _run_cancellable(coro: Coroutine[Any, Any, _T]) -> _T:
     """asyncio.run, with SIGTERM cancelling the flow like Ctrl-C does (so the render call is
     cancelled and the server stops the job)."""
 
-    async def main():  # type: ignore[no-untyped-def]
+    async def main() -> _T:
         task = asyncio.current_task()
         loop = asyncio.get_running_loop()
         assert task is not None

@@ -12,7 +12,7 @@ from marquee.v1 import common_pb2, layout_pb2, recommender_pb2, render_pb2
 
 PlannerChoice = Literal["auto", "llm", "offline"]
 
-PLANNER_TO_PROTO: dict[str, int] = {
+PLANNER_TO_PROTO: dict[str, layout_pb2.Planner] = {
     "auto": layout_pb2.PLANNER_AUTO,
     "llm": layout_pb2.PLANNER_LLM,
     "offline": layout_pb2.PLANNER_OFFLINE,
@@ -197,12 +197,12 @@ class PlanRecord(Record):
 
 
 class RenderParams(Record):
-    steps: int = Field(28, ge=1, le=200)
-    guidance: float = Field(7.0, ge=0.0, le=50.0)
-    width: int = Field(1024, ge=16, le=4096)
-    height: int = Field(1024, ge=16, le=4096)
-    seed: int | None = Field(None, ge=0, lt=2**63)
-    preview_interval: int = Field(5, ge=0, le=200)
+    steps: int = Field(default=28, ge=1, le=200)
+    guidance: float = Field(default=7.0, ge=0.0, le=50.0)
+    width: int = Field(default=1024, ge=16, le=4096)
+    height: int = Field(default=1024, ge=16, le=4096)
+    seed: int | None = Field(default=None, ge=0, lt=2**63)
+    preview_interval: int = Field(default=5, ge=0, le=200)
     negative_prompt: str = ""
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from client_tui.cli_progress import Progress
@@ -38,7 +39,7 @@ def _size(text: str) -> tuple[int, int]:
     return width, height
 
 
-def _bounded_int(low: int, high: int):  # type: ignore[no-untyped-def]
+def _bounded_int(low: int, high: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             value = int(text)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import Field, ValidationError
 
@@ -33,8 +33,8 @@ from client_tui.server_caps import PlannerCaps, fit_context
 from client_tui.staleness import image_drift, recommendation_drift
 from marquee.v1 import layout_pb2, render_pb2
 
-SESSION_FORMAT = "marquee.session"
-SESSION_VERSION = 1
+SESSION_FORMAT: Final = "marquee.session"
+SESSION_VERSION: Final = 1
 
 
 class SessionError(ValueError):
@@ -67,7 +67,7 @@ class Session(Record):
     #: Random hex, never derived from user text: it may name an output folder.
     session_id: str = Field(default_factory=lambda: secrets.token_hex(6), pattern=r"^[0-9a-f]{4,32}$")
     watched: list[MovieRecord] = Field(default_factory=list)
-    k: int = Field(5, ge=1, le=10)
+    k: int = Field(default=5, ge=1, le=10)
     recommendations: list[Recommendation] = Field(default_factory=list)
     recommender_model: str = ""
     recommender_version: str = ""
@@ -198,7 +198,6 @@ def planning_context(session: Session, caps: PlannerCaps | None = None) -> layou
     `caps` is None): the client fills it from server data on the person's behalf, so a long plot
     must never make planning fail."""
     context = layout_pb2.PlanningContext(
-        watched_top_genres=session.top_genres,
-        recommended_movies=[r.movie.to_proto() for r in session.recommendations],
+        watched_top_genres=session.top_genres, recommended_movies=[r.movie.to_proto() for r in session.recommendations]
     )
     return fit_context(context, caps or PlannerCaps())

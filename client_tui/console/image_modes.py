@@ -5,16 +5,21 @@ force one. Import this before the app starts: textual-image asks the terminal at
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING, Self
 
 from textual.widget import Widget
+
+if TYPE_CHECKING:
+    from textual.geometry import Region
+    from textual_image.widget import BaseImage
 
 MODES = ("auto", "halfcell", "unicode", "sixel", "tgp")
 
 
-def image_widget_class(mode: str) -> type[Widget]:
+def image_widget_class(mode: str) -> type[BaseImage]:
     from textual_image import widget as images
 
-    classes: dict[str, type[Widget]] = {
+    classes: dict[str, type[BaseImage]] = {
         "auto": images.Image,
         "halfcell": images.HalfcellImage,
         "unicode": images.UnicodeImage,
@@ -40,12 +45,12 @@ def cell_pixels(widget_class: type[Widget]) -> tuple[int, int]:
 
 
 @cache
-def steady_picture_class(base: type[Widget]) -> type[Widget]:
+def steady_picture_class(base: type[BaseImage]) -> type[BaseImage]:
     """`base`, with one change for streamed frames: a new picture of the same pixel size only
     repaints the picture. textual-image re-lays out the whole screen on every new image, which
     costs more than drawing it and would hold keys up at preview frame rates."""
 
-    class SteadyPicture(base, Renderable=base._Renderable):  # type: ignore[valid-type,misc,call-arg]
+    class SteadyPicture(base, Renderable=base._Renderable):  # type: ignore[call-arg]  # mypy cannot see a run-time base
         _steady = False
 
         def show_frame(self, image: object) -> None:
@@ -56,7 +61,9 @@ def steady_picture_class(base: type[Widget]) -> type[Widget]:
             finally:
                 self._steady = False
 
-        def refresh(self, *regions, repaint: bool = True, layout: bool = False, recompose: bool = False):  # type: ignore[no-untyped-def]
+        def refresh(
+            self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
+        ) -> Self:
             return super().refresh(*regions, repaint=repaint, layout=layout and not self._steady, recompose=recompose)
 
     SteadyPicture.__name__ = f"Steady{base.__name__}"

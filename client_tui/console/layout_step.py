@@ -349,7 +349,8 @@ class LayoutStep(Step):
     @on(Select.Changed, "#planner")
     def _planner(self, event: Select.Changed) -> None:
         event.stop()
-        self.session.planner = event.value  # type: ignore[assignment]
+        # The Select has no blank and offers only PLANNERS' choices: take the (typed) one chosen.
+        self.session.planner = next(choice for _, choice in PLANNERS if choice == event.value)
 
     @on(Button.Pressed, "#plan")
     def _plan(self, event: Button.Pressed) -> None:

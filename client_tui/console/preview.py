@@ -111,7 +111,7 @@ class PreviewImage(Widget):
         self._generation += 1
         self._source = image
         if image is None:
-            self.query_one("#picture").image = None  # type: ignore[attr-defined]
+            self.query_one("#picture", self._image_class).image = None
             self.query_one("#caption", Label).update(caption, layout=False)
             self.has_image = False
             return
@@ -122,10 +122,10 @@ class PreviewImage(Widget):
         # Fit the picture to the new panel size (the terminal or the layout changed).
         if self._source is not None and not self._decoding:
             width, height = self._target()
-            self.query_one("#picture").show_frame(thumbnail(self._source, width, height))  # type: ignore[attr-defined]
+            self.query_one("#picture", self._image_class).show_frame(thumbnail(self._source, width, height))
 
     def _set(self, image: Image.Image, caption: str) -> None:
         self._last_shown = time.monotonic()
-        self.query_one("#picture").show_frame(image)  # type: ignore[attr-defined]
+        self.query_one("#picture", self._image_class).show_frame(image)
         self.query_one("#caption", Label).update(caption, layout=False)
         self.has_image = True

@@ -47,7 +47,7 @@ class RecommendationsStep(Step):
             yield StepInput("", id="k", type="integer", validators=[Integer(1, 10)], max_length=2)
             yield Button("Recommend", id="recommend", variant="primary")
             yield Label(self.status, id="rec-status")
-        table = DataTable(id="recommendations-table", cursor_type="row", zebra_stripes=True)
+        table: DataTable[str] = DataTable(id="recommendations-table", cursor_type="row", zebra_stripes=True)
         table.add_columns("#", "Movie", "Score", "Genres")
         yield table
         yield Static(movie_details(None), id="rec-details")
