@@ -14,12 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from client_tui.connections import (
-    AddressError,
-    Endpoints,
-    add_connection_arguments,
-    endpoints_from_args,
-)
+from client_tui.connections import AddressError, Endpoints, add_connection_arguments, endpoints_from_args
 from client_tui.exit_codes import ExitCode
 from marquee.extras import missing_extra
 

@@ -31,13 +31,7 @@ class ServerError(Exception):
         return self.advice
 
 
-def advice_for(
-    server: str,
-    method: str,
-    code: grpc.StatusCode,
-    details: str,
-    addresses: Sequence[str] = (),
-) -> str:
+def advice_for(server: str, method: str, code: grpc.StatusCode, details: str, addresses: Sequence[str] = ()) -> str:
     where = ", ".join(addresses) if addresses else "its address"
     flag = f"--{server} / {ENV_VARS.get(server, 'MARQUEE_*_ADDR')}"
     details = details.strip() or code.name.lower()

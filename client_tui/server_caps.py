@@ -120,10 +120,7 @@ async def engine_caps(gateway: Gateway) -> EngineCaps:
 def fit_default_size(width: int, height: int, caps: EngineCaps) -> tuple[int, int]:
     """A size the engine can do, for a size the person did not choose (a default), which should
     shrink to the engine's cap rather than fail on it."""
-    return (
-        min(width, caps.max_width or width) // 16 * 16,
-        min(height, caps.max_height or height) // 16 * 16,
-    )
+    return (min(width, caps.max_width or width) // 16 * 16, min(height, caps.max_height or height) // 16 * 16)
 
 
 def _genres(genres: Sequence[str], count: int, chars: int) -> list[str]:

@@ -130,10 +130,7 @@ def summary_sections(session: Session) -> dict[str, list[str]]:
         steps = f"{r.steps} steps"
         if r.steps_requested and r.steps_requested != r.steps:
             steps = f"{r.steps} steps run ({r.steps_requested} asked)"
-        render = [
-            f"Engine: {engine}",
-            f"Seed {r.seed} · {steps} · guidance {r.guidance:g} · {r.width}×{r.height}",
-        ]
+        render = [f"Engine: {engine}", f"Seed {r.seed} · {steps} · guidance {r.guidance:g} · {r.width}×{r.height}"]
         if r.layout_steps:
             render.append(f"Layout branch on for the first {r.layout_steps} steps")
         if r.attempts > 1:

@@ -111,10 +111,7 @@ def _names_something(obj: layout_pb2.LayoutObject, names: ForbiddenNames) -> str
 
 
 def repair_layout(
-    layout: layout_pb2.Layout,
-    names: ForbiddenNames | None = None,
-    *,
-    style_word: str = "realistic",
+    layout: layout_pb2.Layout, names: ForbiddenNames | None = None, *, style_word: str = "realistic"
 ) -> tuple[layout_pb2.Layout, list[layout_pb2.LayoutRepair]]:
     """A repaired copy of `layout` and the repairs made (field names refer to the copy, except
     for dropped objects, which refer to the original positions)."""

@@ -15,14 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from layout_server import plot_phrases
-from layout_server.genre_vocabulary import (
-    FALLBACK_GENRE,
-    GenreLook,
-    Stock,
-    look_for,
-    rank_genres,
-    style_for,
-)
+from layout_server.genre_vocabulary import FALLBACK_GENRE, GenreLook, Stock, look_for, rank_genres, style_for
 from layout_server.layout_repair import repair_layout
 from layout_server.layout_rules import MAX_NAME_CHARS, ForbiddenNames, names_in_plot, validate_layout
 from layout_server.plot_phrases import Phrase, extract_phrases, word_counts

@@ -6,13 +6,7 @@ import time
 
 import grpc
 
-from layout_server.layout_rules import (
-    MAX_OBJECTS,
-    MIN_BOX_AREA,
-    MIN_OBJECTS,
-    ForbiddenNames,
-    validate_layout,
-)
+from layout_server.layout_rules import MAX_OBJECTS, MIN_BOX_AREA, MIN_OBJECTS, ForbiddenNames, validate_layout
 from layout_server.metrics import count_plan
 from layout_server.planning import LayoutPlanning
 from layout_server.prompting import DEFAULT_SYSTEM_INSTRUCTION

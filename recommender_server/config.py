@@ -34,10 +34,7 @@ class RecommenderSettings(ServerSettings):
         "config's dynamic_batching.max_queue_delay_microseconds).",
     )
     max_batch_size: int | None = Field(
-        None,
-        ge=1,
-        le=4096,
-        description="Most rows in one onnxruntime run (default: the config's max_batch_size).",
+        None, ge=1, le=4096, description="Most rows in one onnxruntime run (default: the config's max_batch_size)."
     )
     instances: int | None = Field(
         None,

@@ -52,8 +52,7 @@ class RenderSettings(ServerSettings):
         ),
     )
     base_model: str | None = Field(
-        None,
-        description=f"SD3 base pipeline (VAE, text encoders, scheduler) for --model. Default: {RELEASED_BASE}.",
+        None, description=f"SD3 base pipeline (VAE, text encoders, scheduler) for --model. Default: {RELEASED_BASE}."
     )
     device: str = Field("auto", description="Torch device: auto (cuda, then mps, then cpu), cpu, cuda, cuda:1, ...")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(

@@ -16,13 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from marquee.serving import (
-    Cancelled,
-    DeadlineExceeded,
-    ResourceExhausted,
-    ServiceError,
-    Unavailable,
-)
+from marquee.serving import Cancelled, DeadlineExceeded, ResourceExhausted, ServiceError, Unavailable
 from marquee.serving.structured_logs import get_logger
 from render_server import metrics
 from render_server.engines import JobCancelled
@@ -250,8 +244,7 @@ class JobQueue:
                 metrics.FAILURES.labels("error").inc()
                 log.exception("render job failed", job_id=ticket.job_id)
                 ticket.channel.publish(
-                    ERROR,
-                    ServiceError(f"the render failed ({type(exc).__name__}: {exc}); see the server log"),
+                    ERROR, ServiceError(f"the render failed ({type(exc).__name__}: {exc}); see the server log")
                 )
             else:
                 self._finish(ticket, "ok")

@@ -60,8 +60,6 @@ class OutputStore:
             atomic_write_bytes(self.root / relative[kind], data, mode=self.file_mode)
         record = {**metadata, "files": {k: v for k, v in relative.items() if k != "metadata"}}
         atomic_write_bytes(
-            self.root / relative["metadata"],
-            json.dumps(record, indent=2, sort_keys=True).encode(),
-            mode=self.file_mode,
+            self.root / relative["metadata"], json.dumps(record, indent=2, sort_keys=True).encode(), mode=self.file_mode
         )
         return list(relative.values())

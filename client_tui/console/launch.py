@@ -10,11 +10,7 @@ from client_tui.exit_codes import ExitCode
 
 
 def launch(
-    endpoints: Endpoints,
-    *,
-    session_path: Path | None = None,
-    image_mode: str = "auto",
-    out_dir: Path | None = None,
+    endpoints: Endpoints, *, session_path: Path | None = None, image_mode: str = "auto", out_dir: Path | None = None
 ) -> int:
     from client_tui.console.image_modes import image_widget_class
 

@@ -65,6 +65,11 @@ class PreviewImage(Widget):
         height = max(self.size.height - 1, 4) * per_y
         return min(width, MAX_PIXELS), min(height, MAX_PIXELS)
 
+    @property
+    def decoding(self) -> bool:
+        """A frame is being decoded: it counts as shown or dropped once that ends."""
+        return self._decoding
+
     def offer(self, data: bytes, caption: str) -> None:
         """Queues an encoded frame; returns at once."""
         self.frames_offered += 1

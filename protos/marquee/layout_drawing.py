@@ -253,9 +253,7 @@ class DrawnLayout:
 
 
 def draw_layout(
-    canvas: Image.Image,
-    objects: Sequence[tuple[str, Sequence[float]]],
-    reserved: Iterable[Rect] = (),
+    canvas: Image.Image, objects: Sequence[tuple[str, Sequence[float]]], reserved: Iterable[Rect] = ()
 ) -> DrawnLayout:
     """A copy of `canvas` with each (phrase, normalised box) outlined in its colour and labelled
     "N phrase"; all outlines first, then all labels, so no box is drawn over a label."""

@@ -22,13 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from recommender_server.repository import (
-    INPUT_NAME,
-    LABEL_FILE,
-    MODEL_FILE,
-    OUTPUT_NAME,
-    write_config,
-)
+from recommender_server.repository import INPUT_NAME, LABEL_FILE, MODEL_FILE, OUTPUT_NAME, write_config
 from recommender_server.training.sasrec import SASRec, SASRecConfig
 
 OPSET = 17

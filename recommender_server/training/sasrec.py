@@ -58,10 +58,7 @@ class _Block(nn.Module):
             self.ffn_out = nn.Linear(inner, cfg.hidden, bias=False)
         elif cfg.ffn == "relu":
             self.ffn = nn.Sequential(
-                nn.Linear(cfg.hidden, cfg.hidden),
-                nn.ReLU(),
-                nn.Dropout(cfg.dropout),
-                nn.Linear(cfg.hidden, cfg.hidden),
+                nn.Linear(cfg.hidden, cfg.hidden), nn.ReLU(), nn.Dropout(cfg.dropout), nn.Linear(cfg.hidden, cfg.hidden)
             )
         else:
             raise ValueError(f"unknown feed-forward {cfg.ffn!r}: expected 'relu' or 'swiglu'")

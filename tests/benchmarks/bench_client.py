@@ -219,9 +219,10 @@ async def measure_previews(steps: int, text: str) -> dict[str, Any]:
                 await asyncio.sleep(0.01)
             busy, typed = await _typing_latencies(app, pilot, text)
             streaming = app.render_step.running
-            while app.render_step.running:
-                await asyncio.sleep(0.02)
             preview = app.render_step.preview
+            # A frame still being decoded is counted (shown or dropped) when its decode ends.
+            while app.render_step.running or preview.decoding:
+                await asyncio.sleep(0.02)
             result = {
                 "frames_offered": preview.frames_offered,
                 "frames_shown": preview.frames_shown,

@@ -3,14 +3,7 @@ console tests, the client benchmark)."""
 
 from __future__ import annotations
 
-from client_tui.records import (
-    LayoutRecord,
-    MovieRecord,
-    PlanRecord,
-    Recommendation,
-    RenderOutcome,
-    RenderParams,
-)
+from client_tui.records import LayoutRecord, MovieRecord, PlanRecord, Recommendation, RenderOutcome, RenderParams
 from client_tui.session import Session
 from tests.client_tui.fake_servers import CATALOG, FIXED_LAYOUT, movie
 

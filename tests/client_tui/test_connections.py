@@ -9,8 +9,7 @@ from client_tui.connections import AddressError, Endpoints, channel_target, pars
 
 def test_flags_then_env_then_defaults() -> None:
     endpoints = Endpoints.from_sources(
-        {"layout": "10.0.0.1:7000"},
-        {"MARQUEE_RENDER_ADDR": "127.0.0.1:1, 127.0.0.1:2", "MARQUEE_LAYOUT_ADDR": "x:1"},
+        {"layout": "10.0.0.1:7000"}, {"MARQUEE_RENDER_ADDR": "127.0.0.1:1, 127.0.0.1:2", "MARQUEE_LAYOUT_ADDR": "x:1"}
     )
     assert endpoints.addresses["layout"] == ["10.0.0.1:7000"]
     assert endpoints.addresses["render"] == ["127.0.0.1:1", "127.0.0.1:2"]

@@ -25,7 +25,7 @@ KUBERNETES_VERSIONS = ("1.27", "1.37")
 #: Custom resources the manifests may use, with what checks them instead of a Kubernetes schema
 #: (kubernetes-validate only warns on kinds it has no schema for; any other kind fails the test).
 CUSTOM_RESOURCES: dict[tuple[str, str], str] = {
-    ("monitoring.coreos.com/v1", "PodMonitor"): "tests/deploy/test_manifests.py::test_pod_monitor",
+    ("monitoring.coreos.com/v1", "PodMonitor"): "tests/deploy/test_manifests.py::test_pod_monitor"
 }
 SERVERS = {
     name: {

@@ -24,14 +24,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from marquee.local_stack import LocalStack
-from marquee.v1 import (
-    layout_pb2,
-    layout_pb2_grpc,
-    recommender_pb2,
-    recommender_pb2_grpc,
-    render_pb2,
-    render_pb2_grpc,
-)
+from marquee.v1 import layout_pb2, layout_pb2_grpc, recommender_pb2, recommender_pb2_grpc, render_pb2, render_pb2_grpc
 from tests.deploy.replicas import (
     DRAFT_RENDER_FLAGS,
     ONE_THREAD,

@@ -8,14 +8,7 @@ from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from tests.fuzz.proto_strategies import (
-    DEEP_REPEATS,
-    INT_RANGES,
-    MAX_DEPTH,
-    MAX_REQUEST_BYTES,
-    huge_text,
-    is_map_field,
-)
+from tests.fuzz.proto_strategies import DEEP_REPEATS, INT_RANGES, MAX_DEPTH, MAX_REQUEST_BYTES, huge_text, is_map_field
 
 F = FieldDescriptor
 

@@ -98,10 +98,7 @@ def texts() -> st.SearchStrategy[str]:
 
 @cache
 def binaries() -> st.SearchStrategy[bytes]:
-    return weighted(
-        (6, st.binary(max_size=64)),
-        (1, st.sampled_from(HUGE_SIZES).map(lambda n: b"\xff" * n)),
-    )
+    return weighted((6, st.binary(max_size=64)), (1, st.sampled_from(HUGE_SIZES).map(lambda n: b"\xff" * n)))
 
 
 @cache
@@ -314,8 +311,4 @@ def raw_payloads(valid: st.SearchStrategy[Message]) -> st.SearchStrategy[bytes]:
             data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
         return bytes(data)
 
-    return weighted(
-        (4, st.binary(max_size=256)),
-        (3, st.sampled_from(MALFORMED)),
-        (3, damaged()),
-    )
+    return weighted((4, st.binary(max_size=256)), (3, st.sampled_from(MALFORMED)), (3, damaged()))

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from layout_server.layout_rules import (
-    AREA_TOLERANCE,
-    MIN_BOX_AREA,
-    ForbiddenNames,
-    names_in_plot,
-    validate_layout,
-)
+from layout_server.layout_rules import AREA_TOLERANCE, MIN_BOX_AREA, ForbiddenNames, names_in_plot, validate_layout
 from marquee.v1 import layout_pb2
 from tests.layout_server.helpers import GOOD_BOXES, TOY_PLOT, context, make, movie
 

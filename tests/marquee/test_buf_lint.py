@@ -12,10 +12,6 @@ import pytest
 @pytest.mark.skipif(shutil.which("npm") is None, reason="npm is needed to install buf")
 def test_buf_lint_passes(repo_root: Path) -> None:
     result = subprocess.run(
-        ["make", "--no-print-directory", "lint"],
-        cwd=repo_root,
-        capture_output=True,
-        text=True,
-        timeout=600,
+        ["make", "--no-print-directory", "lint"], cwd=repo_root, capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -29,12 +29,7 @@ MESSAGE_LIMIT = 64 * 1024 * 1024
 
 def settings(tmp_path: Path, **overrides: object) -> RenderSettings:
     values: dict[str, object] = dict(
-        port=0,
-        metrics_port=0,
-        grace_period=3.0,
-        output_dir=tmp_path / "renders",
-        torch_threads=1,
-        log_level="warning",
+        port=0, metrics_port=0, grace_period=3.0, output_dir=tmp_path / "renders", torch_threads=1, log_level="warning"
     )
     values.update(overrides)
     return RenderSettings(_cli_parse_args=False, **values)
@@ -110,8 +105,7 @@ async def running_server(
     task = asyncio.create_task(serve(service, config, on_started=started.set_result, install_signal_handlers=False))
     handle = await asyncio.wait_for(started, 10)
     channel = grpc.aio.insecure_channel(
-        f"127.0.0.1:{handle.port}",
-        options=[("grpc.max_receive_message_length", MESSAGE_LIMIT)],
+        f"127.0.0.1:{handle.port}", options=[("grpc.max_receive_message_length", MESSAGE_LIMIT)]
     )
     server = RunningServer(service, handle, channel)
     try:

@@ -11,12 +11,7 @@ import math
 import pytest
 
 from render_server.event_bridge import EventChannel
-from render_server.job_queue import (
-    MIN_STOP_MARGIN_SECONDS,
-    ROUGH_RETRY_CAP_SECONDS,
-    JobQueue,
-    drain_plan,
-)
+from render_server.job_queue import MIN_STOP_MARGIN_SECONDS, ROUGH_RETRY_CAP_SECONDS, JobQueue, drain_plan
 from render_server.job_ticket import Ticket
 from render_server.spec import RenderSpec
 from render_server.step_time_estimator import (

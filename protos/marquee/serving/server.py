@@ -204,11 +204,7 @@ async def serve(
 
 
 def run(
-    settings_cls: type[S],
-    make_service: Callable[[S], ModelService],
-    argv: Sequence[str] | None = None,
-    *,
-    prog: str,
+    settings_cls: type[S], make_service: Callable[[S], ModelService], argv: Sequence[str] | None = None, *, prog: str
 ) -> int:
     """Entry point of a server's `__main__`: parse settings, set up logs, serve; the exit code."""
     try:

@@ -48,8 +48,7 @@ class ServerSettings(BaseSettings):
         None, description="PEM CA bundle: require client certificates signed by it (mutual TLS)."
     )
     auth_token: SecretStr | None = Field(
-        None,
-        description="Require 'authorization: Bearer <token>' on every call but health checks.",
+        None, description="Require 'authorization: Bearer <token>' on every call but health checks."
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
     log_format: Literal["json", "console"] = Field("json", description="Log format.")

@@ -75,12 +75,7 @@ def _handled(service: str, method: str, rpc_type: str, code: str) -> float:
     return (
         REGISTRY.get_sample_value(
             "grpc_server_handled_total",
-            {
-                "grpc_type": rpc_type,
-                "grpc_service": service,
-                "grpc_method": method,
-                "grpc_code": code,
-            },
+            {"grpc_type": rpc_type, "grpc_service": service, "grpc_method": method, "grpc_code": code},
         )
         or 0.0
     )

@@ -11,14 +11,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client import REGISTRY
 
-from marquee.serving import (
-    InvalidArgument,
-    ModelService,
-    ServerHandle,
-    ServerSettings,
-    Unavailable,
-    serve,
-)
+from marquee.serving import InvalidArgument, ModelService, ServerHandle, ServerSettings, Unavailable, serve
 from marquee.v1 import common_pb2, recommender_pb2, recommender_pb2_grpc
 from tests.tls_certs import make_certs
 
@@ -185,8 +178,7 @@ async def test_bearer_token(clean_env: None) -> None:
         # RFC 6750 (through RFC 7235) makes the scheme name case-insensitive.
         for scheme in ("Bearer", "bearer", "BEARER"):
             reply = await stub.Recommend(
-                recommender_pb2.RecommendRequest(k=1),
-                metadata=[("authorization", f"{scheme} let-me-in-please")],
+                recommender_pb2.RecommendRequest(k=1), metadata=[("authorization", f"{scheme} let-me-in-please")]
             )
             assert reply.model_name == "fake"
     handle.request_stop()
@@ -198,10 +190,7 @@ async def test_tls_and_mutual_tls(clean_env: None, tmp_path: Path) -> None:
     service = FakeService()
     service.gate.set()
     task, handle = await _start(
-        service,
-        tls_cert_file=certs.server_cert,
-        tls_key_file=certs.server_key,
-        tls_client_ca_file=certs.ca,
+        service, tls_cert_file=certs.server_cert, tls_key_file=certs.server_key, tls_client_ca_file=certs.ca
     )
     target = f"localhost:{handle.port}"
     with_client_cert = grpc.ssl_channel_credentials(

@@ -74,10 +74,7 @@ def test_help_documents_every_option(module: str) -> None:
 
 def test_bad_flag_value_is_a_clear_error() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "layout_server", "--port", "99999"],
-        capture_output=True,
-        text=True,
-        timeout=120,
+        [sys.executable, "-m", "layout_server", "--port", "99999"], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 2
     assert "port" in result.stderr and "Traceback" not in result.stderr

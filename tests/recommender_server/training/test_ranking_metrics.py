@@ -6,13 +6,7 @@ import math
 
 import numpy as np
 
-from recommender_server.training.ranking_metrics import (
-    evaluate,
-    left_pad,
-    ndcg_hr,
-    rank_targets,
-    sample_negatives,
-)
+from recommender_server.training.ranking_metrics import evaluate, left_pad, ndcg_hr, rank_targets, sample_negatives
 
 
 def test_ndcg_and_hit_rate_by_hand() -> None:
