@@ -35,3 +35,14 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith("MARQUEE_"):
             monkeypatch.delenv(key)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread() -> None:
+    """Torch in a test process uses one thread: the tests' tiny models are faster so, and the
+    cores are shared with the other test workers and the server processes."""
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(1)

@@ -6,16 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 
 from recommender_server.config import DEFAULT_MODEL_REPOSITORY
 from recommender_server.training.onnx_export import export_to_repository
 from tests.recommender_server.helpers import TINY_IDS, tiny_model
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _one_torch_thread() -> None:
-    torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
