@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from marquee.local_stack import LocalStack
+from tests.paths import TINY_PIPELINE
 
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
 
@@ -51,3 +52,17 @@ def run_cli(addresses: dict[str, str], *args: str) -> subprocess.CompletedProces
 
 def watched_flags(*titles: str) -> list[str]:
     return [arg for title in titles for arg in ("--watched", title)]
+
+
+#: A render server on the tiny CreatiLayout pipeline, on the CPU with one torch thread (add
+#: `--output-dir` and any other flag after these).
+TINY_RENDER_FLAGS = (
+    "--engine",
+    "creatilayout",
+    "--model",
+    str(TINY_PIPELINE),
+    "--device",
+    "cpu",
+    "--torch-threads",
+    "1",
+)

@@ -18,8 +18,7 @@ from client_tui.exit_codes import ExitCode
 from client_tui.session import Session
 from marquee.local_stack import LocalStack
 from marquee.v1 import common_pb2, render_pb2, render_pb2_grpc
-from tests.paths import CREATILAYOUT_FIXTURES
-from tests.real_stack import ONE_THREAD, cli_command, cli_env
+from tests.real_stack import ONE_THREAD, TINY_RENDER_FLAGS, cli_command, cli_env
 
 pytestmark = pytest.mark.slow
 
@@ -47,20 +46,7 @@ def busy_render(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
     """A render server that takes one job at a time and turns every other one away."""
     logs = tmp_path_factory.mktemp("busy-render")
     stack = LocalStack(
-        {
-            "render": [
-                "--engine",
-                "creatilayout",
-                "--model",
-                str(CREATILAYOUT_FIXTURES / "tiny" / "pipeline"),
-                "--torch-threads",
-                "1",
-                "--queue-depth",
-                "0",
-                "--output-dir",
-                str(logs / "renders"),
-            ]
-        },
+        {"render": [*TINY_RENDER_FLAGS, "--queue-depth", "0", "--output-dir", str(logs / "renders")]},
         logs,
         env=ONE_THREAD,
         grace_period=3.0,

@@ -20,12 +20,10 @@ from client_tui.connections import Endpoints
 from client_tui.session import Session
 from marquee.local_stack import LocalStack
 from tests.client_tui.console.helpers import all_serving, make_console, wait_for
-from tests.paths import CREATILAYOUT_FIXTURES
-from tests.real_stack import ONE_THREAD
+from tests.paths import TINY_PIPELINE
+from tests.real_stack import ONE_THREAD, TINY_RENDER_FLAGS
 
 pytestmark = pytest.mark.slow
-
-TINY_PIPELINE = CREATILAYOUT_FIXTURES / "tiny" / "pipeline"
 
 
 @pytest.fixture(scope="module")
@@ -35,23 +33,7 @@ def tiny_render(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         pytest.fail(f"{TINY_PIPELINE} is missing: the suite expects ../shared beside the clone")
     logs = tmp_path_factory.mktemp("tiny-render")
     stack = LocalStack(
-        {
-            "render": [
-                "--engine",
-                "creatilayout",
-                "--model",
-                str(TINY_PIPELINE),
-                "--device",
-                "cpu",
-                "--torch-threads",
-                "1",
-                "--output-dir",
-                str(logs / "renders"),
-            ]
-        },
-        logs,
-        env=ONE_THREAD,
-        grace_period=3.0,
+        {"render": [*TINY_RENDER_FLAGS, "--output-dir", str(logs / "renders")]}, logs, env=ONE_THREAD, grace_period=3.0
     )
     stack.start(timeout=240)
     yield stack

@@ -17,23 +17,9 @@ import grpc
 from prometheus_client.parser import text_string_to_metric_families
 
 from marquee.local_stack import LocalStack, ServerProcess
-from tests.paths import CREATILAYOUT_FIXTURES
 from tests.real_stack import ONE_THREAD
 from tests.tls_certs import CertSet
 
-#: The tiny CreatiLayout pipeline (random weights, real architecture) from the shared fixtures:
-#: a render that takes seconds on this CPU, long enough to kill a replica in the middle of it.
-TINY_PIPELINE = CREATILAYOUT_FIXTURES / "tiny" / "pipeline"
-TINY_RENDER_FLAGS = (
-    "--engine",
-    "creatilayout",
-    "--model",
-    str(TINY_PIPELINE),
-    "--device",
-    "cpu",
-    "--torch-threads",
-    "1",
-)
 DRAFT_RENDER_FLAGS = ("--engine", "draft")
 #: Two watched movies every MovieLens-1M copy has.
 WATCHED = ("Toy Story (1995)", "Aladdin (1992)")

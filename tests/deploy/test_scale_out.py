@@ -15,15 +15,9 @@ import pytest
 
 from marquee.local_stack import LocalStack
 from marquee.v1 import common_pb2, render_pb2, render_pb2_grpc
-from tests.deploy.replicas import (
-    ONE_THREAD,
-    TINY_PIPELINE,
-    TINY_RENDER_FLAGS,
-    handled,
-    metrics_samples,
-    start_all,
-    start_client,
-)
+from tests.deploy.replicas import handled, metrics_samples, start_all, start_client
+from tests.paths import TINY_PIPELINE
+from tests.real_stack import ONE_THREAD, TINY_RENDER_FLAGS
 
 pytestmark = pytest.mark.slow
 

@@ -25,16 +25,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from marquee.local_stack import LocalStack
 from marquee.v1 import layout_pb2, layout_pb2_grpc, recommender_pb2, recommender_pb2_grpc, render_pb2, render_pb2_grpc
-from tests.deploy.replicas import (
-    DRAFT_RENDER_FLAGS,
-    ONE_THREAD,
-    TINY_RENDER_FLAGS,
-    ClientRun,
-    client_credentials,
-    start_all,
-    start_client,
-    tls_flags,
-)
+from tests.deploy.replicas import DRAFT_RENDER_FLAGS, ClientRun, client_credentials, start_all, start_client, tls_flags
+from tests.real_stack import ONE_THREAD, TINY_RENDER_FLAGS
 from tests.tls_certs import CertSet, make_certs
 
 pytestmark = pytest.mark.slow

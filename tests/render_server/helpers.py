@@ -21,9 +21,7 @@ from render_server.config import RenderSettings
 from render_server.engines import DENOISING, Engine, EngineOutput, JobCancelled, JobControl
 from render_server.service import RenderModelService
 from render_server.spec import RenderSpec
-from tests.paths import CREATILAYOUT_FIXTURES
 
-TINY_PIPELINE = CREATILAYOUT_FIXTURES / "tiny" / "pipeline"
 MESSAGE_LIMIT = 64 * 1024 * 1024
 
 

@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 
 from marquee.v1 import common_pb2, render_pb2
-from tests.render_server.helpers import TINY_PIPELINE, collect, kinds, request, running_server
+from tests.paths import TINY_PIPELINE
+from tests.render_server.helpers import collect, kinds, request, running_server
 
 pytest.importorskip("torch")
 TINY = dict(engine="creatilayout", model=str(TINY_PIPELINE))

@@ -13,7 +13,8 @@ import pytest
 
 from marquee.local_stack import LocalStack
 from marquee.v1 import render_pb2, render_pb2_grpc
-from tests.render_server.helpers import TINY_PIPELINE, request
+from tests.paths import TINY_PIPELINE
+from tests.render_server.helpers import request
 
 GRACE = 3.0
 FAKE_TOKEN = "hf_NotARealTokenButShapedLikeOne123"
