@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
+import pytest
 
 
 def test_benchmark_smoke(repo_root: Path, tmp_path: Path, committed_repository: Path) -> None:
@@ -39,3 +43,61 @@ def test_benchmark_smoke(repo_root: Path, tmp_path: Path, committed_repository: 
         assert r["requests"] > 0 and r["throughput"] > 0 and 0 < r["p50_ms"] <= r["p99_ms"], r
     assert "| scenario | concurrency |" in done.stdout
     assert "single request p50" in done.stdout
+
+
+def _benchmark_module(name: str):
+    folder = Path(__file__).resolve().parents[1] / "benchmarks"
+    for path in (folder, folder / "peers"):
+        if str(path) not in sys.path:
+            sys.path.insert(0, str(path))
+    return importlib.import_module(name)
+
+
+def test_peer_benchmark_smoke(repo_root: Path, tmp_path: Path) -> None:
+    """Marquee alone (the peers install from PyPI, which make bench does): the bare onnxruntime
+    reference, both output modes through tritonclient, the table and the verdicts."""
+    out = tmp_path / "peers.json"
+    done = subprocess.run(
+        [sys.executable, str(repo_root / "tests" / "benchmarks" / "bench_peers.py"), "--smoke", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=repo_root,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = json.loads(out.read_text())
+    scenarios = {(r["scenario"], r["concurrency"]) for r in report["results"]}
+    assert {("Marquee, scores", 1), ("Marquee, scores", 4), ("Marquee, top-10", 1), ("Marquee, top-10", 4)} <= scenarios
+    assert any(r["scenario"].startswith("bare onnxruntime, one row") for r in report["results"])
+    for r in report["results"]:
+        assert r["requests"] > 0 and 0 < r["p50_ms"] <= r["p99_ms"], r
+    assert report["notes"] == []
+    assert "| scenario | concurrency |" in done.stdout
+    assert "single request p50" in done.stdout
+
+
+def test_a_peer_that_cannot_install_is_reported_with_the_reason(tmp_path: Path) -> None:
+    peer_servers = _benchmark_module("peer_servers")
+    uv = tmp_path / "uv"
+    uv.write_text("#!/bin/sh\necho 'error: No solution found when resolving dependencies' >&2\nexit 2\n")
+    uv.chmod(0o755)
+    peer = peer_servers.PEERS["MLServer (custom runtime)"]
+    with pytest.raises(peer_servers.PeerUnavailable, match=r"could not install mlserver==.*No solution found"):
+        peer_servers.environment(peer, tmp_path / "environments", uv=str(uv))
+
+
+def test_peers_answer_classification_as_marquee_does(committed_repository: Path) -> None:
+    """The peers' top-k reply (they cannot import Marquee) is byte for byte the recommender's."""
+    onnx_model = _benchmark_module("onnx_model")
+    from recommender_server.kserve_servicer import classification_strings
+
+    labels_path = committed_repository / "sasrec" / "movie_ids.txt"
+    labels = labels_path.read_text().split()
+    scorer = onnx_model.Scorer.__new__(onnx_model.Scorer)
+    scorer.labels = np.array(labels)
+    scores = np.random.default_rng(0).normal(size=(3, len(labels))).astype(np.float32)
+    scores[1, :20] = 5.0  # ties: both keep the lower index first
+    for k in (1, 10):
+        assert scorer.top(scores, k).ravel().tolist() == classification_strings(scores, k, labels)
+    assert onnx_model.classification_count({"classification": [10, 10]}) == 10
+    assert onnx_model.classification_count(None) == 0
