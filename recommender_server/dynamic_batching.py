@@ -102,6 +102,7 @@ class DynamicBatcher:
                 )
                 pending.future.set_exception(RuntimeError("the server is shutting down"))
         self._queue.clear()
+        self.stats.pending_requests = 0
         self._executor.shutdown(wait=True, cancel_futures=True)
 
     async def infer(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -112,7 +113,11 @@ class DynamicBatcher:
         started = time.perf_counter_ns()
         if not self.enabled:
             free = self._free_instances()
-            instance = await free.get()
+            self.stats.pending_requests += 1
+            try:
+                instance = await free.get()
+            finally:
+                self.stats.pending_requests -= 1
             try:
                 outputs, timings = await asyncio.get_running_loop().run_in_executor(
                     self._executor, self._run, instance, [inputs], started
@@ -127,6 +132,7 @@ class DynamicBatcher:
         pending = _Pending(inputs, rows, asyncio.get_running_loop().create_future(), started)
         self._queue.append(pending)
         self._queued_rows += rows
+        self.stats.pending_requests = len(self._queue)
         self._arrived.set()
         return await pending.future
 
@@ -172,6 +178,7 @@ class DynamicBatcher:
                 continue
             batch.append(pending)
             rows += pending.rows
+        self.stats.pending_requests = len(self._queue)
         return batch
 
     async def _fill_window(self) -> None:

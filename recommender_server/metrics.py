@@ -88,6 +88,7 @@ class TritonMetrics(Collector):
         for name, help_text, _ in COUNTERS:
             yield Metric(name, help_text, "unknown")
         yield Metric("nv_inference_request_failure", "", "unknown")
+        yield Metric("nv_inference_pending_request_count", "", "gauge")
         yield HistogramMetricFamily("nv_inference_batch_size", "", labels=["model", "version"])
 
     def collect(self) -> Iterator[Metric]:
@@ -108,6 +109,16 @@ class TritonMetrics(Collector):
                     snap["failures"].get(reason, 0),
                 )
         yield failures
+        pending = Metric(
+            "nv_inference_pending_request_count",
+            "Instantaneous number of pending requests awaiting execution per-model.",
+            "gauge",
+        )
+        for model, version, snap in snapshots:
+            pending.add_sample(
+                "nv_inference_pending_request_count", {"model": model, "version": version}, snap["pending_requests"]
+            )
+        yield pending
         # Triton has no standard family for this; the name follows its prefix to sit beside them.
         batches = HistogramMetricFamily(
             "nv_inference_batch_size",

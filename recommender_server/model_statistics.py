@@ -38,6 +38,9 @@ class ModelStatistics:
     inference_count: int = 0
     execution_count: int = 0
     last_inference_ms: int = 0
+    #: Requests accepted but not yet executing (Triton's nv_inference_pending_request_count);
+    #: the batcher keeps it current on the event loop, scrapes read it.
+    pending_requests: int = 0
     success: _Duration = field(default_factory=_Duration)
     fail: _Duration = field(default_factory=_Duration)
     queue: _Duration = field(default_factory=_Duration)
@@ -96,6 +99,7 @@ class ModelStatistics:
                 "inference_count": self.inference_count,
                 "execution_count": self.execution_count,
                 "failures": dict(self.failures),
+                "pending_requests": self.pending_requests,
                 "executions_by_batch_size": {size: d[1].count for size, d in self.batches.items()},
             }
 

@@ -97,6 +97,43 @@ def served_answer(address: str, window: np.ndarray) -> tuple[np.ndarray, list[st
     return scores[0], indices
 
 
+def per_model_metrics(port: int | None) -> dict[str, set[str]]:
+    """Triton's per-model families (`nv_inference_*`) on a /metrics page, with their label names."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    if port is None:
+        return {}
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as page:
+            text = page.read().decode()
+    except OSError:
+        return {}
+    found: dict[str, set[str]] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name.startswith("nv_inference_"):
+            labels = found.setdefault(family.name, set())
+            for sample in family.samples:
+                labels.update(sample.labels)
+    return found
+
+
+def metrics_verdict(triton: dict[str, set[str]], marquee: dict[str, set[str]]) -> str:
+    """Whether Triton's dashboards would find on Marquee every per-model family real Triton exports."""
+    missing = sorted(set(triton) - set(marquee))
+    labels = sorted(
+        f"{name}{{{','.join(sorted(triton[name] - marquee[name]))}}}"
+        for name in set(triton) & set(marquee)
+        if triton[name] - marquee[name]
+    )
+    if not missing and not labels:
+        return (
+            f"/metrics: Marquee exports all {len(triton)} per-model families real Triton exported here, with its labels"
+        )
+    return f"/metrics: Triton families Marquee lacks: {missing or 'none'}; labels it lacks: {labels or 'none'}"
+
+
 def bare_onnxruntime(model: Path, windows: np.ndarray, seconds: float, warmup: float) -> Result:
     """One row per call, in this process, with the faster of Marquee's two session kinds (one
     intra-op thread, as its small-batch session, or all cores): the strictest reference."""
@@ -143,6 +180,7 @@ async def run(args: argparse.Namespace) -> tuple[list[Result], list[str]]:
     results: list[Result] = [bare_onnxruntime(model, windows, seconds, warmup)]
     print(json.dumps(asdict(results[0])), flush=True)
     notes: list[str] = []
+    metrics: dict[str, dict[str, set[str]]] = {}
     reference: tuple[np.ndarray, list[str]] | None = None
     options = session_options_json()
     if True:  # logs stay in .bench/logs/<server> after the run, for a peer that failed
@@ -152,10 +190,12 @@ async def run(args: argparse.Namespace) -> tuple[list[Result], list[str]]:
                 if name == MARQUEE:
                     server = start_marquee(repository, log_dir)
                     address, stop = server.addresses()["recommender"], server.stop
+                    metrics_port: int | None = server.processes["recommender"].metrics_port
                 else:
                     peer = PEERS[name]
                     process = start_peer(peer, args.environments, model, labels_path, options, log_dir)
                     address, stop = process.address, process.stop
+                    metrics_port = process.metrics_port if peer.kind == "triton" else None
             except PeerUnavailable as error:
                 notes.append(f"{name}: not measured: {error}")
                 print(notes[-1], flush=True)
@@ -170,8 +210,13 @@ async def run(args: argparse.Namespace) -> tuple[list[Result], list[str]]:
                         notes.append(f"{name}: answers differ from {args.servers[0]}'s (scores or top 10)")
                 for mode in modes:
                     results += await load(address, name, windows, mode, concurrencies, seconds, warmup)
+                if metrics_port is not None:
+                    metrics[name] = per_model_metrics(metrics_port)
             finally:
                 stop()
+    triton = next((m for name, m in metrics.items() if name != MARQUEE), None)
+    if triton and MARQUEE in metrics:
+        notes.append(metrics_verdict(triton, metrics[MARQUEE]))
     return results, notes
 
 

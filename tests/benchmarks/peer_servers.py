@@ -103,6 +103,7 @@ class PeerProcess:
     process: subprocess.Popen
     address: str
     log: Path
+    metrics_port: int | None = None
 
     def stop(self) -> None:
         """SIGTERM to the whole process group (Triton and MLServer start children), then SIGKILL."""
@@ -180,7 +181,7 @@ def start_peer(peer: Peer, root: Path, model: Path, labels: Path, options_json: 
     command = _command(peer, python, model_args, ports, folder)
     with log.open("w") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    running = PeerProcess(process, f"127.0.0.1:{ports['grpc']}", log)
+    running = PeerProcess(process, f"127.0.0.1:{ports['grpc']}", log, ports["metrics"])
     deadline = time.monotonic() + 240
     client = triton.InferenceServerClient(running.address)
     try:

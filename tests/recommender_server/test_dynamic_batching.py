@@ -180,3 +180,39 @@ async def test_instances_run_batches_in_parallel() -> None:
     assert first.batch_sizes == [1] and second.batch_sizes == [1]
     assert (late["y"] == 2).all()
     assert first.met == [True] and second.met == [True], "the two runs did not overlap"
+
+
+class GatedModel(RecordingModel):
+    """Runs only when released, so a test can look at the queue while the instance is busy."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        self.started.set()
+        assert self.release.wait(timeout=30)
+        return super().run(inputs)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+async def test_pending_requests_count_those_waiting_for_the_busy_instance(enabled: bool) -> None:
+    """Triton's nv_inference_pending_request_count: accepted, not yet executing."""
+    model = GatedModel()
+    batcher = _batcher(model, window_s=0.0, enabled=enabled)
+    batcher.start()
+    try:
+        first = asyncio.ensure_future(batcher.infer({"x": np.zeros((1, 3), np.float32)}))
+        await asyncio.get_running_loop().run_in_executor(None, model.started.wait, 30)
+        assert batcher.stats.pending_requests == 0  # the first one is executing
+        waiting = [asyncio.ensure_future(batcher.infer({"x": np.ones((1, 3), np.float32)})) for _ in range(3)]
+        await asyncio.sleep(0)  # let them reach the queue
+        assert batcher.stats.pending_requests == 3
+        assert batcher.stats.snapshot()["pending_requests"] == 3
+        model.release.set()
+        await asyncio.gather(first, *waiting)
+    finally:
+        model.release.set()
+        await batcher.close()
+    assert batcher.stats.pending_requests == 0

@@ -195,6 +195,7 @@ def test_triton_per_model_metrics_count_known_traffic(stack: LocalStack, client:
     assert delta("nv_inference_request_duration_us") > 0
     assert delta("nv_inference_compute_infer_duration_us") > 0
     assert delta("nv_inference_batch_size_count") >= 1 and delta("nv_inference_batch_size_sum") >= 3
+    assert after[("nv_inference_pending_request_count", model)] == 0  # a gauge: nothing waits now
 
 
 def test_concurrent_requests_are_batched_and_each_gets_its_answer(
