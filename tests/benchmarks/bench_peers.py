@@ -56,7 +56,10 @@ async def load(
     concurrencies: Sequence[int],
     seconds: float,
     warmup: float,
+    server_side: dict[tuple[str, int], tuple[float, float]],
 ) -> list[Result]:
+    """Closed-loop load at each concurrency; where the server reports KServe statistics (Marquee,
+    Triton), also its own mean request duration and compute time per request, into `server_side`."""
     import tritonclient.grpc.aio as triton_aio
     from tritonclient.grpc import InferInput, InferRequestedOutput
 
@@ -70,14 +73,31 @@ async def load(
     client = triton_aio.InferenceServerClient(address)
     try:
         for concurrency in concurrencies:
+            before = await _statistics(client)
             latencies, took = await closed_loop(
                 lambda i: client.infer("sasrec", inputs[i % len(inputs)], outputs=outputs), concurrency, seconds, warmup
             )
             results.append(_summary(f"{server}, {mode}", concurrency, latencies, took))
             print(json.dumps(asdict(results[-1])), flush=True)
+            after = await _statistics(client)
+            if before and after and after[0] > before[0]:
+                count = after[0] - before[0]
+                server_side[(results[-1].scenario, concurrency)] = (
+                    (after[1] - before[1]) / count / 1e6,
+                    (after[2] - before[2]) / count / 1e6,
+                )
     finally:
         await client.close()
     return results
+
+
+async def _statistics(client) -> tuple[int, int, int] | None:
+    """(requests, their total ns, their compute-infer ns) as the server counts them, if it does."""
+    try:
+        stats = (await client.get_inference_statistics("sasrec")).model_stats[0].inference_stats
+    except Exception:  # MLServer and KServe's Python server do not implement ModelStatistics
+        return None
+    return stats.success.count, stats.success.ns, stats.compute_infer.ns
 
 
 def served_answer(address: str, window: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -181,6 +201,7 @@ async def run(args: argparse.Namespace) -> tuple[list[Result], list[str]]:
     print(json.dumps(asdict(results[0])), flush=True)
     notes: list[str] = []
     metrics: dict[str, dict[str, set[str]]] = {}
+    server_side: dict[tuple[str, int], tuple[float, float]] = {}
     reference: tuple[np.ndarray, list[str]] | None = None
     options = session_options_json()
     if True:  # logs stay in .bench/logs/<server> after the run, for a peer that failed
@@ -209,11 +230,16 @@ async def run(args: argparse.Namespace) -> tuple[list[Result], list[str]]:
                     if not same:
                         notes.append(f"{name}: answers differ from {args.servers[0]}'s (scores or top 10)")
                 for mode in modes:
-                    results += await load(address, name, windows, mode, concurrencies, seconds, warmup)
+                    results += await load(address, name, windows, mode, concurrencies, seconds, warmup, server_side)
                 if metrics_port is not None:
                     metrics[name] = per_model_metrics(metrics_port)
             finally:
                 stop()
+    for (scenario, concurrency), (request_ms, infer_ms) in server_side.items():
+        notes.append(
+            f"{scenario} at concurrency {concurrency}, as the server counts it (ModelStatistics): "
+            f"{request_ms:.3f} ms per request, of which {infer_ms:.3f} ms computing"
+        )
     triton = next((m for name, m in metrics.items() if name != MARQUEE), None)
     if triton and MARQUEE in metrics:
         notes.append(metrics_verdict(triton, metrics[MARQUEE]))
