@@ -66,3 +66,18 @@ TINY_RENDER_FLAGS = (
     "--torch-threads",
     "1",
 )
+
+
+def run_benchmark(script: str, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    """`python tests/benchmarks/<script> <args>` from the repository root, as `make bench` runs it;
+    asserts it exits 0 and shows its output if not."""
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, str(root / "tests" / "benchmarks" / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=root,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done

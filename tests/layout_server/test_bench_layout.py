@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.real_stack import run_benchmark
 
-def test_bench_layout_smoke(repo_root: Path, tmp_path: Path) -> None:
+
+def test_bench_layout_smoke(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    result = subprocess.run(
-        [sys.executable, str(repo_root / "tests" / "benchmarks" / "bench_layout.py"), "--smoke", "--json", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=repo_root,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_benchmark("bench_layout.py", "--smoke", "--json", str(out), timeout=120)
     assert "offline cold" in result.stdout and "llm llm_path_grpc" in result.stdout
     results = json.loads(out.read_text())
     assert set(results["offline"]) == {

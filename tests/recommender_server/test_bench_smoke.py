@@ -4,30 +4,18 @@ from __future__ import annotations
 
 import importlib
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.real_stack import run_benchmark
 
-def test_benchmark_smoke(repo_root: Path, tmp_path: Path, committed_repository: Path) -> None:
+
+def test_benchmark_smoke(tmp_path: Path, committed_repository: Path) -> None:
     out = tmp_path / "bench.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(repo_root / "tests" / "benchmarks" / "bench_recommender.py"),
-            "--smoke",
-            "--json",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        cwd=repo_root,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    done = run_benchmark("bench_recommender.py", "--smoke", "--json", str(out))
     results = json.loads(out.read_text())
     scenarios = {(r["scenario"].split(",")[0].split(" (")[0], r["concurrency"]) for r in results}
     assert {
@@ -53,18 +41,11 @@ def _benchmark_module(name: str):
     return importlib.import_module(name)
 
 
-def test_peer_benchmark_smoke(repo_root: Path, tmp_path: Path) -> None:
+def test_peer_benchmark_smoke(tmp_path: Path) -> None:
     """Marquee alone (the peers install from PyPI, which make bench does): the bare onnxruntime
     reference, both output modes through tritonclient, the table and the verdicts."""
     out = tmp_path / "peers.json"
-    done = subprocess.run(
-        [sys.executable, str(repo_root / "tests" / "benchmarks" / "bench_peers.py"), "--smoke", "--json", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        cwd=repo_root,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    done = run_benchmark("bench_peers.py", "--smoke", "--json", str(out))
     report = json.loads(out.read_text())
     scenarios = {(r["scenario"], r["concurrency"]) for r in report["results"]}
     assert {("Marquee, scores", 1), ("Marquee, scores", 4), ("Marquee, top-10", 1), ("Marquee, top-10", 4)} <= scenarios
