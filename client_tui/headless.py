@@ -91,6 +91,20 @@ async def _steps(
     apply_step_flags(args, session, step, progress)
     planner = await planner_caps(gateway) if step in ("recommend", "plan") else None
     engine = await _early_engine_caps(engine_task)
+    generated_over_cap = (
+        step == "plan"
+        and planner is not None
+        and session.scenario_is_generated()
+        and len(session.scenario) > planner.max_scenario_chars
+    )
+    if generated_over_cap:
+        assert planner is not None
+        # Ours, not the person's: written again to fit this planner instead of refused.
+        progress.say(
+            f"  the scenario Marquee wrote has {len(session.scenario)} characters; this layout server "
+            f"takes {planner.max_scenario_chars}: written again to fit"
+        )
+        session.scenario = ""
     try:
         check_person_input(args, session, step, planner, engine)
     except OverCap as exc:
@@ -115,6 +129,7 @@ async def _steps(
                 max_plot_chars=planner.scenario_plot_chars,
                 max_chars=planner.max_scenario_chars,
             )
+            session.made_from.generated_scenario = session.scenario
         progress.say(f"planning the layout ({session.planner}) ...")
         await plan(gateway, session, planner)
         assert session.layout is not None and session.plan is not None

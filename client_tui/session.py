@@ -49,6 +49,9 @@ class MadeFrom(Record):
     #: The watched movie ids, oldest first, and the k the recommendations were asked with.
     recommended_from: list[int] | None = None
     recommended_k: int | None = None
+    #: The scenario as Marquee wrote it from the recommendations; while `scenario` still equals
+    #: it, the person has not made it theirs, so it may be written again (to fit another cap).
+    generated_scenario: str | None = None
     #: The scenario the layout was planned from.
     planned_scenario: str | None = None
     #: The layout, global prompt and parameters the image was rendered from.
@@ -94,6 +97,11 @@ class Session(Record):
         """Call when the recommendations (and the pre-filled scenario) were just made."""
         self.made_from.recommended_from = [m.movie_id for m in self.watched]
         self.made_from.recommended_k = self.k
+        self.made_from.generated_scenario = self.scenario
+
+    def scenario_is_generated(self) -> bool:
+        """True while the scenario is exactly the one Marquee wrote (the person has not edited it)."""
+        return bool(self.scenario.strip()) and self.scenario == self.made_from.generated_scenario
 
     def record_planned(self) -> None:
         """Call when the layout was just planned from `scenario`."""

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from client_tui import flow
 from client_tui.connections import Endpoints
 from client_tui.exit_codes import ExitCode
 from client_tui.gateway import Gateway
@@ -68,6 +69,41 @@ def test_a_plot_over_the_planner_cap_is_clipped_not_fatal(real_stack: LocalStack
     assert session.recommendations[0].movie.plot == beauty.plot
     assert len(session.scenario) <= caps.max_scenario_chars and "American Beauty (1999)" in session.scenario
     assert session.layout is not None and session.result is not None
+
+
+async def _recommended_session(real_stack: LocalStack, title: str, k: int) -> Session:
+    """A session saved after recommending, its scenario written for a planner with larger caps
+    than this layout server's (all plots whole, no length cap)."""
+    async with Gateway(Endpoints.from_sources(real_stack.addresses(), {})) as gateway:
+        session = Session(watched=[(await _ask(real_stack, title))[0]], k=k)
+        await flow.recommend(gateway, session, PlannerCaps(max_plot_chars=100_000, max_scenario_chars=100_000))
+    return session
+
+
+@pytest.mark.parametrize("edited", [False, True], ids=["as-written", "edited-by-the-person"])
+def test_a_resumed_scenario_over_the_cap_is_rewritten_only_if_marquee_wrote_it(
+    real_stack: LocalStack, tmp_path: Path, edited: bool
+) -> None:
+    saved = asyncio.run(_recommended_session(real_stack, "Toy Story (1995)", k=10))
+    caps = asyncio.run(_ask(real_stack, "Toy Story (1995)"))[1]
+    if edited:
+        saved.scenario += " Make the sky purple."
+    assert len(saved.scenario) > caps.max_scenario_chars  # the case this test is about
+    path = tmp_path / "session.json"
+    path.write_text(saved.to_json())
+    result = run_cli(real_stack.addresses(), "--resume", str(path), *RENDER)
+    session = Session.load(path)
+    if edited:
+        # The person's text is never cut: refused before planning, naming it, and kept.
+        assert result.returncode == ExitCode.BAD_INPUT, result.stderr
+        assert f"the scenario in {path} has {len(saved.scenario)} characters" in result.stderr
+        assert session.scenario == saved.scenario and session.layout is None
+        return
+    assert result.returncode == ExitCode.OK, result.stderr
+    assert "the scenario Marquee wrote has" in result.stderr and "written again to fit" in result.stderr
+    assert len(session.scenario) <= caps.max_scenario_chars
+    assert all(r.movie.display_title in session.scenario for r in session.recommendations)
+    assert session.scenario_is_generated() and session.layout is not None and session.result is not None
 
 
 def test_a_scenario_the_person_typed_over_the_cap_is_exit_2_naming_the_flag(
