@@ -49,11 +49,13 @@ class CreatiLayoutEngine(Engine):
         torch_threads: int = 0,
         compile_mode: str = "off",
         negative_prompt_cache: int = 0,
+        first_block_cache: float = 0.0,
         warm_up_size: int = WARM_UP_SIZE,
     ) -> None:
         super().__init__()
         self.compile_mode = compile_mode
         self.negative_prompt_cache = negative_prompt_cache
+        self.first_block_cache = first_block_cache
         self.warm_up_size = warm_up_size
         self.requested_model = model
         self.base_model = base_model
@@ -96,6 +98,9 @@ class CreatiLayoutEngine(Engine):
         self.max_size = model_max_size(self.pipe)
         if self.negative_prompt_cache:
             self.pipe.enable_negative_prompt_cache(self.negative_prompt_cache)
+        if self.first_block_cache:
+            # Before compiling, so the compiled graph is traced through the cache's hooks.
+            self.pipe.enable_first_block_cache(self.first_block_cache)
         if self.compile_mode != "off":
             from render_server.creatilayout.compilation import compile_for_speed
 

@@ -126,5 +126,6 @@ def make_engine(settings: RenderSettings) -> Engine:
         torch_threads=settings.torch_threads,
         compile_mode=settings.compile,
         negative_prompt_cache=settings.negative_prompt_cache,
+        first_block_cache=settings.first_block_cache,
         warm_up_size=settings.default_size,
     )

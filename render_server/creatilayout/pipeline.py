@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, ClassVar
 
@@ -22,34 +22,13 @@ from diffusers.pipelines.stable_diffusion_3.pipeline_output import StableDiffusi
 from diffusers.pipelines.stable_diffusion_3.pipeline_stable_diffusion_3 import retrieve_timesteps
 from transformers import CLIPTextModelWithProjection, CLIPTokenizer, T5EncoderModel, T5TokenizerFast
 
+from render_server.creatilayout.first_block_cache import FirstBlockCache
+from render_server.creatilayout.step_tensors import StepTensors
 from render_server.creatilayout.transformer import SiamLayoutSD3Transformer2DModel
 
 # The fraction of the denoising steps that see the layout branch (bbox_scale 1, then 0).
 LAYOUT_STEP_FRACTION = 0.3
 OUTPUT_TYPES = ("pil", "np", "pt", "latent")
-
-
-class _StepTensors(Mapping[str, torch.Tensor]):
-    """The step callback's requested tensors; those that cost a computation (x0) are made only when
-    the callback reads them: a callback that previews every N steps pays for x0 on those steps alone."""
-
-    def __init__(
-        self, names: Sequence[str], ready: Mapping[str, torch.Tensor], makers: Mapping[str, Callable[[], torch.Tensor]]
-    ) -> None:
-        self._names = tuple(dict.fromkeys(names))
-        self._made = {name: ready[name] for name in self._names if name in ready}
-        self._makers = {name: makers[name] for name in self._names if name not in ready}
-
-    def __getitem__(self, name: str) -> torch.Tensor:
-        if name not in self._made:
-            self._made[name] = self._makers[name]()
-        return self._made[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._names)
-
-    def __len__(self) -> int:
-        return len(self._names)
 
 
 class GenerationInterrupted(RuntimeError):
@@ -120,7 +99,16 @@ class CreatiLayoutPipeline(DiffusionPipeline):
         # Off unless enabled: negative-prompt embeddings by (text, max length, device), LRU.
         self._negative_cache: OrderedDict[tuple[str, int, str], tuple[torch.Tensor, torch.Tensor]] | None = None
         self._negative_cache_size = 0
+        self.first_block_cache: FirstBlockCache | None = None
         self._check_phrase_embedding_width()
+
+    def enable_first_block_cache(self, threshold: float) -> FirstBlockCache:
+        """After the layout steps, skip the blocks after the first while the first one's residual
+        changes by less than `threshold` (relative L1); approximate, see `first_block_cache`."""
+        if self.first_block_cache is not None:
+            self.first_block_cache.detach()
+        self.first_block_cache = FirstBlockCache.attach(self.transformer, threshold)
+        return self.first_block_cache
 
     def enable_negative_prompt_cache(self, max_entries: int = 8) -> None:
         """Encode each negative prompt once: most jobs send the same one (often empty), and
@@ -343,6 +331,8 @@ class CreatiLayoutPipeline(DiffusionPipeline):
         # (and on a GPU synchronise) every step.
         sigmas = [float(s) for s in self.scheduler.sigmas.tolist()]
         layout_steps = layout_step_count(num_inference_steps)
+        if self.first_block_cache is not None:
+            self.first_block_cache.reset()
 
         with self.progress_bar(total=num_inference_steps) as progress_bar:
             for i, t in enumerate(timesteps):
@@ -366,7 +356,7 @@ class CreatiLayoutPipeline(DiffusionPipeline):
                 latents = self.scheduler.step(noise_pred, t, latents, return_dict=False)[0]
 
                 if callback_on_step_end is not None:
-                    callback_kwargs = _StepTensors(
+                    callback_kwargs = StepTensors(
                         callback_on_step_end_tensor_inputs,
                         ready={
                             "latents": latents,
