@@ -11,7 +11,10 @@ plain `StableDiffusion3Pipeline` and Marquee's pipeline, eager, then with `torch
 transformer and VAE decode), seconds per image (fastest of the repeats) and the first run
 (compilation included); for Marquee's pipeline also the preview cost per step (x0 → RGB → host,
 against the step it follows), the cancel latency (interrupt at a random point of a step → the
-call returns) and which attention kernels run. Peak GPU memory per variant. It prints one table
+call returns) and which attention kernels run. The `-fbc` variants run Marquee's pipeline with the
+first-block cache (`--first-block-cache`, the render server's option): steps skipped, the first
+block's change per step (what the threshold is compared with) and the image's mean absolute
+difference from the uncached one. Peak GPU memory per variant. It prints one table
 and writes JSON (`--json`). Past `--budget` seconds it starts nothing new and lists what it
 skipped, so it fits one 10-minute command on the GPU machine.
 """
@@ -43,7 +46,14 @@ FIXTURES = (REPO / ".." / "shared" / "fixtures" / "creatilayout").resolve()
 PROMPT = "a lone cowboy in a desert at dusk, cinematic poster"
 PHRASES = ["cowboy hat", "old horse", "setting sun"]
 BOXES = [[0.1, 0.1, 0.5, 0.6], [0.4, 0.4, 0.95, 0.95], [0.6, 0.05, 0.9, 0.35]]
-VARIANTS = ("plain-eager", "marquee-eager", "plain-compiled", "marquee-compiled")
+VARIANTS = (
+    "plain-eager",
+    "marquee-eager",
+    "marquee-eager-fbc",
+    "plain-compiled",
+    "marquee-compiled",
+    "marquee-compiled-fbc",
+)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -64,6 +74,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="torch.compile backend (default inductor; --smoke: eager, "
         "since inductor's C++ build of even the tiny model takes minutes on 2 CPU cores)",
     )
+    parser.add_argument(
+        "--first-block-cache",
+        type=float,
+        default=0.08,
+        metavar="THRESHOLD",
+        help="the -fbc variants' first-block cache threshold (default 0.08)",
+    )
     parser.add_argument("--budget", type=float, help="seconds after which nothing new starts")
     parser.add_argument("--json", type=Path, default=REPO / "outputs" / "bench_render_speed.json")
     args = parser.parse_args(argv)
@@ -78,6 +95,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.compile_backend = args.compile_backend or ("eager" if args.smoke else "inductor")
     args.variants = [v for v in args.variants.split(",") if v]
     unknown = set(args.variants) - set(VARIANTS)
+    if not 0 < args.first_block_cache <= 1:
+        parser.error(f"--first-block-cache must be in (0, 1], got {args.first_block_cache}")
     if unknown:
         parser.error(f"unknown variants {sorted(unknown)}; choose from {', '.join(VARIANTS)}")
     if args.real and not args.real_base:
@@ -141,22 +160,44 @@ def _call(pipe: Any, variant: str, side: int, steps: int, **kwargs: Any) -> Any:
     return pipe(PROMPT, **common, **kwargs)
 
 
-def time_variant(pipe: Any, variant: str, side: int, args: argparse.Namespace) -> dict[str, Any]:
+def time_variant(pipe: Any, variant: str, side: int, args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
+    """The timing row, and the last image (every run renders the same one: same seed)."""
     if args.device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
     started = time.perf_counter()
-    _call(pipe, variant, side, args.steps)
+    image = _call(pipe, variant, side, args.steps).images
     _sync(args.device)
     first = time.perf_counter() - started
     runs = []
     for _ in range(args.repeats):
         started = time.perf_counter()
-        _call(pipe, variant, side, args.steps)
+        image = _call(pipe, variant, side, args.steps).images
         _sync(args.device)
         runs.append(time.perf_counter() - started)
     row = {"variant": variant, "side": side, "first_run_s": first, "seconds": min(runs), "runs_s": runs}
     if args.device.startswith("cuda"):
         row["peak_memory_gib"] = torch.cuda.max_memory_allocated() / 2**30
+    return row, image
+
+
+def time_cached(pipe: Any, variant: str, side: int, args: argparse.Namespace, uncached: Any) -> dict[str, Any]:
+    """A `-fbc` variant: the first-block cache on for this row only (as `--first-block-cache`)."""
+    cache = pipe.enable_first_block_cache(args.first_block_cache)
+    try:
+        row, image = time_variant(pipe, variant, side, args)
+        skipped, changes = list(cache.skipped_steps), sorted(cache.changes)  # of the last run
+    finally:
+        cache.detach()
+        pipe.first_block_cache = None
+    row["fbc"] = {
+        "threshold": args.first_block_cache,
+        "skipped_steps": len(skipped),
+        "skipped": skipped,
+        # Steps that could skip: after the layout steps and the first full step after them.
+        "eligible_steps": len(changes),
+        "change_min_median_max": [changes[0], statistics.median(changes), changes[-1]] if changes else [],
+        "image_mean_abs_diff": None if uncached is None else float((image.float() - uncached.float()).abs().mean()),
+    }
     return row
 
 
@@ -261,8 +302,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     # Eager first: compiling replaces the shared VAE decoder for both pipelines.
     order = [v for v in VARIANTS if v in args.variants]
     compiled: set[str] = set()
+    uncached: dict[tuple[str, int], Any] = {}  # Marquee's image per (mode, side), for the -fbc rows
     for variant in order:
-        kind, mode = variant.split("-")
+        kind, mode, *cached = variant.split("-")
         if mode == "compiled" and kind not in compiled:
             # What the render server's --compile does.
             compile_for_speed(pipes[kind], args.compile_mode if args.compile_backend == "inductor" else "eager")
@@ -271,8 +313,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             if time.perf_counter() - started > args.budget:
                 report["skipped"].append(f"{variant} {side}²: past the {args.budget:.0f} s budget")
                 continue
-            report["rows"].append(time_variant(pipes[kind], variant, side, args))
-            if kind == "marquee" and mode == "eager":
+            if cached:
+                report["rows"].append(time_cached(marquee, variant, side, args, uncached.get((mode, side))))
+                continue
+            row, image = time_variant(pipes[kind], variant, side, args)
+            report["rows"].append(row)
+            if kind == "marquee":
+                uncached[(mode, side)] = image
+            if variant == "marquee-eager":
                 extras = {"variant": variant, "side": side, **preview_cost(marquee, side, args)}
                 extras.update(cancel_latency(marquee, side, args, extras["step_s"]))
                 extras["attention_kernels"] = attention_kernels(marquee, side, args)
@@ -290,10 +338,10 @@ def print_table(report: dict[str, Any]) -> None:
         f"{report['machine']} · torch {report['torch']} · {report['dtype']} · {report['components']} · "
         f"{report['steps']} steps, CFG 7 · compile {report['compile']} · load {report['load_s']:.1f} s"
     )
-    print(f"{'variant':<18}{'side':>6}{'s/image':>10}{'first run s':>13}{'peak GiB':>10}")
+    print(f"{'variant':<22}{'side':>6}{'s/image':>10}{'first run s':>13}{'peak GiB':>10}")
     for row in report["rows"]:
         peak = f"{row['peak_memory_gib']:.1f}" if "peak_memory_gib" in row else "-"
-        print(f"{row['variant']:<18}{row['side']:>6}{row['seconds']:>10.3f}{row['first_run_s']:>13.2f}{peak:>10}")
+        print(f"{row['variant']:<22}{row['side']:>6}{row['seconds']:>10.3f}{row['first_run_s']:>13.2f}{peak:>10}")
     for extra in report["marquee_extras"]:
         print(
             f"{extra['variant']} {extra['side']}²: step {extra['step_s'] * 1e3:.1f} ms, preview "
@@ -302,6 +350,16 @@ def print_table(report: dict[str, Any]) -> None:
             f"{extra['steps_after_request']} step(s) after the request); attention: "
             f"{', '.join(extra['attention_kernels']) or 'none seen'}"
         )
+    for row in report["rows"]:
+        if "fbc" in row:
+            fbc = row["fbc"]
+            changes = "/".join(f"{c:.3f}" for c in fbc["change_min_median_max"]) or "-"
+            diff = "-" if fbc["image_mean_abs_diff"] is None else f"{fbc['image_mean_abs_diff']:.4f}"
+            print(
+                f"{row['variant']} {row['side']}²: first-block cache {fbc['threshold']}: skipped "
+                f"{fbc['skipped_steps']} of {fbc['eligible_steps']} eligible steps {fbc['skipped']}; first-block "
+                f"change min/median/max {changes}; image mean |Δ| vs uncached {diff} (pixels 0-1)"
+            )
     for line in report["skipped"]:
         print(f"skipped: {line}")
     print(f"total {report['total_s']:.1f} s")
