@@ -79,9 +79,8 @@ class FirstBlockCache:
             raise ValueError(
                 "the first-block cache caches the image stream only: the last block must be context-pre-only"
             )
-        for block in blocks:
-            if HookRegistry.check_if_exists_or_initialize(block).get_hook(_BLOCK_HOOK) is not None:
-                raise ValueError("this transformer already has a first-block cache; detach it first")
+        if HookRegistry.check_if_exists_or_initialize(blocks[0]).get_hook(_HEAD_HOOK) is not None:
+            raise ValueError("this transformer already has a first-block cache; detach it first")
         HookRegistry.check_if_exists_or_initialize(blocks[0]).register_hook(_HeadHook(cache), _HEAD_HOOK)
         for index, block in enumerate(blocks[1:], start=1):
             hook = _BlockHook(cache, is_tail=index == len(blocks) - 1)

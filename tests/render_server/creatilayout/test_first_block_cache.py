@@ -103,6 +103,7 @@ def test_a_cache_that_never_skips_changes_nothing(own_pipeline, cached, pipeline
 def test_skips_every_step_it_may_and_never_a_layout_step(own_pipeline, cached) -> None:
     steps = 10
     layout_steps = layout_step_count(steps)
+    uncached = _run(own_pipeline, steps)
     cache = cached(1e9)  # any change is "small": every step that may reuse the cache does
     later_block_calls: list[int] = []
     step = [0]
@@ -125,6 +126,10 @@ def test_skips_every_step_it_may_and_never_a_layout_step(own_pipeline, cached) -
     # Each call starts afresh: a second call skips the same steps and gives the same latents.
     assert np.array_equal(_run(own_pipeline, steps), first)
     assert cache.skipped_steps == list(range(layout_steps + 1, steps))
+    assert not np.array_equal(first, uncached)
+    # Detached, the blocks run as before.
+    cache.detach()
+    assert np.array_equal(_run(own_pipeline, steps), uncached) and cache.skipped_steps == []
 
 
 def test_a_skipping_threshold_stays_within_the_documented_tolerance(own_pipeline, cached) -> None:
