@@ -4,24 +4,18 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.real_stack import run_benchmark
+
 pytest.importorskip("torch")
 
 
-def test_bench_render_smoke(repo_root: Path, tmp_path: Path) -> None:
+def test_bench_render_smoke(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    done = subprocess.run(
-        [sys.executable, str(repo_root / "tests" / "benchmarks" / "bench_render.py"), "--smoke", "--json", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = run_benchmark("bench_render.py", "--smoke", "--json", str(out))
     assert "| 64² |" in done.stdout
     [result] = json.loads(out.read_text())["results"]
     assert result["size"] == 64

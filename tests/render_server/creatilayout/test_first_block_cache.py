@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +20,8 @@ from render_server.creatilayout.first_block_cache import FirstBlockCache
 from render_server.creatilayout.pipeline import CreatiLayoutPipeline, layout_step_count
 from render_server.creatilayout.transformer import SiamLayoutSD3Transformer2DModel
 from render_server.engines import make_engine
-from tests.paths import REPO_ROOT, TINY_PIPELINE
+from tests.paths import TINY_PIPELINE
+from tests.real_stack import run_benchmark
 from tests.render_server.creatilayout.golden import assert_close
 from tests.render_server.helpers import collect, request, running_server, settings
 
@@ -200,25 +199,19 @@ async def test_the_server_option_reaches_the_pipeline_compiled_too(tmp_path: Pat
 def test_the_speed_check_reports_the_cached_variant(tmp_path: Path) -> None:
     out = tmp_path / "speed.json"
     steps = TOLERANCE_STEPS
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO_ROOT / "tests" / "benchmarks" / "bench_render_speed.py"),
-            "--smoke",
-            "--steps",
-            str(steps),
-            "--first-block-cache",
-            str(TOLERANCE_THRESHOLD),
-            "--variants",
-            "marquee-eager,marquee-eager-fbc",
-            "--json",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
+    result = run_benchmark(
+        "bench_render_speed.py",
+        "--smoke",
+        "--steps",
+        str(steps),
+        "--first-block-cache",
+        str(TOLERANCE_THRESHOLD),
+        "--variants",
+        "marquee-eager,marquee-eager-fbc",
+        "--json",
+        str(out),
         timeout=600,
     )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     rows = json.loads(out.read_text())["rows"]
     assert [row["variant"] for row in rows] == ["marquee-eager", "marquee-eager-fbc"]
     assert "fbc" not in rows[0]

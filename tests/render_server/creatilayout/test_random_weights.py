@@ -5,19 +5,15 @@ compiled, previews, cancelling; and the released sizes add up to the released pa
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
 from render_server.creatilayout.random_weights import build_pipelines
-from tests.paths import REPO_ROOT
+from tests.real_stack import run_benchmark
 
 pytestmark = pytest.mark.slow
-
-SCRIPT = REPO_ROOT / "tests" / "benchmarks" / "bench_render_speed.py"
 
 
 def test_released_sizes_have_the_released_parameter_counts(fixtures_dir: Path) -> None:
@@ -36,21 +32,15 @@ def test_released_sizes_have_the_released_parameter_counts(fixtures_dir: Path) -
 
 def test_smoke_run_times_every_variant_and_writes_json(tmp_path: Path) -> None:
     out = tmp_path / "speed.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(SCRIPT),
-            "--smoke",
-            "--variants",
-            "plain-eager,marquee-eager,marquee-compiled",
-            "--json",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
+    result = run_benchmark(
+        "bench_render_speed.py",
+        "--smoke",
+        "--variants",
+        "plain-eager,marquee-eager,marquee-compiled",
+        "--json",
+        str(out),
         timeout=600,
     )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads(out.read_text())
     assert [(r["variant"], r["side"]) for r in report["rows"]] == [
         ("plain-eager", 64),
