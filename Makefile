@@ -83,7 +83,8 @@ gpu-wheels: install
 		--dest $(GPU_WHEELS) $(GPU_WHEEL_PINS)
 	du -sh $(GPU_WHEELS)
 
-# SASRec: train (~30 min on 2 cores), export to ONNX into the model repository, evaluate.
+# SASRec: train (a budget of 60 compute-minutes: about an hour on 2 idle cores), export to ONNX
+# into the model repository; eval scores the exported model.
 train: install
 	$(PY) -m recommender_server.training
 
