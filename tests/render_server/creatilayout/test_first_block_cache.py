@@ -22,7 +22,7 @@ from render_server.creatilayout.transformer import SiamLayoutSD3Transformer2DMod
 from render_server.engines import make_engine
 from tests.paths import TINY_PIPELINE
 from tests.real_stack import run_benchmark
-from tests.render_server.creatilayout.golden import assert_close
+from tests.render_server.creatilayout.golden import assert_close, call_as_recorded
 from tests.render_server.helpers import collect, request, running_server, settings
 
 PROMPT = "a lone cowboy in a desert at dusk"
@@ -85,17 +85,7 @@ def test_a_cache_that_never_skips_changes_nothing(own_pipeline, cached, pipeline
     # A golden case, through the hooks: the reference's image still.
     tensors, meta = pipeline_golden
     call = meta["cases"]["case1_cfg_3boxes"]["call"]
-    image = own_pipeline(
-        call["prompt"],
-        call["bbox_phrases"],
-        call["bbox_raw"],
-        height=call["height"],
-        width=call["width"],
-        num_inference_steps=call["num_inference_steps"],
-        guidance_scale=call["guidance_scale"],
-        generator=torch.Generator("cpu").manual_seed(0),
-        output_type="np",
-    ).images
+    image = call_as_recorded(own_pipeline, call, "np").images
     assert_close(torch.from_numpy(image), tensors["case1_cfg_3boxes.image_np"], atol=1e-4, rtol=0)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pytest
 import torch
 
-from tests.render_server.creatilayout.golden import assert_close
+from tests.render_server.creatilayout.golden import assert_close, call_as_recorded
 
 CASES = ["case1_cfg_3boxes", "case2_nocfg_3boxes", "case3_cfg_1box", "case4_cfg_3boxes_nonsquare_5steps"]
 
@@ -21,22 +21,6 @@ class Recording:
     transformer_outputs: list[torch.Tensor] = field(default_factory=list)
     input_ids: dict[str, list[torch.Tensor]] = field(default_factory=dict)
     encoder_outputs: dict[str, list[torch.Tensor]] = field(default_factory=dict)
-
-
-def _call_as_recorded(pipe, call: dict, output_type: str, **extra):
-    """The reference's call: the golden's arguments and a fresh CPU generator seeded 0."""
-    return pipe(
-        call["prompt"],
-        call["bbox_phrases"],
-        call["bbox_raw"],
-        height=call["height"],
-        width=call["width"],
-        num_inference_steps=call["num_inference_steps"],
-        guidance_scale=call["guidance_scale"],
-        generator=torch.Generator("cpu").manual_seed(0),
-        output_type=output_type,
-        **extra,
-    )
 
 
 def _record_call(pipe, call: dict, output_type: str) -> tuple[object, Recording]:
@@ -62,7 +46,7 @@ def _record_call(pipe, call: dict, output_type: str) -> tuple[object, Recording]
         return {}
 
     try:
-        result = _call_as_recorded(pipe, call, output_type, callback_on_step_end=on_step)
+        result = call_as_recorded(pipe, call, output_type, callback_on_step_end=on_step)
     finally:
         for handle in handles:
             handle.remove()
@@ -145,5 +129,5 @@ def test_token_ids_and_phrase_embeddings_match(case_run) -> None:
 def test_latent_output_matches(tiny_pipeline, pipeline_golden, name) -> None:
     tensors, meta = pipeline_golden
     call = meta["cases"][name]["call"]
-    latents = _call_as_recorded(tiny_pipeline, call, "latent").images
+    latents = call_as_recorded(tiny_pipeline, call, "latent").images
     assert_close(latents, tensors[f"{name}.latents_final"])
