@@ -87,9 +87,6 @@ async def recommend(
     """Fills the recommendations, the top genres and (re)writes the default scenario, which fits
     the planner's `caps` (DescribePlanner; the server defaults when None). `max_plot_chars` and
     `max_chars` narrow the scenario further (kept for callers that pass them)."""
-    caps = caps or PlannerCaps()
-    plot_chars = min(caps.scenario_plot_chars, max_plot_chars or caps.scenario_plot_chars)
-    scenario_chars = min(caps.max_scenario_chars, max_chars or caps.max_scenario_chars)
     if not session.watched:
         raise InputError("choose at least one watched movie first")
     started = time.perf_counter()
@@ -99,13 +96,31 @@ async def recommend(
     session.recommender_model = reply.model_name
     session.recommender_version = reply.model_version
     session.top_genres = top_genres(session.watched)
+    prefill_scenario(session, caps, max_plot_chars=max_plot_chars, max_chars=max_chars)
+    session.record_recommended()
+
+
+def prefill_scenario(
+    session: Session,
+    caps: PlannerCaps | None = None,
+    *,
+    max_plot_chars: int | None = None,
+    max_chars: int | None = None,
+) -> None:
+    """(Re)writes the default scenario from the recommendations so that it fits the planner's
+    `caps` (the server defaults when None), and records it as Marquee's: while the person leaves
+    it as it is, it may be written again to fit another planner."""
+    caps = caps or PlannerCaps()
+    plot_chars = min(caps.scenario_plot_chars, max_plot_chars or caps.scenario_plot_chars)
+    scenario_chars = min(caps.max_scenario_chars, max_chars or caps.max_scenario_chars)
+    session.top_genres = session.top_genres or top_genres(session.watched)
     session.scenario = default_scenario(
         session.top_genres,
         [r.movie for r in session.recommendations],
         max_plot_chars=plot_chars,
         max_chars=scenario_chars,
     )
-    session.record_recommended()
+    session.made_from.generated_scenario = session.scenario
 
 
 def plan_request(session: Session, caps: PlannerCaps | None = None) -> layout_pb2.PlanLayoutRequest:

@@ -27,12 +27,11 @@ from client_tui.connections import AddressError, Endpoints, endpoints_from_args
 from client_tui.errors import ServerError
 from client_tui.exit_codes import ExitCode, for_status
 from client_tui.export import ExportError, export_session, load_images
-from client_tui.flow import InputError, fix_seed, plan, recommend, render, resolve_watched
+from client_tui.flow import InputError, fix_seed, plan, prefill_scenario, recommend, render, resolve_watched
 from client_tui.gateway import Gateway
 from client_tui.images import ImageError
 from client_tui.records import global_prompt
 from client_tui.run_arguments import RENDER_FLAGS, apply_step_flags, check_person_input, open_session
-from client_tui.scenario import default_scenario, top_genres
 from client_tui.server_caps import EngineCaps, OverCap, engine_caps, planner_caps
 from client_tui.session import Session, SessionError
 from client_tui.summary import SummaryImages
@@ -91,20 +90,18 @@ async def _steps(
     apply_step_flags(args, session, step, progress)
     planner = await planner_caps(gateway) if step in ("recommend", "plan") else None
     engine = await _early_engine_caps(engine_task)
-    generated_over_cap = (
+    if (
         step == "plan"
         and planner is not None
         and session.scenario_is_generated()
         and len(session.scenario) > planner.max_scenario_chars
-    )
-    if generated_over_cap:
-        assert planner is not None
+    ):
         # Ours, not the person's: written again to fit this planner instead of refused.
         progress.say(
             f"  the scenario Marquee wrote has {len(session.scenario)} characters; this layout server "
             f"takes {planner.max_scenario_chars}: written again to fit"
         )
-        session.scenario = ""
+        prefill_scenario(session, planner)
     try:
         check_person_input(args, session, step, planner, engine)
     except OverCap as exc:
@@ -122,14 +119,7 @@ async def _steps(
     if step == "plan":
         if not session.scenario.strip():
             assert planner is not None  # a session saved before its scenario was written: write it now
-            session.top_genres = session.top_genres or top_genres(session.watched)
-            session.scenario = default_scenario(
-                session.top_genres,
-                [r.movie for r in session.recommendations],
-                max_plot_chars=planner.scenario_plot_chars,
-                max_chars=planner.max_scenario_chars,
-            )
-            session.made_from.generated_scenario = session.scenario
+            prefill_scenario(session, planner)
         progress.say(f"planning the layout ({session.planner}) ...")
         await plan(gateway, session, planner)
         assert session.layout is not None and session.plan is not None

@@ -97,7 +97,6 @@ class Session(Record):
         """Call when the recommendations (and the pre-filled scenario) were just made."""
         self.made_from.recommended_from = [m.movie_id for m in self.watched]
         self.made_from.recommended_k = self.k
-        self.made_from.generated_scenario = self.scenario
 
     def scenario_is_generated(self) -> bool:
         """True while the scenario is exactly the one Marquee wrote (the person has not edited it)."""
