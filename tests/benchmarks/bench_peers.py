@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import sys
 import time
 from collections.abc import Sequence
@@ -38,7 +37,17 @@ for folder in (REPO_ROOT, BENCHMARKS):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
-from bench_recommender import WINDOW, Result, _summary, closed_loop, histories, table  # noqa: E402
+from bench_recommender import (  # noqa: E402
+    WINDOW,
+    Result,
+    _summary,
+    add_load_options,
+    bench_model_infer,
+    histories,
+    machine_line,
+    padded_windows,
+    table,
+)
 from peer_servers import PEERS, PeerUnavailable, session_options_json, start_peer  # noqa: E402
 
 from marquee.local_stack import LocalStack  # noqa: E402
@@ -46,58 +55,6 @@ from recommender_server.config import DEFAULT_MODEL_REPOSITORY  # noqa: E402
 
 MODES = {"scores": 0, "top-10": 10}
 MARQUEE = "Marquee"
-
-
-async def load(
-    address: str,
-    server: str,
-    windows: np.ndarray,
-    mode: str,
-    concurrencies: Sequence[int],
-    seconds: float,
-    warmup: float,
-    server_side: dict[tuple[str, int], tuple[float, float]],
-) -> list[Result]:
-    """Closed-loop load at each concurrency; where the server reports KServe statistics (Marquee,
-    Triton), also its own mean request duration and compute time per request, into `server_side`."""
-    import tritonclient.grpc.aio as triton_aio
-    from tritonclient.grpc import InferInput, InferRequestedOutput
-
-    inputs = []
-    for row in windows:
-        tensor = InferInput("movie_ids", [1, WINDOW], "INT64")
-        tensor.set_data_from_numpy(row[None])
-        inputs.append([tensor])
-    outputs = [InferRequestedOutput("scores", class_count=MODES[mode])]
-    results = []
-    client = triton_aio.InferenceServerClient(address)
-    try:
-        for concurrency in concurrencies:
-            before = await _statistics(client)
-            latencies, took = await closed_loop(
-                lambda i: client.infer("sasrec", inputs[i % len(inputs)], outputs=outputs), concurrency, seconds, warmup
-            )
-            results.append(_summary(f"{server}, {mode}", concurrency, latencies, took))
-            print(json.dumps(asdict(results[-1])), flush=True)
-            after = await _statistics(client)
-            if before and after and after[0] > before[0]:
-                count = after[0] - before[0]
-                server_side[(results[-1].scenario, concurrency)] = (
-                    (after[1] - before[1]) / count / 1e6,
-                    (after[2] - before[2]) / count / 1e6,
-                )
-    finally:
-        await client.close()
-    return results
-
-
-async def _statistics(client) -> tuple[int, int, int] | None:
-    """(requests, their total ns, their compute-infer ns) as the server counts them, if it does."""
-    try:
-        stats = (await client.get_inference_statistics("sasrec")).model_stats[0].inference_stats
-    except Exception:  # MLServer and KServe's Python server do not implement ModelStatistics
-        return None
-    return stats.success.count, stats.success.ns, stats.compute_infer.ns
 
 
 def served_answer(address: str, window: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -192,9 +149,7 @@ async def run(args: argparse.Namespace) -> tuple[list[Result], list[str]]:
     labels_path = repository / "sasrec" / "movie_ids.txt"
     labels = np.array(labels_path.read_text().split(), dtype=np.int64)
     hist = histories(labels, 512)
-    windows = np.zeros((len(hist), WINDOW), dtype=np.int64)
-    for row, h in enumerate(hist):
-        windows[row, WINDOW - len(h) :] = h
+    windows = padded_windows(hist)
     concurrencies = [1, 4] if args.smoke else args.concurrency
     seconds, warmup = (1.0, 0.3) if args.smoke else (args.seconds, args.warmup)
     results: list[Result] = [bare_onnxruntime(model, windows, seconds, warmup)]
@@ -230,7 +185,16 @@ async def run(args: argparse.Namespace) -> tuple[list[Result], list[str]]:
                     if not same:
                         notes.append(f"{name}: answers differ from {args.servers[0]}'s (scores or top 10)")
                 for mode in modes:
-                    results += await load(address, name, windows, mode, concurrencies, seconds, warmup, server_side)
+                    results += await bench_model_infer(
+                        address,
+                        windows,
+                        concurrencies,
+                        seconds,
+                        warmup,
+                        scenario=f"{name}, {mode}",
+                        class_count=MODES[mode],
+                        server_side=server_side,
+                    )
                 if metrics_port is not None:
                     metrics[name] = per_model_metrics(metrics_port)
             finally:
@@ -293,9 +257,7 @@ PEERS_MOCK = next(name for name in PEERS if name.startswith("zero-compute"))
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--smoke", action="store_true", help="1 s per scenario at concurrency 1 and 4, Marquee alone")
-    p.add_argument("--seconds", type=float, default=10.0, help="measured seconds per scenario")
-    p.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each")
-    p.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
+    add_load_options(p)
     p.add_argument(
         "--servers",
         nargs="+",
@@ -314,13 +276,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.servers = args.servers or ([MARQUEE] if args.smoke else [MARQUEE, *PEERS])
     started = time.perf_counter()
     results, notes = asyncio.run(run(args))
-    load_average = os.getloadavg()
     print()
-    print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"load average {load_average[0]:.2f} / {load_average[1]:.2f} / {load_average[2]:.2f}; "
-        f"took {time.perf_counter() - started:.0f} s"
-    )
+    print(machine_line(started))
     print(table(results))
     print()
     for line in notes + verdicts(results, max(args.concurrency if not args.smoke else [4])):

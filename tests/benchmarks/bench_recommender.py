@@ -118,8 +118,20 @@ async def bench_recommend(
 
 
 async def bench_model_infer(
-    address: str, windows: np.ndarray, concurrencies: Sequence[int], seconds: float, warmup: float
+    address: str,
+    windows: np.ndarray,
+    concurrencies: Sequence[int],
+    seconds: float,
+    warmup: float,
+    *,
+    scenario: str = "ModelInfer (tritonclient, classification k=10), batching on",
+    class_count: int = K,
+    server_side: dict[tuple[str, int], tuple[float, float]] | None = None,
 ) -> list[Result]:
+    """ModelInfer through `tritonclient.grpc.aio` at each concurrency, one window a request: the
+    classification top `class_count`, or the full scores with 0. Where the server reports KServe
+    statistics (Marquee, Triton) and `server_side` is given, also its own mean request duration
+    and compute time per request, in ms."""
     import tritonclient.grpc.aio as triton_aio
     from tritonclient.grpc import InferInput, InferRequestedOutput
 
@@ -128,21 +140,61 @@ async def bench_model_infer(
         tensor = InferInput("movie_ids", [1, WINDOW], "INT64")
         tensor.set_data_from_numpy(row[None])
         inputs.append([tensor])
-    outputs = [InferRequestedOutput("scores", class_count=K)]
+    outputs = [InferRequestedOutput("scores", class_count=class_count)]
     results = []
     client = triton_aio.InferenceServerClient(address)
     try:
         for concurrency in concurrencies:
+            before = await _server_statistics(client)
             latencies, took = await closed_loop(
                 lambda i: client.infer("sasrec", inputs[i % len(inputs)], outputs=outputs), concurrency, seconds, warmup
             )
-            results.append(
-                _summary("ModelInfer (tritonclient, classification k=10), batching on", concurrency, latencies, took)
-            )
+            results.append(_summary(scenario, concurrency, latencies, took))
             print(json.dumps(asdict(results[-1])), flush=True)
+            after = await _server_statistics(client)
+            if server_side is not None and before and after and after[0] > before[0]:
+                count = after[0] - before[0]
+                server_side[(scenario, concurrency)] = (
+                    (after[1] - before[1]) / count / 1e6,
+                    (after[2] - before[2]) / count / 1e6,
+                )
     finally:
         await client.close()
     return results
+
+
+async def _server_statistics(client) -> tuple[int, int, int] | None:
+    """(requests, their total ns, their compute-infer ns) as the server counts them, if it does."""
+    try:
+        stats = (await client.get_inference_statistics("sasrec")).model_stats[0].inference_stats
+    except Exception:  # MLServer and KServe's Python server do not implement ModelStatistics
+        return None
+    return stats.success.count, stats.success.ns, stats.compute_infer.ns
+
+
+def padded_windows(histories: list[list[int]]) -> np.ndarray:
+    """The histories left-padded with 0 to the model's window, as the served model takes them."""
+    windows = np.zeros((len(histories), WINDOW), dtype=np.int64)
+    for row, history in enumerate(histories):
+        windows[row, WINDOW - len(history) :] = history
+    return windows
+
+
+def add_load_options(parser: argparse.ArgumentParser) -> None:
+    """The load options every recommender benchmark takes."""
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per scenario")
+    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
+
+
+def machine_line(started: float) -> str:
+    """What the figures depend on: the machine, how busy it was, how long the run took."""
+    load = os.getloadavg()
+    return (
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}; "
+        f"took {time.perf_counter() - started:.0f} s"
+    )
 
 
 def seed_style_model(num_items: int, hidden: int = 50, blocks: int = 2, maxlen: int = WINDOW):
@@ -304,9 +356,7 @@ async def run(args: argparse.Namespace) -> list[Result]:
     labels = np.array((repository / "sasrec" / "movie_ids.txt").read_text().split(), dtype=np.int64)
     hist = histories(labels, 512)
     requests = [rec.RecommendRequest(watched_movie_ids=h, k=K) for h in hist]
-    windows = np.zeros((len(hist), WINDOW), dtype=np.int64)
-    for row, h in enumerate(hist):
-        windows[row, WINDOW - len(h) :] = h
+    windows = padded_windows(hist)
     concurrencies = [1, 4] if args.smoke else args.concurrency
     seconds, warmup = (1.0, 0.3) if args.smoke else (args.seconds, args.warmup)
     results: list[Result] = []
@@ -332,9 +382,7 @@ async def run(args: argparse.Namespace) -> list[Result]:
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--smoke", action="store_true", help="1 s per scenario at concurrency 1 and 4")
-    p.add_argument("--seconds", type=float, default=10.0, help="measured seconds per scenario")
-    p.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each")
-    p.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
+    add_load_options(p)
     p.add_argument("--window-ms", type=float, help="batch window (default: the model config's)")
     p.add_argument("--model-repository", type=Path, default=DEFAULT_MODEL_REPOSITORY)
     p.add_argument(
@@ -347,13 +395,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     started = time.perf_counter()
     results = asyncio.run(run(args))
-    load = os.getloadavg()
     print()
-    print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}; "
-        f"took {time.perf_counter() - started:.0f} s"
-    )
+    print(machine_line(started))
     print(table(results))
     print()
     for line in check_targets(results):
