@@ -54,6 +54,13 @@ class RecommenderSettings(ServerSettings):
         description="Let onnxruntime's worker threads busy-wait between runs (faster on an "
         "idle machine, steals CPU from the gRPC threads on a busy one).",
     )
+    length_groups: int = Field(
+        3,
+        ge=1,
+        le=16,
+        description="Run each batch as up to this many sub-batches of similar history lengths, so "
+        "short histories skip the padding of long ones (same scores); 1: one run per batch.",
+    )
     http_port: int | None = Field(
         None,
         ge=0,

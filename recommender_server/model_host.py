@@ -60,6 +60,7 @@ class BatchingOptions:
     intra_op_threads: int = 0
     instances: int | None = None
     spinning: bool = False
+    length_groups: int = 1
 
 
 def model_names(repository: Path) -> list[str]:
@@ -105,7 +106,12 @@ def load_model(repository: Path, name: str, options: BatchingOptions) -> ServedM
     versions: dict[int, ServedVersion] = {}
     for version, path in sorted(entry.versions.items()):
         started = time.perf_counter()
-        instances = [OnnxModel(path, intra_op_threads=threads, spinning=options.spinning) for _ in range(count)]
+        instances = [
+            OnnxModel(
+                path, intra_op_threads=threads, spinning=options.spinning, length_groups=options.length_groups
+            )
+            for _ in range(count)
+        ]
         declared = [i.name for i in entry.config.input]
         if sorted(instances[0].input_names) != sorted(declared):
             raise RepositoryError(f"{path} takes inputs {instances[0].input_names}, but the config declares {declared}")
@@ -125,6 +131,7 @@ def load_model(repository: Path, name: str, options: BatchingOptions) -> ServedM
             instances=count,
             intra_op_threads=threads,
             dynamic_batching=enabled,
+            length_groups=options.length_groups,
             batch_window_ms=window_s * 1000,
             max_batch_size=entry.config.max_batch_size,
             load_seconds=round(time.perf_counter() - started, 3),

@@ -59,6 +59,7 @@ class RecommenderModelService(ModelService):
             intra_op_threads=s.intra_op_threads,
             instances=s.instances,
             spinning=s.ort_spinning,
+            length_groups=s.length_groups,
         )
         names = model_names(s.model_repository)
         if s.model_name not in names:
