@@ -26,7 +26,6 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
-from recommender_server.training import dropout
 from recommender_server.training.evaluation import load_split, test_metrics, validation_inputs
 from recommender_server.training.options import parse_args
 from recommender_server.training.ranking_metrics import evaluate, torch_scorer
@@ -119,7 +118,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    dropout.seed(seed)
 
 
 def lr_at(step: int, total: int, warmup: int, base: float, schedule: str, time_fraction: float = 0.0) -> float:
@@ -197,7 +195,6 @@ def train(args: argparse.Namespace) -> dict:
         optimizer.load_state_dict(state["optimizer"])
         rng.setstate(state["rng"])
         torch.set_rng_state(state["torch_rng"])
-        dropout.set_state(state["dropout_rng"])
         start_epoch, step = state["epoch"] + 1, state["step"]
         history, best, elapsed_before = state["history"], state["best"], state["elapsed"]
         # States without CPU time count their wall time on every thread: never less than used.
@@ -275,7 +272,6 @@ def train(args: argparse.Namespace) -> dict:
                 "ema": averaged.state_dict() if args.ema else None,
                 "rng": rng.getstate(),
                 "torch_rng": torch.get_rng_state(),
-                "dropout_rng": dropout.get_state(),
                 "epoch": epoch,
                 "step": step,
                 "history": history,

@@ -15,8 +15,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from recommender_server.training.dropout import Dropout, dropout
-
 
 @dataclass(frozen=True)
 class SASRecConfig:
@@ -56,17 +54,17 @@ class _Block(nn.Module):
         if self.swiglu:
             inner = cfg.hidden * cfg.ffn_multiplier
             self.ffn_in = nn.Linear(cfg.hidden, 2 * inner, bias=False)  # SiLU half, then linear half
-            self.ffn_dropout = Dropout(cfg.dropout)
+            self.ffn_dropout = nn.Dropout(cfg.dropout)
             self.ffn_out = nn.Linear(inner, cfg.hidden, bias=False)
         elif cfg.ffn == "relu":
             self.ffn = nn.Sequential(
-                nn.Linear(cfg.hidden, cfg.hidden), nn.ReLU(), Dropout(cfg.dropout), nn.Linear(cfg.hidden, cfg.hidden)
+                nn.Linear(cfg.hidden, cfg.hidden), nn.ReLU(), nn.Dropout(cfg.dropout), nn.Linear(cfg.hidden, cfg.hidden)
             )
         else:
             raise ValueError(f"unknown feed-forward {cfg.ffn!r}: expected 'relu' or 'swiglu'")
         self.attn_gate = nn.Linear(cfg.hidden, cfg.hidden) if cfg.gated else None
         self.ffn_gate = nn.Linear(cfg.hidden, cfg.hidden) if cfg.gated else None
-        self.dropout = Dropout(cfg.dropout)
+        self.dropout = nn.Dropout(cfg.dropout)
         self.attn_dropout = cfg.dropout
 
     def _feed_forward(self, h: torch.Tensor) -> torch.Tensor:
@@ -88,10 +86,7 @@ class _Block(nn.Module):
         q, k, v = (
             self.qkv(self.attn_norm(x)).view(b, length, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4).unbind(0)
         )
-        # By hand rather than scaled_dot_product_attention: its CPU dropout draws the [L, L]
-        # masks with torch's slow generator (see `dropout`); the rest is its own math path.
-        scores = torch.matmul(q * self.scale, k.transpose(-1, -2)) + mask.to(q.dtype)
-        attended = torch.matmul(dropout(torch.softmax(scores, dim=-1), self.attn_dropout, self.training), v)
+        attended = F.scaled_dot_product_attention(q, k, v, attn_mask=mask.to(q.dtype), dropout_p=self.attn_dropout)
         attended = attended.transpose(1, 2).reshape(b, length, d)
         x = _residual(x, self.dropout(self.out(attended)), self.attn_gate)
         x = _residual(x, self.dropout(self._feed_forward(self.ffn_norm(x))), self.ffn_gate)
@@ -149,7 +144,7 @@ class SASRec(nn.Module):
         self.cfg = cfg
         self.item_emb = nn.Embedding(cfg.num_items + 1, cfg.hidden, padding_idx=0)
         self.pos_emb = nn.Embedding(cfg.maxlen, cfg.hidden)
-        self.emb_dropout = Dropout(cfg.dropout)
+        self.emb_dropout = nn.Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(_Block(cfg) for _ in range(cfg.blocks))
         self.final_norm = nn.LayerNorm(cfg.hidden, eps=1e-8)
         self.reset_parameters()

@@ -110,7 +110,7 @@ def test_inference_form_equals_the_training_form(variant: dict) -> None:
     model = SASRec(SASRecConfig(num_items=12, maxlen=200, hidden=16, blocks=2, dropout=0.0, **variant))
     batch = torch.from_numpy(_random_histories(np.arange(1, 13), 4, seed=4))
     with torch.no_grad():
-        training_path = model.train()(batch)  # the attention as trained (dropout 0)
+        training_path = model.train()(batch)  # scaled_dot_product_attention (dropout 0)
         inference_path = model.eval()(batch)
     real = batch != 0
     assert torch.allclose(training_path[real], inference_path[real], atol=1e-5)
