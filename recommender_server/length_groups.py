@@ -18,6 +18,9 @@ import numpy as np
 # What one extra onnxruntime run costs, in row-columns of work (a row times a window column):
 # ~0.1 ms of fixed cost per run against ~1 µs per row-column at batch 32 on this CPU.
 RUN_COST_IN_ROW_COLUMNS = 100
+# Smaller sub-batches come close to the one-thread session's sizes (`OnnxModel.small_batch_rows`)
+# and a run's fixed cost: at 16 rows or fewer splitting measured no gain on this CPU.
+MIN_GROUP_ROWS = 8
 
 
 def real_lengths(padded: np.ndarray) -> np.ndarray:
@@ -28,17 +31,19 @@ def real_lengths(padded: np.ndarray) -> np.ndarray:
     return padded.shape[1] - first
 
 
-def plan_groups(lengths: np.ndarray, max_groups: int, run_cost: int = RUN_COST_IN_ROW_COLUMNS) -> list[np.ndarray]:
+def plan_groups(
+    lengths: np.ndarray, max_groups: int, run_cost: int = RUN_COST_IN_ROW_COLUMNS, min_rows: int = MIN_GROUP_ROWS
+) -> list[np.ndarray]:
     """Row indices per sub-batch, shortest histories first: the number of equal-count groups
-    (1 to `max_groups`) with the least estimated work, each group costing its rows times its
-    longest history plus one run's fixed cost."""
+    (1 to `max_groups`, none under `min_rows` rows) with the least estimated work, each group
+    costing its rows times its longest history plus one run's fixed cost."""
     rows = len(lengths)
     order = np.argsort(lengths, kind="stable")
-    if max_groups <= 1 or rows < 2:
+    if rows == 0:
         return [order]
     sorted_lengths = lengths[order]
     best, best_cost = [order], rows * int(sorted_lengths[-1]) + run_cost
-    for count in range(2, min(max_groups, rows) + 1):
+    for count in range(2, min(max_groups, rows // max(1, min_rows)) + 1):
         groups = np.array_split(order, count)
         ends = np.cumsum([len(g) for g in groups]) - 1
         cost = sum(len(g) * int(sorted_lengths[end]) for g, end in zip(groups, ends, strict=True))

@@ -40,8 +40,15 @@ def test_mixed_lengths_split_and_uniform_lengths_do_not() -> None:
 
 def test_a_run_costs_more_than_a_few_padding_columns_save() -> None:
     # Two rows, 190 against 200 columns: splitting saves 10 row-columns, far below one run.
-    assert len(plan_groups(np.array([190, 200]), max_groups=4)) == 1
-    assert len(plan_groups(np.array([190, 200]), max_groups=4, run_cost=0)) == 2
+    assert len(plan_groups(np.array([190, 200]), max_groups=4, min_rows=1)) == 1
+    assert len(plan_groups(np.array([190, 200]), max_groups=4, run_cost=0, min_rows=1)) == 2
+
+
+def test_no_group_is_smaller_than_the_minimum() -> None:
+    lengths = np.array([5] * 12 + [200] * 12)
+    assert [len(g) for g in plan_groups(lengths, max_groups=4, min_rows=8)] == [12, 12]
+    assert len(plan_groups(lengths[:15], max_groups=4, min_rows=8)) == 1
+    assert len(plan_groups(np.array([], dtype=np.int64), max_groups=4)) == 1
 
 
 def test_grouped_runs_score_as_one_run_in_the_request_order(tmp_path: Path) -> None:
