@@ -107,9 +107,7 @@ def load_model(repository: Path, name: str, options: BatchingOptions) -> ServedM
     for version, path in sorted(entry.versions.items()):
         started = time.perf_counter()
         instances = [
-            OnnxModel(
-                path, intra_op_threads=threads, spinning=options.spinning, length_groups=options.length_groups
-            )
+            OnnxModel(path, intra_op_threads=threads, spinning=options.spinning, length_groups=options.length_groups)
             for _ in range(count)
         ]
         declared = [i.name for i in entry.config.input]

@@ -83,3 +83,16 @@ def test_peers_answer_classification_as_marquee_does(committed_repository: Path)
         assert scorer.top(scores, k).ravel().tolist() == classification_strings(scores, k, labels)
     assert onnx_model.classification_count({"classification": [10, 10]}) == 10
     assert onnx_model.classification_count(None) == 0
+
+
+def test_length_groups_benchmark_smoke(tmp_path: Path, committed_repository: Path) -> None:
+    out = tmp_path / "groups.json"
+    done = run_benchmark("bench_length_groups.py", "--smoke", "--json", str(out))
+    results = json.loads(out.read_text())
+    assert {(r["rows"], r["length_groups"]) for r in results} == {(n, g) for n in (16, 64) for g in (1, 2, 3, 4)}
+    for r in results:
+        assert r["ms_per_batch"] > 0 and 1 <= r["groups_used"] <= r["length_groups"], r
+    # 64 random histories of 5 to 200 movies do split; the whole batch is its own baseline.
+    assert any(r["groups_used"] > 1 for r in results if r["rows"] == 64)
+    assert all(r["vs_whole"] == 1 for r in results if r["length_groups"] == 1)
+    assert "| rows | --length-groups |" in done.stdout
