@@ -9,7 +9,7 @@ import numpy as np
 import onnxruntime as ort
 
 from marquee.serving.structured_logs import get_logger
-from recommender_server.length_groups import plan_groups, real_lengths
+from recommender_server.length_groups import batch_groups
 
 log = get_logger("recommender.onnx")
 
@@ -80,7 +80,7 @@ class OnnxModel:
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         (name, batch), *others = inputs.items()
         if self.length_groups > 1 and not others and batch.ndim == 2 and batch.dtype.kind in "iu":
-            groups = plan_groups(real_lengths(batch), self.length_groups)
+            groups = batch_groups(batch, self.length_groups)
             if len(groups) > 1:
                 parts = [self._run_once({name: batch[rows]}) for rows in groups]
                 order = np.concatenate(groups)

@@ -29,7 +29,7 @@ for folder in (BENCHMARKS.parents[1], BENCHMARKS):
 from bench_recommender import histories, machine_line, padded_windows  # noqa: E402
 
 from recommender_server.config import DEFAULT_MODEL_REPOSITORY  # noqa: E402
-from recommender_server.length_groups import plan_groups, real_lengths  # noqa: E402
+from recommender_server.length_groups import batch_groups  # noqa: E402
 from recommender_server.onnx_runner import OnnxModel  # noqa: E402
 from recommender_server.repository import load_entry  # noqa: E402
 
@@ -55,7 +55,7 @@ def measure(
                     model.run({"movie_ids": batch})
                 best[g] = min(best[g], (time.perf_counter() - started) / len(windows) * 1e3)
         for g in groups:
-            used = np.mean([len(plan_groups(real_lengths(b), g)) for b in windows])
+            used = np.mean([len(batch_groups(b, g)) for b in windows])
             results.append(
                 {"rows": rows, "length_groups": g, "ms_per_batch": best[g], "groups_used": float(used)}
                 | {"vs_whole": best[g] / best[groups[0]]}

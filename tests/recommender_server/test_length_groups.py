@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recommender_server.length_groups import plan_groups, real_lengths
+from recommender_server.length_groups import batch_groups, plan_groups, real_lengths
 from recommender_server.onnx_runner import OnnxModel
 from tests.recommender_server.helpers import TINY_IDS, tiny_model, torch_scores
 
@@ -51,6 +51,13 @@ def test_no_group_is_smaller_than_the_minimum() -> None:
     assert len(plan_groups(np.array([], dtype=np.int64), max_groups=4)) == 1
 
 
+def test_a_batch_too_small_to_split_is_one_group_in_order() -> None:
+    batch = _histories([200, 3, 150, 1] * 3)  # 12 rows: under two groups of the minimum
+    assert [g.tolist() for g in batch_groups(batch, 4)] == [list(range(12))]
+    assert len(batch_groups(_histories([200, 3] * 8), 4)) == 2
+    assert len(batch_groups(_histories([200, 3] * 8), 1)) == 1
+
+
 def test_grouped_runs_score_as_one_run_in_the_request_order(tmp_path: Path) -> None:
     from recommender_server.training.onnx_export import export_to_repository
 
@@ -60,7 +67,7 @@ def test_grouped_runs_score_as_one_run_in_the_request_order(tmp_path: Path) -> N
     lengths = [3, 200, 1, 150, 0, 40, 199, 2, 90, 5] * 3
     batch = _histories(lengths, seed=5)
     grouped = OnnxModel(path, intra_op_threads=1, length_groups=4)
-    assert len(plan_groups(real_lengths(batch), 4)) > 1  # the case under test really splits
+    assert len(batch_groups(batch, 4)) > 1  # the case under test really splits
     whole = OnnxModel(path, intra_op_threads=1, length_groups=1)
     scores = grouped.run({"movie_ids": batch})["scores"]
     np.testing.assert_allclose(scores, whole.run({"movie_ids": batch})["scores"], rtol=1e-5, atol=1e-5)
