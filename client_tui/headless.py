@@ -216,14 +216,29 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
 
 
 def _run_cancellable(coro: Coroutine[Any, Any, _T]) -> _T:
-    """asyncio.run, with SIGTERM cancelling the flow like Ctrl-C does (so the render call is
-    cancelled and the server stops the job)."""
+    """asyncio.run, with Ctrl-C (SIGINT) and SIGTERM cancelling the flow (so the render call is
+    cancelled and the server stops the job); a second Ctrl-C stops at once.
+
+    Both signals go through the loop's own handlers rather than asyncio.run's SIGINT handler:
+    that one cancels the task from whatever bytecode the main thread is running, and under load
+    a Ctrl-C during the render was seen to be lost (the CLI rendered on and exited 0), while
+    SIGTERM, delivered through the loop, never was."""
+    interrupts = 0
 
     async def main() -> _T:
         task = asyncio.current_task()
         loop = asyncio.get_running_loop()
         assert task is not None
+
+        def interrupt() -> None:
+            nonlocal interrupts
+            interrupts += 1
+            if interrupts > 1:
+                raise KeyboardInterrupt
+            task.cancel()
+
         try:
+            loop.add_signal_handler(signal.SIGINT, interrupt)
             loop.add_signal_handler(signal.SIGTERM, task.cancel)
         except (NotImplementedError, RuntimeError):
             pass
