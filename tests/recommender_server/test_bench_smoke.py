@@ -49,7 +49,8 @@ def test_peer_benchmark_smoke(tmp_path: Path) -> None:
     report = json.loads(out.read_text())
     scenarios = {(r["scenario"], r["concurrency"]) for r in report["results"]}
     assert {("Marquee, scores", 1), ("Marquee, scores", 4), ("Marquee, top-10", 1), ("Marquee, top-10", 4)} <= scenarios
-    assert any(r["scenario"].startswith("bare onnxruntime, one row") for r in report["results"])
+    bare = [r["scenario"] for r in report["results"] if r["scenario"].startswith("bare onnxruntime, one row")]
+    assert len(bare) == 2 and bare[1].endswith("ms idle before each"), bare
     for r in report["results"]:
         assert r["requests"] > 0 and 0 < r["p50_ms"] <= r["p99_ms"], r
     assert not [n for n in report["notes"] if "not measured" in n or "differ" in n], report["notes"]
