@@ -22,6 +22,10 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from marquee.addresses import LOOPBACK, SERVERS
+from marquee.serving.server import EXIT_CONFIG
+
+#: Fresh starts a server gets when a port picked for it was taken before it could bind.
+REBIND_ATTEMPTS = 3
 
 
 class StackError(RuntimeError):
@@ -29,7 +33,8 @@ class StackError(RuntimeError):
 
 
 def free_port(host: str = LOOPBACK) -> int:
-    """A port that was free a moment ago (the OS may hand it out again; good enough locally)."""
+    """A port that was free a moment ago (the OS may hand it out again before a child binds it:
+    LocalStack then starts that child again on a fresh pair)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
@@ -71,37 +76,16 @@ class LocalStack:
     #: Credentials for health checks when the servers serve TLS (given their TLS flags).
     credentials: grpc.ChannelCredentials | None = None
     processes: dict[str, ServerProcess] = field(default_factory=dict)
+    _env: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     def start(self, timeout: float = 180.0) -> LocalStack:
         """Starts the servers and waits until each is SERVING; raises StackError (naming the
         server, with the tail of its log) after stopping every server it started."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **(self.env or {}), "PYTHONUNBUFFERED": "1"}
-        for name, extra in self.servers.items():
-            if name in self.processes:
-                continue
-            port, metrics_port = (self.ports or {}).get(name) or (free_port(), free_port())
-            log_path = self.log_dir / f"{name}.log"
-            args = [
-                sys.executable,
-                "-m",
-                SERVERS[name].module,
-                "--host",
-                self.host,
-                "--port",
-                str(port),
-                "--metrics-port",
-                str(metrics_port),
-                "--grace-period",
-                str(self.grace_period),
-                *extra,
-            ]
-            server = ServerProcess(name, port, metrics_port, args, log_path, host=self.host)
-            with log_path.open("wb") as log:
-                server.process = subprocess.Popen(
-                    args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-                )
-            self.processes[name] = server
+        self._env = {**os.environ, **(self.env or {}), "PYTHONUNBUFFERED": "1"}
+        for name in self.servers:
+            if name not in self.processes:
+                self.processes[name] = self._spawn(name)
         try:
             self.wait_serving(timeout)
         except BaseException:
@@ -109,6 +93,40 @@ class LocalStack:
             self.stop()
             raise
         return self
+
+    def _spawn(self, name: str) -> ServerProcess:
+        port, metrics_port = (self.ports or {}).get(name) or (free_port(), free_port())
+        log_path = self.log_dir / f"{name}.log"
+        args = [
+            sys.executable,
+            "-m",
+            SERVERS[name].module,
+            "--host",
+            self.host,
+            "--port",
+            str(port),
+            "--metrics-port",
+            str(metrics_port),
+            "--grace-period",
+            str(self.grace_period),
+            *self.servers[name],
+        ]
+        server = ServerProcess(name, port, metrics_port, args, log_path, host=self.host)
+        with log_path.open("wb") as log:
+            server.process = subprocess.Popen(
+                args, stdout=log, stderr=subprocess.STDOUT, env=self._env, start_new_session=True
+            )
+        return server
+
+    def _lost_its_port(self, server: ServerProcess) -> bool:
+        """Whether a server exited because a port picked here was taken before it could bind
+        (another process can be handed the same free port in between; the race is inherent to
+        choosing ports for a child, so the answer is a fresh pair, not a failure)."""
+        assert server.process is not None
+        if (self.ports or {}).get(server.name) or server.process.returncode != EXIT_CONFIG:
+            return False
+        log = server.log_text()
+        return "cannot listen" in log or "cannot serve metrics" in log
 
     def wait_serving(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -122,19 +140,29 @@ class LocalStack:
         return grpc.secure_channel(server.address, self.credentials)
 
     def _wait_one(self, server: ServerProcess, deadline: float) -> None:
+        for attempt in range(REBIND_ATTEMPTS + 1):
+            if self._wait_until_serving_or_exit(server, deadline):
+                return
+            assert server.process is not None
+            if attempt == REBIND_ATTEMPTS or not self._lost_its_port(server):
+                raise StackError(
+                    f"{server.name} server exited with code {server.process.returncode}; "
+                    f"its log ({server.log_path}):\n{server.log_text()[-3000:]}"
+                )
+            server = self.processes[server.name] = self._spawn(server.name)
+
+    def _wait_until_serving_or_exit(self, server: ServerProcess, deadline: float) -> bool:
+        """True once the server is SERVING; False if its process exited."""
         with self.open_channel(server) as channel:
             stub = health_pb2_grpc.HealthStub(channel)
             while True:
                 assert server.process is not None
                 if server.process.poll() is not None:
-                    raise StackError(
-                        f"{server.name} server exited with code {server.process.returncode}; "
-                        f"its log ({server.log_path}):\n{server.log_text()[-3000:]}"
-                    )
+                    return False
                 try:
                     reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1.0)
                     if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                        return
+                        return True
                 except grpc.RpcError:
                     pass
                 if time.monotonic() > deadline:
