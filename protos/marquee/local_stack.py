@@ -76,13 +76,11 @@ class LocalStack:
     #: Credentials for health checks when the servers serve TLS (given their TLS flags).
     credentials: grpc.ChannelCredentials | None = None
     processes: dict[str, ServerProcess] = field(default_factory=dict)
-    _env: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     def start(self, timeout: float = 180.0) -> LocalStack:
         """Starts the servers and waits until each is SERVING; raises StackError (naming the
         server, with the tail of its log) after stopping every server it started."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        self._env = {**os.environ, **(self.env or {}), "PYTHONUNBUFFERED": "1"}
         for name in self.servers:
             if name not in self.processes:
                 self.processes[name] = self._spawn(name)
@@ -112,9 +110,10 @@ class LocalStack:
             *self.servers[name],
         ]
         server = ServerProcess(name, port, metrics_port, args, log_path, host=self.host)
+        env = {**os.environ, **(self.env or {}), "PYTHONUNBUFFERED": "1"}
         with log_path.open("wb") as log:
             server.process = subprocess.Popen(
-                args, stdout=log, stderr=subprocess.STDOUT, env=self._env, start_new_session=True
+                args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
             )
         return server
 
