@@ -201,7 +201,7 @@ class DraftEngine(Engine):
         layer_done(canvas)
         canvas = self._finish(canvas, plan, colours)
         layer_done(canvas)
-        return EngineOutput(image=canvas, steps=total, layout_steps=0)
+        return EngineOutput(image=canvas, steps=total, layout_steps=0, label_keep_clear=plan.reserved)
 
     def result_notice(self, spec: RenderSpec, steps_done: int) -> str:
         """What a person must know about this picture: it is a mock-up, and what it did instead

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import abc
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from PIL import Image
 
+from marquee.layout_drawing import Rect
 from marquee.serving.structured_logs import register_secret
 from render_server.spec import RenderSpec
 
@@ -58,6 +60,10 @@ class EngineOutput:
     steps: int
     #: Steps that ran with the layout branch on (0 for the draft engine).
     layout_steps: int
+    #: Areas the picture keeps clear of box labels (the draft's title, genre line and frame). The
+    #: layout drawn over the picture places its labels with the same areas kept clear, so labels
+    #: the picture already shows land exactly on themselves instead of appearing twice.
+    label_keep_clear: Sequence[Rect] = ()
 
 
 class Engine(abc.ABC):

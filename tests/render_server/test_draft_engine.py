@@ -4,6 +4,7 @@ through the real server, that its picture is a mock-up and which of the request 
 
 from __future__ import annotations
 
+import io
 import itertools
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from PIL import Image
 
 from marquee.layout_drawing import box_colour, overlaps
-from marquee.v1 import render_pb2
+from marquee.v1 import common_pb2, render_pb2
 from render_server.draft_engine import DraftEngine, palette
 from render_server.draft_poster_plan import plan_poster
 from render_server.engines import JobCancelled
@@ -196,3 +197,49 @@ def test_line_breaks_and_control_characters_in_text_fields_are_drawn_on_one_line
         Recorder(),
     ).image
     assert picture.size == (256, 256)
+
+
+async def test_the_layout_over_a_draft_shows_each_label_once_where_the_draft_put_it(tmp_path: Path) -> None:
+    """The draft keeps its labels clear of the title; the layout drawn over it used to place
+    them without that rule, so a label near the title showed twice (once over the title)."""
+    objects = (
+        LayoutObject("a lone astronaut", (0.1, 0.05, 0.6, 0.5)),
+        LayoutObject("red planet", (0.5, 0.4, 0.95, 0.9)),
+        LayoutObject("broken ship", (0.05, 0.6, 0.45, 0.95)),
+    )
+    drawn = spec(objects=objects, width=512, height=512, title="The Martian", genres=("Sci-Fi", "Drama"))
+    plan = plan_poster(drawn)
+    async with running_server(tmp_path) as server:
+        responses = await collect(
+            server.stub.Render(
+                request(
+                    title=drawn.title,
+                    genres=list(drawn.genres),
+                    width=512,
+                    height=512,
+                    objects=[
+                        render_pb2.RenderObject(
+                            phrase=o.phrase, box=common_pb2.Box(x1=o.box[0], y1=o.box[1], x2=o.box[2], y2=o.box[3])
+                        )
+                        for o in objects
+                    ],
+                )
+            )
+        )
+    result = responses[-1].result
+    image = np.asarray(Image.open(io.BytesIO(result.image.data)).convert("RGB")).astype(int)
+    on_image = np.asarray(Image.open(io.BytesIO(result.layout_on_image.data)).convert("RGB")).astype(int)
+    changed = np.abs(image - on_image).sum(-1) > 0
+    allowed = np.zeros_like(changed)
+    for label in plan.labels:
+        assert label is not None
+        left, top, right, bottom = label.rect
+        allowed[top:bottom, left:right] = True
+    band = plan.style.line + 1
+    for left, top, right, bottom in plan.boxes:
+        ring = np.zeros_like(changed)
+        ring[max(0, top - band) : bottom + band + 1, max(0, left - band) : right + band + 1] = True
+        ring[top + band : bottom - band, left + band : right - band] = False
+        allowed |= ring
+    assert changed.any()  # the outlines, crisp again over the vignette
+    assert not (changed & ~allowed).any(), np.argwhere(changed & ~allowed)[:5]
