@@ -34,6 +34,26 @@ def next_step(session: Session) -> str:
     return "done"
 
 
+#: The steps of a run in order, and the step that makes each product `Session.stale_steps` names.
+STEPS = ("recommend", "plan", "render", "export", "done")
+_MADE_BY = {"recommendations": "recommend", "scenario": "plan", "layout": "plan", "image": "render"}
+
+
+def resume_step(session: Session) -> tuple[str, str]:
+    """Where `--resume` continues: the first step the session lacks or, when earlier, the first
+    whose product is out of date (an edit made after it, in the console or the file), with why
+    ("" when nothing is). A resumed run never renders a layout its own session calls stale."""
+    step = next_step(session)
+    stale = session.stale_steps()
+    if stale:
+        # Upstream first, and whatever is made from a stale product is stale too: the first
+        # one names the earliest step to run again.
+        product, reason = next(iter(stale.items()))
+        if STEPS.index(_MADE_BY[product]) < STEPS.index(step):
+            return _MADE_BY[product], reason
+    return step, ""
+
+
 class Checkpoint:
     """Where the session of one run is saved, and what was saved last."""
 

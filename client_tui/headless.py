@@ -1,8 +1,9 @@
 """`python -m client_tui run ...`: the whole flow without a screen, with a progress bar, writing
 the summary PNG and PDF, the final image, the layout visualisations and the session JSON into
 --out. The session is saved after every completed step (watched, recommended, planned,
-rendered), so `--resume SESSION.json` continues from the step a failure interrupted; a finished
-session renders again (same layout and seed unless flags say otherwise). Every failure ends with
+rendered), so `--resume SESSION.json` continues from the step a failure interrupted, or from an
+earlier one whose product is out of date (`checkpoint.resume_step`); a finished session renders
+again (same layout and seed unless flags say otherwise). Every failure ends with
 one message and a documented exit code, never a traceback (set MARQUEE_DEBUG=1 to see one for
 an internal error), and says where the session is saved and how to resume it. Its arguments, and
 what they set in the session, are in `client_tui.run_arguments`."""
@@ -21,7 +22,7 @@ from typing import Any, TypeVar
 
 import grpc
 
-from client_tui.checkpoint import PROG, Checkpoint, next_step
+from client_tui.checkpoint import PROG, Checkpoint, next_step, resume_step
 from client_tui.cli_progress import Progress
 from client_tui.connections import AddressError, Endpoints, endpoints_from_args
 from client_tui.errors import ServerError
@@ -78,13 +79,15 @@ async def _steps(
         session.timings["search"] = time.perf_counter() - started
         progress.say("  " + "; ".join(m.label for m in session.watched))
         checkpoint.save(session, "watched")
-    step = next_step(session)
+    step, out_of_date = resume_step(session) if args.resume is not None else (next_step(session), "")
     if step == "done" or (step == "export" and any(getattr(args, f) is not None for f in RENDER_FLAGS)):
         step = "render"  # a finished session renders again (with any new render flags)
     if args.resume is not None:
         if step == "recommend" and not session.watched:
             raise SessionError(f"{args.resume} has no watched movies to continue from; start with --watched")
         progress.say(f"resuming session {session.session_id} at the {step} step")
+        if out_of_date:
+            progress.say(f"  {out_of_date}: that step and the ones after it run again")
         if args.watched:
             progress.say("  --watched ignored: the resumed session keeps its watched movies")
     apply_step_flags(args, session, step, progress)
@@ -108,12 +111,17 @@ async def _steps(
         raise InputError(str(exc)) from None
     if step == "recommend":
         assert planner is not None
+        # Recommending writes Marquee's scenario; one the person wrote is theirs and stays.
+        persons_scenario = session.scenario if session.scenario.strip() and not session.scenario_is_generated() else ""
         progress.say(f"recommending {session.k} ...")
         await recommend(gateway, session, planner)
         for rec in session.recommendations:
             progress.say(f"  {rec.rank}. {rec.movie.label}  ({rec.score:.2f})")
         if args.scenario is not None:
             session.scenario = args.scenario
+        elif persons_scenario:
+            session.scenario = persons_scenario
+            progress.say("  your scenario is kept (the one Marquee would write is not used)")
         checkpoint.save(session, "recommended")
         step = "plan"
     if step == "plan":

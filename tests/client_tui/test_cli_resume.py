@@ -189,3 +189,53 @@ def test_an_export_failure_keeps_the_render_and_resume_only_exports(real_stack: 
     done = Session.load(out / "session.json")
     assert done.result == rendered.result and done.files.summary_png == "summary.png"
     assert json.loads((out / "session.json").read_text())["summary"]["sections"]
+
+
+def _finished(real_stack: LocalStack, tmp_path: Path) -> Path:
+    """The session file of a whole run for Toy Story."""
+    out = tmp_path / "out"
+    first = run_cli(real_stack.addresses(), *watched_flags("Toy Story (1995)"), *RENDER, "--out", str(out))
+    assert first.returncode == ExitCode.OK, first.stderr
+    return out / "session.json"
+
+
+def test_a_scenario_edited_after_planning_is_planned_and_rendered_again_on_resume(
+    real_stack: LocalStack, tmp_path: Path
+) -> None:
+    path = _finished(real_stack, tmp_path)
+    finished = Session.load(path)
+    edited = finished.model_copy(deep=True)
+    edited.scenario = "A lighthouse keeper waits out a storm with a one-eyed cat."
+    assert list(edited.stale_steps()) == ["layout", "image"]  # what the console would show
+    path.write_text(edited.to_json())
+
+    resumed = run_cli(real_stack.addresses(), "--resume", str(path))
+    assert resumed.returncode == ExitCode.OK, resumed.stderr
+    assert "at the plan step" in resumed.stderr and "recommending" not in resumed.stderr
+    assert "the scenario was edited after the layout was planned: that step and the ones after it" in resumed.stderr
+    done = Session.load(path)
+    assert done.scenario == edited.scenario and done.stale_steps() == {}
+    assert done.recommendations == finished.recommendations
+    assert done.made_from.planned_scenario == edited.scenario and done.layout != finished.layout
+    assert done.result is not None and done.result.job_id != finished.result.job_id  # type: ignore[union-attr]
+
+
+def test_a_watched_list_changed_after_recommending_is_recommended_again_keeping_the_persons_scenario(
+    real_stack: LocalStack, tmp_path: Path
+) -> None:
+    path = _finished(real_stack, tmp_path)
+    edited = Session.load(path)
+    edited.watched.append(asyncio.run(_ask(real_stack, "Heat (1995)"))[0])
+    edited.scenario = "Two rivals in a neon city, one rainy night."
+    assert next(iter(edited.stale_steps())) == "recommendations"
+    path.write_text(edited.to_json())
+
+    resumed = run_cli(real_stack.addresses(), "--resume", str(path))
+    assert resumed.returncode == ExitCode.OK, resumed.stderr
+    assert "at the recommend step" in resumed.stderr and "the list now has 2" in resumed.stderr
+    assert "your scenario is kept" in resumed.stderr
+    done = Session.load(path)
+    assert [m.display_title for m in done.watched] == ["Toy Story (1995)", "Heat (1995)"]
+    assert done.made_from.recommended_from == [m.movie_id for m in done.watched]
+    assert done.scenario == edited.scenario and not done.scenario_is_generated()
+    assert done.stale_steps() == {} and done.result is not None
