@@ -31,10 +31,7 @@ class Progress:
         if self.quiet:
             return
         if isinstance(event, RenderRetry) and event.queue_full:
-            self.say(
-                f"  render queue full; retrying in {event.delay:.0f} s "
-                f"(waited {event.waited:.0f} of {event.wait_limit:g} s)"
-            )
+            self.say(f"  {event.queue_words()}")
             return
         if isinstance(event, RenderRetry):
             self.say(f"  render stream lost ({event.reason}); retrying (attempt {event.attempt}) ...")

@@ -19,6 +19,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from client_tui.connections import SERVERS, Endpoints
 from client_tui.errors import ServerError, explain
 from client_tui.retries import RetryPolicy, call_with_retry, retryable
+from marquee.retry_hint import retry_after_seconds
 from marquee.titles import MAX_RESOLVE_QUERIES
 from marquee.v1 import layout_pb2, layout_pb2_grpc, recommender_pb2, recommender_pb2_grpc, render_pb2, render_pb2_grpc
 
@@ -39,8 +40,10 @@ TIMEOUTS = {
 
 #: Seconds a render waits, in all, for room in a full render queue (RESOURCE_EXHAUSTED).
 DEFAULT_QUEUE_WAIT = 300.0
-#: Trailing metadata the render server sets on RESOURCE_EXHAUSTED (render_server.servicer).
-RETRY_AFTER_KEY = "retry-after-seconds"
+#: The longest single wait before asking a full render queue again. The server's hint assumes the
+#: jobs ahead run to the end; one that is cancelled (its client left) frees the slot sooner, and a
+#: refused call costs the server next to nothing.
+QUEUE_POLL_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,15 @@ class RenderRetry:
     #: Seconds already spent waiting for the queue, before this wait, and the limit on them.
     waited: float = 0.0
     wait_limit: float = 0.0
+    #: The server's estimate of when the queue has room (`delay` may be shorter: it asks again).
+    expected: float = 0.0
+
+    def queue_words(self) -> str:
+        """The queue wait in words, for the CLI's progress and the console's status alike."""
+        return (
+            f"render queue full; retrying in {self.delay:.0f} s (the server expects room in about "
+            f"{self.expected:.0f} s; waited {self.waited:.0f} of {self.wait_limit:g} s)"
+        )
 
 
 def retry_after(error: grpc.RpcError) -> float | None:
@@ -62,15 +74,7 @@ def retry_after(error: grpc.RpcError) -> float | None:
     if error.code() is not grpc.StatusCode.RESOURCE_EXHAUSTED:
         return None
     # The client's calls are asyncio ones: their errors carry the metadata as (key, value) pairs.
-    trailing = error.trailing_metadata() if isinstance(error, grpc.aio.AioRpcError) else None
-    for key, value in trailing or ():
-        if key == RETRY_AFTER_KEY:
-            try:
-                seconds = float(value)
-            except (TypeError, ValueError):
-                return None
-            return seconds if seconds >= 0 else None
-    return None
+    return retry_after_seconds(error.trailing_metadata() if isinstance(error, grpc.aio.AioRpcError) else None)
 
 
 RenderEvent = render_pb2.RenderResponse | RenderRetry
@@ -223,7 +227,7 @@ class Gateway:
             except grpc.RpcError as error:
                 hint = retry_after(error)
                 if hint is not None and waited < queue_wait:
-                    delay = min(max(hint, 0.1), queue_wait - waited)
+                    delay = min(max(hint, 0.1), QUEUE_POLL_SECONDS, queue_wait - waited)
                     attempt += 1
                     yield RenderRetry(
                         attempt,
@@ -232,6 +236,7 @@ class Gateway:
                         queue_full=True,
                         waited=waited,
                         wait_limit=queue_wait,
+                        expected=hint,
                     )
                     await asyncio.sleep(delay)
                     waited += delay

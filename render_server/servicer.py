@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import grpc
 
+from marquee.retry_hint import retry_after_metadata
 from marquee.serving import InvalidArgument
 from marquee.serving.structured_logs import get_logger
 from marquee.v1 import common_pb2, render_pb2, render_pb2_grpc
@@ -29,7 +30,6 @@ log = get_logger("render.service")
 #: Our copy of the deadline is taken a moment after gRPC's; a cancel this close to it is the deadline.
 DEADLINE_SLACK = 0.05
 #: Trailing metadata on RESOURCE_EXHAUSTED: whole seconds after which a retry should find room.
-RETRY_AFTER_KEY = "retry-after-seconds"
 
 
 def _response(ticket: Ticket, event: JobEvent) -> render_pb2.RenderResponse:
@@ -72,7 +72,7 @@ class RenderServicer(render_pb2_grpc.RenderServiceServicer):
         try:
             ticket = queue.submit(spec, service.engine.steps_for(spec), deadline)
         except QueueFull as full:
-            context.set_trailing_metadata(((RETRY_AFTER_KEY, str(full.retry_after_seconds)),))
+            context.set_trailing_metadata(retry_after_metadata(full.retry_after_seconds))
             raise
         log.info(
             "job queued",

@@ -300,6 +300,10 @@ class RenderStep(Step):
     def _render_event(self, event: RenderEvent) -> None:
         if not self.showing:
             return
+        if isinstance(event, RenderRetry) and event.queue_full:
+            words = event.queue_words()
+            self.status = f"{words[0].upper()}{words[1:]}."
+            return
         if isinstance(event, RenderRetry):
             self.reset_progress()
             self.notify(

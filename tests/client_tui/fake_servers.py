@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw
 from client_tui.connections import Endpoints
 from layout_server.servicer import describe_planner
 from layout_server.validation import Caps
+from marquee.retry_hint import retry_after_metadata
 from marquee.serving import ServiceError
 from marquee.titles import readable_title
 from marquee.v1 import (
@@ -266,6 +267,10 @@ class RenderBehaviour:
     #: Abort with UNAVAILABLE after this many progress events on the first N calls.
     cut_after_steps: int | None = None
     cut_calls: int = 0
+    #: Answer the first N calls as the real server does when its queue is full:
+    #: RESOURCE_EXHAUSTED with the retry hint (`marquee.retry_hint`) of `retry_after` seconds.
+    queue_full_calls: int = 0
+    retry_after: int = 1
     calls: int = 0
     #: Progress events handed to the transport, over all calls: the stream is flowing.
     steps_sent: int = 0
@@ -284,6 +289,13 @@ class Render(render_pb2_grpc.RenderServiceServicer):
         self.requests.append(request)
         if not request.objects:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "a render needs at least one object")
+        if call_number <= b.queue_full_calls:
+            context.set_trailing_metadata(retry_after_metadata(b.retry_after))
+            context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"the render queue is full (0 jobs waiting behind the running one; the limit is 0); "
+                f"retry in about {b.retry_after} s",
+            )
         job = f"job-{call_number}"
         finished = threading.Event()
         context.add_callback(lambda: None if finished.is_set() else b.cancelled.append(job))

@@ -331,3 +331,21 @@ async def test_queue_position_is_shown_while_waiting() -> None:
         "Queued: 1 job(s) ahead (queue depth 2).",
         "Queued: next to run (queue depth 1).",
     ]
+
+
+async def test_a_full_render_queue_is_shown_as_a_wait_then_the_render_runs() -> None:
+    """It used to say the stream was cut and a replica was being tried."""
+    from tests.client_tui.fake_servers import RenderBehaviour
+
+    behaviour = RenderBehaviour(queue_full_calls=1, retry_after=2)
+    with FakeStack(behaviour) as stack:
+        app = make_console(stack.endpoints(), session=fixed_session())
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("f4", "f8")
+            await wait_for(pilot, lambda: "queue full" in app.render_step.status, what="the wait shown")
+            assert app.render_step.status == (
+                "Render queue full; retrying in 2 s (the server expects room in about 2 s; waited 0 of 300 s)."
+            )
+            await wait_for(pilot, lambda: app.render_step.render_generation == 1, what="render")
+            assert not any("replica" in n for n in notifications(app))
+    assert behaviour.calls == 2 and app.session.result is not None
