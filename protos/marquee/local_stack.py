@@ -8,6 +8,7 @@ process's tests use, and it needs no server package: it starts each as `python -
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -22,10 +23,6 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from marquee.addresses import LOOPBACK, SERVERS
-from marquee.serving.server import EXIT_CONFIG
-
-#: Fresh starts a server gets when a port picked for it was taken before it could bind.
-REBIND_ATTEMPTS = 3
 
 
 class StackError(RuntimeError):
@@ -33,8 +30,8 @@ class StackError(RuntimeError):
 
 
 def free_port(host: str = LOOPBACK) -> int:
-    """A port that was free a moment ago (the OS may hand it out again before a child binds it:
-    LocalStack then starts that child again on a fresh pair)."""
+    """A port that was free a moment ago (the OS may hand it out again before anyone binds it:
+    fine for an address where nothing should listen; servers LocalStack starts pick their own)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
@@ -51,6 +48,8 @@ class ServerProcess:
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
     host: str = LOOPBACK
+    #: Where the server writes the ports it listens on (`--port-file`), when it picks them.
+    port_file: Path | None = None
 
     @property
     def address(self) -> str:
@@ -93,8 +92,14 @@ class LocalStack:
         return self
 
     def _spawn(self, name: str) -> ServerProcess:
-        port, metrics_port = (self.ports or {}).get(name) or (free_port(), free_port())
+        # Without ports from the caller the server binds port 0 and reports what the OS gave
+        # it: a port picked here and handed over could be taken by another process in between.
+        chosen = (self.ports or {}).get(name)
+        port, metrics_port = chosen or (0, 0)
         log_path = self.log_dir / f"{name}.log"
+        port_file = None if chosen else self.log_dir / f"{name}.ports.json"
+        if port_file is not None:
+            port_file.unlink(missing_ok=True)
         args = [
             sys.executable,
             "-m",
@@ -107,25 +112,16 @@ class LocalStack:
             str(metrics_port),
             "--grace-period",
             str(self.grace_period),
+            *(["--port-file", str(port_file)] if port_file is not None else []),
             *self.servers[name],
         ]
-        server = ServerProcess(name, port, metrics_port, args, log_path, host=self.host)
+        server = ServerProcess(name, port, metrics_port, args, log_path, host=self.host, port_file=port_file)
         env = {**os.environ, **(self.env or {}), "PYTHONUNBUFFERED": "1"}
         with log_path.open("wb") as log:
             server.process = subprocess.Popen(
                 args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
             )
         return server
-
-    def _lost_its_port(self, server: ServerProcess) -> bool:
-        """Whether a server exited because a port picked here was taken before it could bind
-        (another process can be handed the same free port in between; the race is inherent to
-        choosing ports for a child, so the answer is a fresh pair, not a failure)."""
-        assert server.process is not None
-        if (self.ports or {}).get(server.name) or server.process.returncode != EXIT_CONFIG:
-            return False
-        log = server.log_text()
-        return "cannot listen" in log or "cannot serve metrics" in log
 
     def wait_serving(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -139,16 +135,31 @@ class LocalStack:
         return grpc.secure_channel(server.address, self.credentials)
 
     def _wait_one(self, server: ServerProcess, deadline: float) -> None:
-        for attempt in range(REBIND_ATTEMPTS + 1):
-            if self._wait_until_serving_or_exit(server, deadline):
-                return
+        if not (self._wait_for_ports(server, deadline) and self._wait_until_serving_or_exit(server, deadline)):
             assert server.process is not None
-            if attempt == REBIND_ATTEMPTS or not self._lost_its_port(server):
+            raise StackError(
+                f"{server.name} server exited with code {server.process.returncode}; "
+                f"its log ({server.log_path}):\n{server.log_text()[-3000:]}"
+            )
+
+    def _wait_for_ports(self, server: ServerProcess, deadline: float) -> bool:
+        """True once the server has written the ports it listens on (at once for ports the
+        caller chose); False if it exited first."""
+        assert server.process is not None
+        if server.port_file is None:
+            return True
+        while not server.port_file.is_file():
+            if server.process.poll() is not None:
+                return False
+            if time.monotonic() > deadline:
                 raise StackError(
-                    f"{server.name} server exited with code {server.process.returncode}; "
+                    f"{server.name} server did not start listening in time; "
                     f"its log ({server.log_path}):\n{server.log_text()[-3000:]}"
                 )
-            server = self.processes[server.name] = self._spawn(server.name)
+            time.sleep(0.05)
+        ports = json.loads(server.port_file.read_text())
+        server.port, server.metrics_port = ports["port"], ports["metrics_port"] or 0
+        return True
 
     def _wait_until_serving_or_exit(self, server: ServerProcess, deadline: float) -> bool:
         """True once the server is SERVING; False if its process exited."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import json
 import signal
 import sys
 import time
@@ -22,6 +23,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from prometheus_client import start_http_server
 from pydantic import ValidationError
 
+from marquee.atomic_files import atomic_write_text
 from marquee.serving.auth import BearerTokenInterceptor
 from marquee.serving.metrics import MetricsInterceptor
 from marquee.serving.readiness import Readiness, State
@@ -138,6 +140,14 @@ async def serve(
             log.error("cannot serve metrics", port=settings.metrics_port, error=str(exc))
             return EXIT_CONFIG
         metrics_port = metrics_httpd.server_port
+    if settings.port_file is not None:
+        # Who starts a server with port 0 learns the ports the OS gave it here: picking a free
+        # port for a child and handing it over races with every other process binding one.
+        try:
+            atomic_write_text(settings.port_file, json.dumps({"port": port, "metrics_port": metrics_port}))
+        except OSError as exc:
+            log.error("cannot write the port file", path=str(settings.port_file), error=str(exc))
+            return EXIT_CONFIG
 
     await server.start()
     stop = asyncio.Event()

@@ -35,6 +35,11 @@ class ServerSettings(BaseSettings):
     port: int = Field(0, ge=0, le=65535, description="gRPC port; 0 picks a free port.")
     metrics_port: int = Field(0, ge=0, le=65535, description="Prometheus /metrics port; 0 picks a free port.")
     metrics: bool = Field(True, description="Serve Prometheus metrics.")
+    port_file: Path | None = Field(
+        None,
+        description="Once listening, write the gRPC and metrics ports here as JSON (for whoever started "
+        "the server with port 0).",
+    )
     reflection: bool = Field(True, description="Enable gRPC server reflection.")
     grace_period: float = Field(
         10.0, gt=0, description="Seconds to finish in-flight calls after SIGTERM before exiting."

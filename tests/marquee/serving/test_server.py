@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import urllib.request
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client import REGISTRY
 
 from marquee.serving import InvalidArgument, ModelService, ServerHandle, ServerSettings, Unavailable, serve
+from marquee.serving.server import EXIT_CONFIG
 from marquee.v1 import common_pb2, recommender_pb2, recommender_pb2_grpc
 from tests.tls_certs import make_certs
 
@@ -121,6 +123,23 @@ async def test_lifecycle_errors_metrics_and_shutdown(clean_env: None) -> None:
         assert (await asyncio.wait_for(watch.read(), 5)).status == NOT_SERVING
     assert await asyncio.wait_for(task, 10) == 0
     assert service.drained and service.closed
+
+
+async def test_the_port_file_names_the_ports_bound_or_the_server_does_not_start(
+    clean_env: None, tmp_path: Path
+) -> None:
+    service = FakeService()
+    task, handle = await _start(service, port_file=tmp_path / "ports.json")
+    assert json.loads((tmp_path / "ports.json").read_text()) == {
+        "port": handle.port,
+        "metrics_port": handle.metrics_port,
+    }
+    handle.request_stop()
+    assert await asyncio.wait_for(task, 10) == 0
+    # Nobody could learn where it listens: a configuration error, before serving anything.
+    (tmp_path / "folder").mkdir()
+    settings = ServerSettings(port=0, metrics_port=0, port_file=tmp_path / "folder")
+    assert await serve(FakeService(), settings, install_signal_handlers=False) == EXIT_CONFIG
 
 
 async def test_failed_load_stays_not_serving_with_reason(clean_env: None) -> None:
