@@ -87,12 +87,32 @@ def batches(
 
 
 def full_softmax_loss(
-    model: SASRec, inputs: torch.Tensor, targets: torch.Tensor, label_smoothing: float = 0.0
+    model: SASRec,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    label_smoothing: float = 0.0,
+    uniform_bce: float = 0.0,
+    uniform_negatives: int = 8,
 ) -> torch.Tensor:
+    """Cross-entropy over every item; with `uniform_bce` > 0, plus that weight times the SASRec
+    paper's binary cross-entropy of the target against `uniform_negatives` items drawn uniformly
+    (read from the same logits, so nearly free). The softmax hardly pushes down items it already
+    finds unlikely, so the scores of rarely seen movies are left loose; the sampled protocol
+    ranks the target against exactly such movies."""
     hidden = model(inputs)
     real = targets != 0
-    logits = hidden[real] @ model.item_weights().T
-    return F.cross_entropy(logits.float(), targets[real] - 1, label_smoothing=label_smoothing)
+    logits = (hidden[real] @ model.item_weights().T).float()
+    columns = targets[real] - 1
+    loss = F.cross_entropy(logits, columns, label_smoothing=label_smoothing)
+    if uniform_bce <= 0:
+        return loss
+    drawn = torch.randint(0, logits.shape[1], (logits.shape[0], uniform_negatives))
+    negative = logits.gather(1, drawn)
+    positive = logits.gather(1, columns[:, None])
+    # A draw that hits the target itself would be pushed both ways: it is left out.
+    not_target = (drawn != columns[:, None]).float()
+    bce = -F.logsigmoid(positive).squeeze(1) - (F.logsigmoid(-negative) * not_target).sum(1)
+    return loss + uniform_bce * bce.mean()
 
 
 def ema_with_warmup(decay: float):
@@ -222,7 +242,12 @@ def train(args: argparse.Namespace) -> dict:
                 group["lr"] = lr_at(step, total_steps, args.warmup_steps, args.lr, args.schedule, budget.fraction())
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
                 loss = full_softmax_loss(
-                    model, torch.from_numpy(inputs), torch.from_numpy(targets), args.label_smoothing
+                    model,
+                    torch.from_numpy(inputs),
+                    torch.from_numpy(targets),
+                    args.label_smoothing,
+                    args.uniform_bce if budget.minutes() >= args.uniform_bce_after else 0.0,
+                    args.uniform_negatives,
                 )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -83,6 +83,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="weight initialisation: N(0, 0.02) or Xavier-normal",
     )
     p.add_argument("--label-smoothing", type=float, default=0.0, help="cross-entropy label smoothing")
+    p.add_argument(
+        "--uniform-bce",
+        type=float,
+        default=0.0,
+        help="weight of an added binary cross-entropy of each target against uniformly drawn movies (0: off)",
+    )
+    p.add_argument("--uniform-negatives", type=int, default=8, help="movies drawn per position for --uniform-bce")
+    p.add_argument(
+        "--uniform-bce-after",
+        type=float,
+        default=0.0,
+        help="compute minutes after which --uniform-bce is on (before: cross-entropy alone, as without it)",
+    )
     p.add_argument("--maxlen", type=int, default=200, help="window: the most recent movies the model sees")
     p.add_argument("--hidden", type=int, default=64, help="embedding and hidden size")
     p.add_argument("--blocks", type=int, default=2, help="self-attention blocks")

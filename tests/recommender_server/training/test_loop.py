@@ -75,6 +75,30 @@ def test_loss_only_counts_real_positions() -> None:
     assert torch.allclose(loss, expected, atol=1e-6)
 
 
+def test_uniform_bce_adds_the_target_against_drawn_movies_never_itself() -> None:
+    """With 12 movies and 64 draws a position, every draw set holds the target: those draws
+    must not count, or the target would be pushed down and up at once."""
+    model = tiny_model(0, num_items=12).train(False)
+    inputs = torch.tensor([[0, 0, 1, 2], [3, 4, 5, 6]])
+    targets = torch.tensor([[0, 0, 2, 3], [4, 5, 6, 7]])
+    plain = full_softmax_loss(model, inputs, targets)
+    torch.manual_seed(5)
+    loss = full_softmax_loss(model, inputs, targets, uniform_bce=0.5, uniform_negatives=64)
+    torch.manual_seed(5)
+    drawn = torch.randint(0, 12, (6, 64))
+    real = targets != 0
+    logits = (model(inputs)[real] @ model.item_weights().T).float()
+    columns = targets[real] - 1
+    assert (drawn == columns[:, None]).any(1).all()
+    per_position = [
+        -torch.nn.functional.logsigmoid(logits[i, columns[i]])
+        - sum(torch.nn.functional.logsigmoid(-logits[i, j]) for j in drawn[i].tolist() if j != columns[i])
+        for i in range(6)
+    ]
+    assert torch.allclose(loss, plain + 0.5 * torch.stack(per_position).mean(), atol=1e-5)
+    assert loss > plain
+
+
 def test_lr_schedule_warms_up_then_anneals_within_the_budget() -> None:
     assert lr_at(0, 100, 10, 1e-3, "cosine") == 1e-4
     assert lr_at(10, 100, 10, 1e-3, "cosine") == 1e-3
@@ -124,6 +148,25 @@ def test_smoke_training_learns_checkpoints_and_resumes(tmp_path: Path, shared_da
     resumed = train(parse_args([*common, "--epochs", "4", "--resume"]))
     assert [r["epoch"] for r in resumed["history"]] == [1, 2, 3, 4]
     assert resumed["history"][:3] == first["history"]
+
+
+def test_uniform_bce_is_off_until_its_compute_minute(tmp_path: Path, shared_data: Path) -> None:
+    """Before `--uniform-bce-after` the run is the cross-entropy run, draw for draw (so a run that
+    switches it on late repeats the plain run up to there); from then on the loss has the term."""
+
+    def run(name: str, *extra: str) -> list[float]:
+        args = [
+            *("--data-dir", str(shared_data), "--checkpoint-dir", str(tmp_path / name)),
+            *("--limit-users", "40", "--hidden", "16", "--maxlen", "50", "--batch-size", "32"),
+            *("--epochs", "2", "--test-draws", "1", "--no-export", "--threads", "1", "--no-bf16"),
+            *extra,
+        ]
+        return [r["loss"] for r in train(parse_args(args))["history"]]
+
+    plain = run("plain")
+    assert run("later", "--uniform-bce", "1", "--uniform-bce-after", "1000") == plain
+    with_term = run("now", "--uniform-bce", "1", "--uniform-bce-after", "0")
+    assert all(a > b for a, b in zip(with_term, plain, strict=True))
 
 
 def test_block_options_reach_the_checkpoint_and_the_export(tmp_path: Path, shared_data: Path) -> None:
