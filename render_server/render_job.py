@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from marquee.layout_drawing import draw_layout, layout_on_white
+from marquee.layout_drawing import layout_on_image, layout_on_white
 from marquee.v1 import common_pb2, render_pb2
 from render_server.engines import COMPOSING, Engine
 from render_server.job_ticket import Ticket
@@ -39,7 +39,7 @@ class RenderJobRunner:
         boxes = [(o.phrase, o.box) for o in spec.objects]
         files = {
             "image": encode_png(image),
-            "layout_on_image": encode_png(draw_layout(image, boxes, output.label_keep_clear).image),
+            "layout_on_image": encode_png(layout_on_image(image, boxes, output.label_keep_clear)),
             "layout_on_white": encode_png(layout_on_white(boxes, spec.width, spec.height)),
         }
         running = time.monotonic() - (ticket.started or ticket.submitted)

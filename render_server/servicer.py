@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 log = get_logger("render.service")
 #: Our copy of the deadline is taken a moment after gRPC's; a cancel this close to it is the deadline.
 DEADLINE_SLACK = 0.05
-#: Trailing metadata on RESOURCE_EXHAUSTED: whole seconds after which a retry should find room.
 
 
 def _response(ticket: Ticket, event: JobEvent) -> render_pb2.RenderResponse:

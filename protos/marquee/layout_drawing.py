@@ -272,9 +272,12 @@ def draw_layout(
     return DrawnLayout(image=image, boxes=boxes, labels=labels)
 
 
-def layout_on_image(image: Image.Image, objects: Sequence[tuple[str, Sequence[float]]]) -> Image.Image:
-    """The boxes over `image` (its size)."""
-    return draw_layout(image, objects).image
+def layout_on_image(
+    image: Image.Image, objects: Sequence[tuple[str, Sequence[float]]], reserved: Iterable[Rect] = ()
+) -> Image.Image:
+    """The boxes over `image` (its size); labels clear of `reserved`, the areas the picture keeps
+    free of labels itself, so labels it already shows are drawn on themselves, not twice."""
+    return draw_layout(image, objects, reserved).image
 
 
 def layout_on_white(objects: Sequence[tuple[str, Sequence[float]]], width: int, height: int) -> Image.Image:

@@ -55,6 +55,10 @@ class ServerProcess:
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
+    def failure(self, what: str) -> StackError:
+        """`what` went wrong with this server, with the tail of its log."""
+        return StackError(f"{self.name} server {what}; its log ({self.log_path}):\n{self.log_text()[-3000:]}")
+
     def log_text(self) -> str:
         try:
             return self.log_path.read_text(errors="replace")
@@ -137,10 +141,7 @@ class LocalStack:
     def _wait_one(self, server: ServerProcess, deadline: float) -> None:
         if not (self._wait_for_ports(server, deadline) and self._wait_until_serving_or_exit(server, deadline)):
             assert server.process is not None
-            raise StackError(
-                f"{server.name} server exited with code {server.process.returncode}; "
-                f"its log ({server.log_path}):\n{server.log_text()[-3000:]}"
-            )
+            raise server.failure(f"exited with code {server.process.returncode}")
 
     def _wait_for_ports(self, server: ServerProcess, deadline: float) -> bool:
         """True once the server has written the ports it listens on (at once for ports the
@@ -152,10 +153,7 @@ class LocalStack:
             if server.process.poll() is not None:
                 return False
             if time.monotonic() > deadline:
-                raise StackError(
-                    f"{server.name} server did not start listening in time; "
-                    f"its log ({server.log_path}):\n{server.log_text()[-3000:]}"
-                )
+                raise server.failure("did not start listening in time")
             time.sleep(0.05)
         ports = json.loads(server.port_file.read_text())
         server.port, server.metrics_port = ports["port"], ports["metrics_port"] or 0
@@ -176,10 +174,7 @@ class LocalStack:
                 except grpc.RpcError:
                     pass
                 if time.monotonic() > deadline:
-                    raise StackError(
-                        f"{server.name} server not SERVING on {server.address} in time; "
-                        f"its log ({server.log_path}):\n{server.log_text()[-3000:]}"
-                    )
+                    raise server.failure(f"not SERVING on {server.address} in time")
                 time.sleep(0.1)
 
     def addresses(self) -> dict[str, str]:
